@@ -1,0 +1,119 @@
+/* layer.c: the table of layer kinds, running a layer's kernel bindings,
+ * and the seeded random numbers layers initialise from. */
+#include "layer.h"
+
+#include <math.h>
+#include <string.h>
+
+extern const cb_layer_ops cb_layer_conv, cb_layer_fc, cb_layer_relu, cb_layer_pool, cb_layer_lrn,
+    cb_layer_dropout, cb_layer_bn, cb_layer_concat, cb_layer_add, cb_layer_softmax;
+
+static const cb_layer_ops *const kinds[] = {
+    &cb_layer_conv,    &cb_layer_fc, &cb_layer_relu,   &cb_layer_pool,   &cb_layer_lrn,
+    &cb_layer_dropout, &cb_layer_bn, &cb_layer_concat, &cb_layer_add,    &cb_layer_softmax,
+    NULL,
+};
+
+const cb_layer_ops *const *cb_layer_kinds(void) {
+  return kinds;
+}
+
+const cb_layer_ops *cb_layer_kind_find(const char *kind) {
+  for (const cb_layer_ops *const *k = kinds; *k; k++)
+    if (strcmp((*k)->kind, kind) == 0) return *k;
+  return NULL;
+}
+
+/* The first variant of ctx's backend for p's op that supports p. */
+static const cb_variant *first_supporting(cb_ctx *ctx, const cb_problem *p) {
+  const cb_variant *const *list = ctx ? ctx->backend->variants[p->op] : NULL;
+  for (; list && *list; list++) {
+    int params[CB_MAX_PARAMS];
+    cb_variant_default_params(*list, params);
+    if (!(*list)->supports || (*list)->supports(p, params) == CB_OK) return *list;
+  }
+  return NULL;
+}
+
+cb_status cb_layer_plan(cb_layer *l, cb_ctx *ctx, cb_ctx *ref_ctx, size_t *workspace) {
+  cb_problem probs[3];
+  l->nbind = l->ops->problems ? l->ops->problems(l, probs) : 0;
+  for (int b = 0; b < l->nbind; b++) {
+    cb_binding *bd = &l->bind[b];
+    memset(bd, 0, sizeof *bd);
+    bd->problem = probs[b];
+    cb_status st = cb_problem_check(&bd->problem);
+    if (st != CB_OK) return cb_error_wrap(st, "layer %s: ", l->name);
+    bd->ctx = ctx;
+    bd->variant = first_supporting(ctx, &bd->problem);
+    if (!bd->variant && ref_ctx && ref_ctx != ctx) {
+      bd->ctx = ref_ctx;
+      bd->variant = first_supporting(ref_ctx, &bd->problem);
+      bd->fallback = true;
+    }
+    if (!bd->variant) {
+      char key[CB_KEY_MAX];
+      cb_problem_key(&bd->problem, key, sizeof key);
+      return cb_error(CB_ERR_UNSUPPORTED, "layer %s: no variant of %s supports %s", l->name,
+                      ctx ? ctx->backend->name : "(none)", key);
+    }
+    cb_variant_default_params(bd->variant, bd->params);
+    size_t ws = 0;
+    if (bd->variant->workspace &&
+        (st = bd->variant->workspace(&bd->problem, bd->params, &ws)) != CB_OK)
+      return cb_error_wrap(st, "layer %s: ", l->name);
+    if (ws > *workspace) *workspace = ws;
+    if (bd->variant->plan_create &&
+        (st = bd->variant->plan_create(bd->ctx, &bd->problem, bd->params, &bd->plan)) != CB_OK)
+      return cb_error_wrap(st, "layer %s: ", l->name);
+  }
+  return CB_OK;
+}
+
+void cb_layer_unplan(cb_layer *l) {
+  for (int b = 0; b < l->nbind; b++) {
+    cb_binding *bd = &l->bind[b];
+    if (bd->plan && bd->variant && bd->variant->plan_destroy) bd->variant->plan_destroy(bd->plan);
+    bd->plan = NULL;
+  }
+}
+
+cb_status cb_layer_run_binding(cb_layer *l, int b, const void *src0, const void *src1, void *dst) {
+  cb_binding *bd = &l->bind[b];
+  if (b >= l->nbind || !bd->variant)
+    return cb_error(CB_ERR_INTERNAL, "layer %s: binding %d was never planned", l->name, b);
+  cb_args args = {src0, src1, dst};
+  cb_status st = bd->variant->run(bd->ctx, &bd->problem, bd->params, bd->plan, &args,
+                                  l->exec ? l->exec->workspace : NULL);
+  if (st != CB_OK)
+    return cb_error_wrap(st, "layer %s: %s/%s: ", l->name, bd->ctx->backend->name,
+                         bd->variant->name);
+  return CB_OK;
+}
+
+/* splitmix64: a tiny, portable generator; the same seed gives the same
+ * numbers on every machine, which keeps runs and tests reproducible. */
+static uint64_t splitmix64(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+uint64_t cb_rng_seed(uint64_t seed, const char *stream) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a over the stream name */
+  for (const char *p = stream; p && *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+  uint64_t s = seed ^ h;
+  return splitmix64(&s);
+}
+
+float cb_rng_uniform(uint64_t *state) {
+  return (float)(splitmix64(state) >> 40) * (1.0f / 16777216.0f);
+}
+
+float cb_rng_normal(uint64_t *state) {
+  /* Box-Muller; u1 is kept away from 0 so log() is finite. */
+  float u1 = (cb_rng_uniform(state) * 16777215.0f + 1.0f) / 16777216.0f;
+  float u2 = cb_rng_uniform(state);
+  return sqrtf(-2.0f * logf(u1)) * cosf(6.28318530717958647692f * u2);
+}
