@@ -60,12 +60,15 @@ typedef struct cb_layer_ops {
   size_t priv_size;           /* bytes of private state, zeroed, at l->priv */
 
   cb_status (*configure)(cb_layer *l, const cb_stmt *st);
-  /* Sets l->out's n,c,h,w and the params' shapes from the inputs. Errors
-   * name the layer (use cb_stmt_error with l->stmt). */
+  /* Sets l->out's n,c,h,w (unless in place), the params' shapes and
+   * scratch_bytes from the inputs and accum[]. Errors name the layer (use
+   * cb_stmt_error with l->stmt). Allocates nothing. */
   cb_status (*reshape)(cb_layer *l);
   /* The kernel problems the layer needs, in binding order (0..3). NULL for
    * layers that call no backend kernel. */
   int (*problems)(const cb_layer *l, cb_problem out[3]);
+  /* After the net allocated in/out/params (data and grad): initialise
+   * parameters from exec->seed, allocate private buffers. */
   cb_status (*setup)(cb_layer *l);
   cb_status (*forward)(cb_layer *l);
   cb_status (*backward)(cb_layer *l);
@@ -93,6 +96,10 @@ struct cb_layer {
 
   cb_exec *exec;
   void *priv;
+  /* Bytes of private buffers setup() will allocate (max-pool indices, a
+   * scratch gradient for accum, ...), set by reshape so the net's memory
+   * check before allocation counts them. */
+  int64_t scratch_bytes;
 
   /* Sub-timings a layer may report for its last backward (ms), e.g. a
    * conv's bwd_data and bwd_filter; negative when not measured. */
