@@ -135,7 +135,8 @@ cb_status cb_problem_check(const cb_problem *p);
  * Writes at most len bytes including the NUL; returns the length the full
  * key needs, like snprintf. Keys parse back to the same problem. */
 int cb_problem_key(const cb_problem *p, char *buf, size_t len);
-#define CB_KEY_MAX 128
+/* Enough for any key, even with every field at the int64 maximum. */
+#define CB_KEY_MAX 384
 
 /* Parses a canonical key; CB_ERR_PARSE with the offending position. */
 cb_status cb_problem_parse(const char *key, cb_problem *out);

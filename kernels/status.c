@@ -47,7 +47,11 @@ cb_status cb_error_wrap(cb_status s, const char *fmt, ...) {
   vsnprintf(prefix, sizeof prefix, fmt, ap);
   va_end(ap);
   memcpy(old, errmsg, sizeof old);
-  snprintf(errmsg, sizeof errmsg, "%s%s", prefix, old[0] ? old : cb_status_str(s));
+  /* A message longer than the buffer is cut; the start says most. Testing
+   * the result keeps gcc's -Wformat-truncation quiet about that choice. */
+  if (snprintf(errmsg, sizeof errmsg, "%s%s", prefix, old[0] ? old : cb_status_str(s)) >=
+      (int)sizeof errmsg)
+    errmsg[sizeof errmsg - 1] = '\0';
   return s;
 }
 

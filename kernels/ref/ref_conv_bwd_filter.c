@@ -1,0 +1,101 @@
+/* ref_conv_bwd_filter.c: the reference backward-filter convolution, the
+ * exact adjoint of ref_conv_fwd.c with respect to w:
+ *
+ *   dw[k,c',r,s] = sum over n, p, q of
+ *                  x[n, g c/g + c', p u - pad + r d, q u - pad + s d] * dy[n,k,p,q]
+ * with taps in the padding contributing nothing.
+ *
+ * Threads split the filter planes (k, c'). Summing over q innermost would be
+ * a reduction the compiler may not vectorise without reassociating, so each
+ * tap (r, s) keeps one double partial sum per output column q: partial[q]
+ * gathers n and p in order, then the q partials are added in order and
+ * rounded once. The order is fixed, so the result does not depend on the
+ * thread count, and the q loop runs in vectors. */
+#include "ref.h"
+
+#include <stdlib.h>
+
+/* part[q] += x_row[q * stride + off] * dy_row[q] over the q range of one tap. */
+static void tap_dot(double *restrict part, const float *restrict x_row,
+                    const float *restrict dy_row, int64_t off, int64_t stride, cb_ref_range qr) {
+  if (stride == 1) {
+    /* The common case gets a loop with unit-stride loads. */
+#pragma omp simd
+    for (int64_t q = qr.lo; q < qr.hi; q++) part[q] += (double)x_row[q + off] * (double)dy_row[q];
+  } else {
+#pragma omp simd
+    for (int64_t q = qr.lo; q < qr.hi; q++)
+      part[q] += (double)x_row[q * stride + off] * (double)dy_row[q];
+  }
+}
+
+/* One filter plane dw[k, c', :, :]; part holds r s q doubles. */
+static void bwd_filter_plane(const cb_ref_geom *g, const float *x, const float *dy, float *dw,
+                             int64_t plane, double *part) {
+  const cb_conv *cv = g->cv;
+  int64_t ci = plane % g->cg, k = plane / g->cg;
+  int64_t c = (k / g->kg) * g->cg + ci;
+  int64_t taps = cv->r * cv->s;
+  for (int64_t i = 0; i < taps * g->q; i++) part[i] = 0.0;
+
+  for (int64_t n = 0; n < cv->n; n++) {
+    const float *x_plane = x + (n * cv->c + c) * cv->h * cv->w;
+    const float *dy_plane = dy + (n * cv->k + k) * g->p * g->q;
+    for (int64_t r = 0; r < cv->r; r++) {
+      for (int64_t p = g->rows[r].lo; p < g->rows[r].hi; p++) {
+        const float *x_row = x_plane + (p * cv->stride_h - cv->pad_h + r * cv->dil_h) * cv->w;
+        for (int64_t s = 0; s < cv->s; s++)
+          tap_dot(part + (r * cv->s + s) * g->q, x_row, dy_plane + p * g->q,
+                  s * cv->dil_w - cv->pad_w, cv->stride_w, g->cols[s]);
+      }
+    }
+  }
+
+  float *dw_plane = dw + plane * taps;
+  for (int64_t t = 0; t < taps; t++) {
+    double sum = 0.0;
+    for (int64_t q = 0; q < g->q; q++) sum += part[t * g->q + q];
+    dw_plane[t] = (float)sum;
+  }
+}
+
+/* x[n,c,h,w] (src0), dy[n,k,p,q] (src1) -> dw[k,c/g,r,s] (dst), overwritten. */
+static cb_status bwd_filter_run(cb_ctx *ctx, const cb_problem *prob, const int *params, void *plan,
+                                const cb_args *args, void *workspace) {
+  (void)params, (void)plan, (void)workspace;
+  if (!args->src0 || !args->src1 || !args->dst)
+    return cb_error(CB_ERR_INVALID, "ref conv_bwd_filter: a tensor pointer is NULL");
+  cb_ref_geom g;
+  cb_status st = cb_ref_geom_init(&prob->conv, &g);
+  if (st != CB_OK) return st;
+  int64_t per_thread;
+  double *scratch = NULL;
+  int64_t stride = 0;
+  if (__builtin_mul_overflow(prob->conv.r * prob->conv.s, g.q, &per_thread))
+    st = cb_error(CB_ERR_NOMEM, "ref conv_bwd_filter: r s q scratch overflows int64");
+  else
+    st = cb_ref_scratch("ref conv_bwd_filter", per_thread, ctx->threads, &scratch, &stride);
+  if (st != CB_OK) {
+    cb_ref_geom_free(&g);
+    return st;
+  }
+
+  const float *x = args->src0, *dy = args->src1;
+  float *dw = args->dst;
+  int64_t planes = prob->conv.k * g.cg;
+#pragma omp parallel for num_threads(ctx->threads) schedule(static)
+  for (int64_t plane = 0; plane < planes; plane++)
+    bwd_filter_plane(&g, x, dy, dw, plane, scratch + cb_ref_thread() * stride);
+
+  free(scratch);
+  cb_ref_geom_free(&g);
+  return CB_OK;
+}
+
+const cb_variant cb_ref_conv_bwd_filter_direct = {
+    .name = "direct",
+    .op = CB_OP_CONV_BWD_FILTER,
+    .desc = "direct loops, double partial sums per output column",
+    .tolerance = 0.0,
+    .run = bwd_filter_run,
+};
