@@ -7,7 +7,7 @@
 
 typedef struct cb_machine {
   char hostname[128];
-  char os[128];        /* uname: sysname release machine */
+  char os[128]; /* uname: sysname release machine */
   char cpu_vendor[64];
   char cpu_model[128]; /* "AMD EPYC 9B45" */
   char isa[256];       /* the flags kernels care about, space separated */
@@ -16,7 +16,8 @@ typedef struct cb_machine {
   int64_t l1d_bytes, l2_bytes, l3_bytes; /* size of one cache of each level (0 if none) */
   int l2_count, l3_count;                /* how many of each */
   int64_t mem_bytes;                     /* total RAM */
-  char topology[1024]; /* one line: "1 package, 2 cores, 2 PUs; L1d 48KiB x2, L2 1MiB x2, L3 32MiB x1" */
+  char topology[1024];   /* one line: "1 package, 2 cores, 2 PUs; L1d 48KiB x2, L2 1MiB x2, L3 32MiB
+                            x1" */
   char fingerprint[256]; /* "cpu:<model>:<isa_level>:<cores>c" (threads are added per run) */
 } cb_machine;
 

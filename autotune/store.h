@@ -67,8 +67,8 @@ typedef struct cb_layer_rec {
 /* A whole net's result (or a .shapes file's single layer, nlayers = 1). */
 typedef struct cb_net_rec {
   int64_t run_id;
-  const char *net;     /* netdef name */
-  const char *netdef;  /* path as given */
+  const char *net;    /* netdef name */
+  const char *netdef; /* path as given */
   const char *netdef_sha256;
   const char *backend;
   bool single_layer; /* a .shapes entry timed alone, not a whole net */

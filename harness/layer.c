@@ -9,9 +9,9 @@ extern const cb_layer_ops cb_layer_conv, cb_layer_fc, cb_layer_relu, cb_layer_po
     cb_layer_dropout, cb_layer_bn, cb_layer_concat, cb_layer_add, cb_layer_softmax;
 
 static const cb_layer_ops *const kinds[] = {
-    &cb_layer_conv,    &cb_layer_fc, &cb_layer_relu,   &cb_layer_pool,   &cb_layer_lrn,
-    &cb_layer_dropout, &cb_layer_bn, &cb_layer_concat, &cb_layer_add,    &cb_layer_softmax,
-    NULL,
+    &cb_layer_conv, &cb_layer_fc,      &cb_layer_relu, &cb_layer_pool,
+    &cb_layer_lrn,  &cb_layer_dropout, &cb_layer_bn,   &cb_layer_concat,
+    &cb_layer_add,  &cb_layer_softmax, NULL,
 };
 
 const cb_layer_ops *const *cb_layer_kinds(void) {

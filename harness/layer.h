@@ -21,7 +21,7 @@
 #include "netdef.h"
 #include "tensor.h"
 
-#define CB_MAX_INPUTS 8
+#define CB_MAX_INPUTS       8
 #define CB_MAX_LAYER_PARAMS 4
 
 typedef struct cb_layer cb_layer;
@@ -44,6 +44,7 @@ typedef struct cb_binding {
 /* State shared by every layer of a net while it runs. */
 typedef struct cb_exec {
   bool train;            /* dropout drops, batch norm uses batch statistics */
+  int threads;           /* threads a layer's own loops may use (>= 1) */
   uint64_t seed;         /* base seed; layers derive their own streams from it */
   uint64_t step;         /* forward passes so far, so dropout masks differ per step */
   const int32_t *labels; /* n labels for a loss layer, or NULL */

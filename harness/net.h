@@ -17,14 +17,15 @@ typedef struct cb_net_opts {
   bool input_grad;     /* also compute the gradient of the data input */
   int64_t mem_limit;   /* bytes the net may use; 0: the memory available now */
   int shape_index;     /* .shapes files: which statement to build (one layer alone) */
+  bool check_only;     /* stop after shapes, plans and the memory check: allocate nothing */
 } cb_net_opts;
 
 typedef struct cb_net {
   char name[CB_NAME_MAX];
   const cb_netdef *def;
   int64_t batch;
-  cb_tensor *data;  /* the input, n x c x h x w */
-  int32_t *labels;  /* n labels (for a loss layer; synthetic until data is loaded) */
+  cb_tensor *data; /* the input, n x c x h x w */
+  int32_t *labels; /* n labels (for a loss layer; synthetic until data is loaded) */
   int nlayers;
   cb_layer *layers; /* in forward order */
   int ntensors;
@@ -36,6 +37,9 @@ typedef struct cb_net {
   cb_ctx *ctx;     /* the requested backend */
   cb_ctx *ref_ctx; /* ref, for what the requested backend does not support */
   int64_t bytes;   /* tensors + parameters + workspace */
+  float *top_seed; /* the top gradient, kept when an in-place top layer overwrites it */
+  int ndead;
+  cb_tensor **dead; /* outputs nobody reads: their gradient is zeroed before backward */
 } cb_net;
 
 /* Builds the net from nd (for a .shapes file, the single layer

@@ -21,15 +21,15 @@ typedef struct cb_kv {
 
 /* One layer statement after expansion. */
 typedef struct cb_stmt {
-  char *kind;  /* layer kind: "conv", "relu", ... (or "net", "shapes", "solver") */
-  char *name;  /* fully qualified ("inception_3a/1x1"); auto-named "relu3" when unnamed */
-  int nin;     /* 0: the input is the previous layer's output */
-  char **in;   /* fully qualified names of earlier layers, or "data" for the net input */
-  int nkv;     /* every key but name= and in= */
+  char *kind; /* layer kind: "conv", "relu", ... (or "net", "shapes", "solver") */
+  char *name; /* fully qualified ("inception_3a/1x1"); auto-named "relu3" when unnamed */
+  int nin;    /* 0: the input is the previous layer's output */
+  char **in;  /* fully qualified names of earlier layers, or "data" for the net input */
+  int nkv;    /* every key but name= and in= */
   cb_kv *kv;
   const char *file; /* the netdef's path, owned by cb_netdef */
   int line, col;    /* where the statement's kind word is written */
-  char *where;      /* for statements expanded from a block: " (in block B at FILE:L:C)", else NULL */
+  char *where; /* for statements expanded from a block: " (in block B at FILE:L:C)", else NULL */
 } cb_stmt;
 
 typedef struct cb_netdef {

@@ -9,9 +9,9 @@ typedef enum cb_solver_type { CB_SOLVER_SGD, CB_SOLVER_ADAM } cb_solver_type;
 
 typedef struct cb_solver_cfg {
   cb_solver_type type;
-  double lr;           /* base learning rate */
-  double momentum;     /* SGD */
-  double weight_decay; /* L2, added to the gradient */
+  double lr;                /* base learning rate */
+  double momentum;          /* SGD */
+  double weight_decay;      /* L2, added to the gradient */
   double beta1, beta2, eps; /* Adam */
 } cb_solver_cfg;
 

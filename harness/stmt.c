@@ -52,8 +52,8 @@ cb_status cb_stmt_int(const cb_stmt *st, const char *key, int64_t def, int64_t m
   int64_t v;
   if (!parse_i64(kv->val, &v)) return bad_value(st, kv, "an integer");
   if (v < min || v > max)
-    return cb_stmt_error(CB_ERR_PARSE, st, kv, "%s=%s: must be between %lld and %lld", key,
-                         kv->val, (long long)min, (long long)max);
+    return cb_stmt_error(CB_ERR_PARSE, st, kv, "%s=%s: must be between %lld and %lld", key, kv->val,
+                         (long long)min, (long long)max);
   *out = v;
   return CB_OK;
 }

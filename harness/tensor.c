@@ -17,10 +17,10 @@ int64_t cb_tensor_count(const cb_tensor *t) {
 }
 
 cb_status cb_tensor_bytes(const cb_tensor *t, bool with_grad, int64_t *bytes) {
-  int64_t count = cb_tensor_count(t), b;
+  int64_t count = cb_tensor_count(t), b = 0;
   if (count < 0 || !cb_mul_i64(count, (int64_t)sizeof(float) * (with_grad ? 2 : 1), &b))
-    return cb_error(CB_ERR_NOMEM, "tensor %s of %lldx%lldx%lldx%lld elements is too large",
-                    t->name, (long long)t->n, (long long)t->c, (long long)t->h, (long long)t->w);
+    return cb_error(CB_ERR_NOMEM, "tensor %s of %lldx%lldx%lldx%lld elements is too large", t->name,
+                    (long long)t->n, (long long)t->c, (long long)t->h, (long long)t->w);
   *bytes = b;
   return CB_OK;
 }
@@ -38,7 +38,7 @@ void cb_free(void *p) {
 }
 
 cb_status cb_tensor_alloc(cb_tensor *t, bool with_grad) {
-  int64_t bytes;
+  int64_t bytes = 0;
   cb_status st = cb_tensor_bytes(t, false, &bytes);
   if (st != CB_OK) return st;
   t->data = cb_alloc((size_t)bytes);

@@ -84,8 +84,8 @@ cb_status cb_variant_exec(cb_ctx *ctx, const cb_variant *v, const cb_problem *p,
     if (ctx->backend->alloc)
       st = ctx->backend->alloc(ctx, bytes, &ws);
     else if (!(ws = malloc(bytes)))
-      st = cb_error(CB_ERR_NOMEM, "variant %s: cannot allocate %zu workspace bytes", v->name,
-                    bytes);
+      st =
+          cb_error(CB_ERR_NOMEM, "variant %s: cannot allocate %zu workspace bytes", v->name, bytes);
     if (st != CB_OK) return st;
   }
   void *plan = NULL;

@@ -16,17 +16,28 @@ static _Thread_local char errmsg[CB_ERRMSG_MAX];
 
 const char *cb_status_str(cb_status s) {
   switch (s) {
-  case CB_OK: return "ok";
-  case CB_ERR_INVALID: return "invalid argument";
-  case CB_ERR_UNSUPPORTED: return "unsupported";
-  case CB_ERR_UNAVAILABLE: return "unavailable";
-  case CB_ERR_NOMEM: return "out of memory";
-  case CB_ERR_IO: return "i/o error";
-  case CB_ERR_PARSE: return "parse error";
-  case CB_ERR_DB: return "database error";
-  case CB_ERR_INTERRUPTED: return "interrupted";
-  case CB_ERR_MISMATCH: return "mismatch against reference";
-  case CB_ERR_INTERNAL: return "internal error";
+  case CB_OK:
+    return "ok";
+  case CB_ERR_INVALID:
+    return "invalid argument";
+  case CB_ERR_UNSUPPORTED:
+    return "unsupported";
+  case CB_ERR_UNAVAILABLE:
+    return "unavailable";
+  case CB_ERR_NOMEM:
+    return "out of memory";
+  case CB_ERR_IO:
+    return "i/o error";
+  case CB_ERR_PARSE:
+    return "parse error";
+  case CB_ERR_DB:
+    return "database error";
+  case CB_ERR_INTERRUPTED:
+    return "interrupted";
+  case CB_ERR_MISMATCH:
+    return "mismatch against reference";
+  case CB_ERR_INTERNAL:
+    return "internal error";
   }
   return "unknown status";
 }

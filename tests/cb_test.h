@@ -44,15 +44,16 @@ static int cb_test_checks;
 #define CHECK_EQ_STR(a, b)                                                                         \
   do {                                                                                             \
     const char *cb_a_ = (a), *cb_b_ = (b);                                                         \
-    CHECK_MSG(cb_a_ && cb_b_ && strcmp(cb_a_, cb_b_) == 0, "\n  got:      \"%s\"\n  expected: \"%s\"", \
-              cb_a_ ? cb_a_ : "(null)", cb_b_ ? cb_b_ : "(null)");                                  \
+    CHECK_MSG(cb_a_ &&cb_b_ &&strcmp(cb_a_, cb_b_) == 0,                                           \
+              "\n  got:      \"%s\"\n  expected: \"%s\"", cb_a_ ? cb_a_ : "(null)",                \
+              cb_b_ ? cb_b_ : "(null)");                                                           \
   } while (0)
 
 #define CHECK_NEAR(a, b, tol)                                                                      \
   do {                                                                                             \
     double cb_a_ = (double)(a), cb_b_ = (double)(b);                                               \
-    CHECK_MSG(fabs(cb_a_ - cb_b_) <= (tol), "%s = %.9g, %s = %.9g, tol %.3g", #a, cb_a_, #b, cb_b_, \
-              (double)(tol));                                                                      \
+    CHECK_MSG(fabs(cb_a_ - cb_b_) <= (tol), "%s = %.9g, %s = %.9g, tol %.3g", #a, cb_a_, #b,       \
+              cb_b_, (double)(tol));                                                               \
   } while (0)
 
 #define CB_TEST_SKIP(...)                                                                          \

@@ -1,0 +1,149 @@
+/* bench.c: the timing loop behind `convbench bench`. */
+#include "bench.h"
+
+#include "timer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Samples of one run, laid out [layer][iteration] per quantity. */
+typedef struct samples {
+  int iters;
+  double *fwd, *bwd, *bwd_data, *bwd_filter; /* nlayers * iters each */
+  double *net_fwd, *net_bwd, *net_total;     /* iters each */
+} samples;
+
+static void samples_free(samples *s) {
+  free(s->fwd);
+  free(s->bwd);
+  free(s->bwd_data);
+  free(s->bwd_filter);
+  free(s->net_fwd);
+  free(s->net_bwd);
+  free(s->net_total);
+}
+
+static cb_status samples_alloc(samples *s, int nlayers, int iters) {
+  size_t per = (size_t)nlayers * (size_t)iters;
+  memset(s, 0, sizeof *s);
+  s->iters = iters;
+  s->fwd = calloc(per, sizeof(double));
+  s->bwd = calloc(per, sizeof(double));
+  s->bwd_data = calloc(per, sizeof(double));
+  s->bwd_filter = calloc(per, sizeof(double));
+  s->net_fwd = calloc((size_t)iters, sizeof(double));
+  s->net_bwd = calloc((size_t)iters, sizeof(double));
+  s->net_total = calloc((size_t)iters, sizeof(double));
+  if (!s->fwd || !s->bwd || !s->bwd_data || !s->bwd_filter || !s->net_fwd || !s->net_bwd ||
+      !s->net_total) {
+    samples_free(s);
+    return cb_error(CB_ERR_NOMEM, "out of memory for timing samples");
+  }
+  return CB_OK;
+}
+
+static bool stopped(const cb_bench_opts *o) {
+  return o->stop && *o->stop;
+}
+
+/* One forward + backward pass; when s is non-NULL, records sample `it`. */
+static cb_status one_iteration(cb_net *net, const cb_bench_opts *o, bool warmup, int it, int iters,
+                               samples *s) {
+  int n = net->nlayers;
+  net->exec.step++;
+  uint64_t t0 = cb_now_ns();
+  for (int i = 0; i < n; i++) {
+    uint64_t a = cb_now_ns();
+    cb_status st = cb_net_forward_layer(net, i);
+    uint64_t b = cb_now_ns();
+    if (st != CB_OK) return st;
+    if (s) s->fwd[(size_t)i * (size_t)iters + (size_t)it] = cb_ms(a, b);
+    if (o->progress) o->progress(o->progress_user, warmup, it, iters, i, CB_PASS_FWD);
+    if (stopped(o)) return cb_error(CB_ERR_INTERRUPTED, "interrupted");
+  }
+  uint64_t t1 = cb_now_ns();
+  /* Seeding the top gradient is set-up, not the net's work: untimed. */
+  cb_net_backward_begin(net);
+  uint64_t t2 = cb_now_ns();
+  for (int i = n - 1; i >= 0; i--) {
+    cb_layer *l = &net->layers[i];
+    l->sub_ms[0] = l->sub_ms[1] = l->sub_ms[2] = -1.0;
+    uint64_t a = cb_now_ns();
+    cb_status st = cb_net_backward_layer(net, i);
+    uint64_t b = cb_now_ns();
+    if (st != CB_OK) return st;
+    if (s) {
+      size_t k = (size_t)i * (size_t)iters + (size_t)it;
+      s->bwd[k] = cb_ms(a, b);
+      s->bwd_data[k] = l->sub_ms[0];
+      s->bwd_filter[k] = l->sub_ms[1];
+    }
+    if (o->progress) o->progress(o->progress_user, warmup, it, iters, i, CB_PASS_BWD);
+    if (stopped(o)) return cb_error(CB_ERR_INTERRUPTED, "interrupted");
+  }
+  uint64_t t3 = cb_now_ns();
+  if (s) {
+    s->net_fwd[it] = cb_ms(t0, t1);
+    s->net_bwd[it] = cb_ms(t2, t3);
+    s->net_total[it] = s->net_fwd[it] + s->net_bwd[it];
+  }
+  return CB_OK;
+}
+
+/* Statistics of a layer's sub-timing; none when the layer never reported it. */
+static void sub_timing(const double *v, int n, cb_timing *t) {
+  for (int i = 0; i < n; i++)
+    if (v[i] < 0) {
+      memset(t, 0, sizeof *t);
+      return;
+    }
+  cb_timing_compute(v, n, t);
+}
+
+cb_status cb_bench_net(cb_net *net, const cb_bench_opts *o, cb_bench_result *r) {
+  memset(r, 0, sizeof *r);
+  if (o->iters < 1 || o->warmup < 0)
+    return cb_error(CB_ERR_INVALID, "bench needs iters >= 1 and warmup >= 0");
+  samples s;
+  cb_status st = samples_alloc(&s, net->nlayers, o->iters);
+  if (st != CB_OK) return st;
+  for (int w = 0; w < o->warmup && st == CB_OK; w++)
+    st = one_iteration(net, o, true, w, o->warmup, NULL);
+  for (int it = 0; it < o->iters && st == CB_OK; it++)
+    st = one_iteration(net, o, false, it, o->iters, &s);
+  if (st != CB_OK) {
+    samples_free(&s);
+    return st;
+  }
+
+  r->nlayers = net->nlayers;
+  r->layers = calloc((size_t)net->nlayers, sizeof *r->layers);
+  if (!r->layers) {
+    samples_free(&s);
+    return cb_error(CB_ERR_NOMEM, "out of memory for results");
+  }
+  for (int i = 0; i < net->nlayers; i++) {
+    size_t off = (size_t)i * (size_t)o->iters;
+    cb_timing_compute(s.fwd + off, o->iters, &r->layers[i].fwd);
+    cb_timing_compute(s.bwd + off, o->iters, &r->layers[i].bwd);
+    sub_timing(s.bwd_data + off, o->iters, &r->layers[i].bwd_data);
+    sub_timing(s.bwd_filter + off, o->iters, &r->layers[i].bwd_filter);
+    const cb_layer *l = &net->layers[i];
+    /* The net's rate counts kernel arithmetic (conv, fc), as the
+     * convnet-benchmarks and DeepBench figures do. */
+    if (l->ops->flops && l->nbind > 0) {
+      r->fwd_flops += l->ops->flops(l, CB_PASS_FWD);
+      r->bwd_flops += l->ops->flops(l, CB_PASS_BWD);
+    }
+  }
+  cb_timing_compute(s.net_fwd, o->iters, &r->fwd);
+  cb_timing_compute(s.net_bwd, o->iters, &r->bwd);
+  cb_timing_compute(s.net_total, o->iters, &r->total);
+  samples_free(&s);
+  return CB_OK;
+}
+
+void cb_bench_result_free(cb_bench_result *r) {
+  free(r->layers);
+  memset(r, 0, sizeof *r);
+}

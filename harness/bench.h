@@ -1,0 +1,46 @@
+/* bench.h: times a built net, layer by layer, forward and backward.
+ *
+ * One iteration runs every layer forward in order, then every layer
+ * backward in reverse, timing each layer and each whole pass with the
+ * monotonic clock. Warm-up iterations run first and are discarded; the
+ * statistics (median, min, max, MAD) are over the timed iterations, so one
+ * preempted sample moves the minimum and the spread, not the median. */
+#ifndef CB_BENCH_H
+#define CB_BENCH_H
+
+#include <signal.h>
+
+#include "net.h"
+#include "stats.h"
+
+/* Progress report after each layer pass: where the bench is. warmup is
+ * true during warm-up iterations. Called from the benchmarking thread. */
+typedef void (*cb_bench_progress_fn)(void *user, bool warmup, int iter, int iters, int layer,
+                                     cb_pass pass);
+
+typedef struct cb_bench_opts {
+  int iters;                         /* timed iterations, >= 1 */
+  int warmup;                        /* discarded iterations before them, >= 0 */
+  const volatile sig_atomic_t *stop; /* when it becomes non-zero, stop (CB_ERR_INTERRUPTED) */
+  cb_bench_progress_fn progress;
+  void *progress_user;
+} cb_bench_opts;
+
+/* Per layer: statistics of forward, backward and the backward parts a
+ * layer reports (sub_ms: a conv's bwd_data and bwd_filter). */
+typedef struct cb_bench_layer {
+  cb_timing fwd, bwd, bwd_data, bwd_filter;
+} cb_bench_layer;
+
+typedef struct cb_bench_result {
+  int nlayers;
+  cb_bench_layer *layers;
+  cb_timing fwd, bwd, total; /* whole passes */
+  double fwd_flops, bwd_flops;
+} cb_bench_result;
+
+/* Times net; r->layers has net->nlayers entries (free with cb_bench_result_free). */
+cb_status cb_bench_net(cb_net *net, const cb_bench_opts *o, cb_bench_result *r);
+void cb_bench_result_free(cb_bench_result *r);
+
+#endif

@@ -1,0 +1,100 @@
+/* cli.h: what the convbench commands share: exit codes, option parsing
+ * helpers, the database session of a run, and the bench report writers.
+ * Only code under harness/cli/ prints to the terminal or exits. */
+#ifndef CB_CLI_H
+#define CB_CLI_H
+
+#include <stdio.h>
+
+#include "bench.h"
+#include "store.h"
+
+/* Exit codes, documented in `convbench --help`. */
+enum {
+  CLI_OK = 0,
+  CLI_FAIL = 1,         /* a run failed: kernel error, database error */
+  CLI_USAGE = 2,        /* bad command line or bad input file: nothing was run */
+  CLI_INTERRUPTED = 130 /* Ctrl-C: finished measurements were kept */
+};
+
+typedef struct cli_command {
+  const char *name;
+  const char *summary;
+  int (*run)(int argc, char **argv); /* argv[0] is the command name */
+  void (*usage)(FILE *f);
+} cli_command;
+
+extern const cli_command cli_bench, cli_devices;
+
+/* Prints "convbench CMD: message" on stderr. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reports a bad option, prints the command's usage on stderr, returns CLI_USAGE. */
+int cli_usage_error(const cli_command *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Parses a decimal integer option value in [min, max]; false (after
+ * printing the reason) otherwise. */
+bool cli_parse_int(const cli_command *c, const char *flag, const char *val, long long min,
+                   long long max, long long *out);
+
+/* Physical cores of this machine (hwloc), at least 1: the default --threads. */
+int cli_default_threads(void);
+
+/* Maps a library status to an exit code: input errors are CLI_USAGE. */
+int cli_exit_code(cb_status st);
+
+/* ---- the database session of one run ------------------------------------ */
+
+typedef struct cli_session {
+  cb_db *db; /* NULL with --no-db */
+  int64_t run_id;
+  cb_machine machine;
+  cb_build build;
+} cli_session;
+
+/* Probes machine and build; unless path is NULL, opens the database,
+ * records them and starts a run of the given kind with the full command
+ * line. Prints its own error. */
+cb_status cli_session_begin(cli_session *s, const char *path, const char *kind, int argc,
+                            char **argv, uint64_t seed, int threads);
+
+/* Ends the run with status "ok", "failed" or "interrupted" and closes. */
+void cli_session_end(cli_session *s, const char *status, const char *error);
+
+/* ---- signals ------------------------------------------------------------------ */
+
+/* Set by the first SIGINT/SIGTERM; a second one kills the process. */
+extern volatile sig_atomic_t cli_stop;
+void cli_install_signals(void);
+
+/* ---- bench reports --------------------------------------------------------- */
+
+typedef enum cli_format { CLI_FORMAT_TABLE, CLI_FORMAT_CSV, CLI_FORMAT_JSON } cli_format;
+
+typedef struct cli_row {
+  char name[CB_NAME_MAX];
+  char kind[16];
+  char in_shape[48], out_shape[48];
+  char kernels[256]; /* "ref/direct", or per op when they differ */
+  bool fallback;
+  cb_bench_layer t;
+  double fwd_flops, bwd_flops;
+} cli_row;
+
+typedef struct cli_report {
+  const char *net, *netdef, *backend;
+  const cli_session *session;
+  bool shapes; /* rows are layers timed alone; totals are sums of medians */
+  int64_t batch;
+  int threads, iters, warmup;
+  int nrows;
+  cli_row *rows;
+  cb_timing fwd, bwd, total;
+  double fwd_flops, bwd_flops;
+  bool interrupted; /* only the rows that finished are present */
+} cli_report;
+
+void cli_report_print(FILE *f, cli_format fmt, const cli_report *r);
+
+#endif

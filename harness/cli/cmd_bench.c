@@ -1,0 +1,413 @@
+/* cmd_bench.c: `convbench bench NET|SHAPES`: times every layer and the
+ * whole net forward and backward, prints the table, records the database.
+ *
+ * Order matters for "nothing half-written": the netdef is parsed and every
+ * net is checked (shapes, kernels, memory) before the database is opened,
+ * so bad input never leaves a run behind; each finished measurement is one
+ * transaction; Ctrl-C stops between layers and marks the run interrupted. */
+#include "cli.h"
+
+#include "sha256.h"
+#include "timer.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct bench_args {
+  const char *path;
+  long long batch, iters, warmup, threads, seed;
+  const char *backend;
+  const char *db; /* NULL: --no-db */
+  cli_format format;
+  bool input_grad, quiet;
+  char netdef_sha256[65]; /* of the file's bytes, so results name the exact netdef */
+} bench_args;
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: convbench bench NET.net|LAYERS.shapes [options]\n"
+          "\n"
+          "Times the forward and backward pass of every layer of a net, and of the\n"
+          "whole net, or of each layer of a .shapes file alone. Prints a per-layer\n"
+          "table and the convnet-benchmarks summary (total / forward / backward ms\n"
+          "per batch, median over iterations) and records everything in the database.\n"
+          "\n"
+          "options:\n"
+          "  --batch N          batch size (default: the netdef's batch=)\n"
+          "  --iters K          timed iterations (default 10)\n"
+          "  --warmup W         untimed iterations first (default 1)\n"
+          "  --backend NAME     kernels for conv and fc layers (default ref; see\n"
+          "                     'convbench devices'); layers it cannot run use ref\n"
+          "  --threads T        threads for the kernels (default: physical cores, %d here)\n"
+          "  --seed S           seed for weights and synthetic data (default 1)\n"
+          "  --input-grad       also compute the gradient of the net input (the first\n"
+          "                     conv's bwd_data, which Torch's convnet-benchmarks skips)\n"
+          "  --db PATH          database to record into (default ./results.db)\n"
+          "  --no-db            record nothing\n"
+          "  --format F         table (default), csv or json, on stdout\n"
+          "  --quiet            no progress line on stderr\n"
+          "  -h, --help         this help\n"
+          "\n"
+          "Exit status: 0 ok, 1 a run or the database failed, 2 bad arguments or\n"
+          "input (nothing run, nothing recorded), 130 interrupted (finished layers kept).\n",
+          cli_default_threads());
+}
+
+static int parse_args(int argc, char **argv, bench_args *a) {
+  static const struct option opts[] = {{"batch", required_argument, NULL, 'b'},
+                                       {"iters", required_argument, NULL, 'i'},
+                                       {"warmup", required_argument, NULL, 'w'},
+                                       {"backend", required_argument, NULL, 'B'},
+                                       {"threads", required_argument, NULL, 't'},
+                                       {"seed", required_argument, NULL, 's'},
+                                       {"db", required_argument, NULL, 'd'},
+                                       {"no-db", no_argument, NULL, 'n'},
+                                       {"format", required_argument, NULL, 'f'},
+                                       {"input-grad", no_argument, NULL, 'g'},
+                                       {"quiet", no_argument, NULL, 'q'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  *a = (bench_args){.iters = 10, .warmup = 1, .seed = 1, .backend = "ref", .db = "results.db"};
+  a->threads = cli_default_threads();
+  const cli_command *c = &cli_bench;
+  opterr = 0;
+  optind = 1;
+  int ch;
+  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'b':
+      if (!cli_parse_int(c, "--batch", optarg, 1, INT32_MAX, &a->batch)) return CLI_USAGE;
+      break;
+    case 'i':
+      if (!cli_parse_int(c, "--iters", optarg, 1, 1000000, &a->iters)) return CLI_USAGE;
+      break;
+    case 'w':
+      if (!cli_parse_int(c, "--warmup", optarg, 0, 1000000, &a->warmup)) return CLI_USAGE;
+      break;
+    case 't':
+      if (!cli_parse_int(c, "--threads", optarg, 1, 4096, &a->threads)) return CLI_USAGE;
+      break;
+    case 's':
+      if (!cli_parse_int(c, "--seed", optarg, 0, INT64_MAX, &a->seed)) return CLI_USAGE;
+      break;
+    case 'B':
+      a->backend = optarg;
+      break;
+    case 'd':
+      a->db = optarg;
+      break;
+    case 'n':
+      a->db = NULL;
+      break;
+    case 'g':
+      a->input_grad = true;
+      break;
+    case 'q':
+      a->quiet = true;
+      break;
+    case 'f':
+      if (strcmp(optarg, "table") == 0)
+        a->format = CLI_FORMAT_TABLE;
+      else if (strcmp(optarg, "csv") == 0)
+        a->format = CLI_FORMAT_CSV;
+      else if (strcmp(optarg, "json") == 0)
+        a->format = CLI_FORMAT_JSON;
+      else
+        return cli_usage_error(c, "--format: expected table, csv or json, got '%s'", optarg);
+      break;
+    case 'h':
+      usage(stdout);
+      return -1;
+    case ':':
+      return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
+    default:
+      return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind >= argc) return cli_usage_error(c, "missing NET.net or LAYERS.shapes");
+  if (optind + 1 < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
+  a->path = argv[optind];
+  if (a->db && !*a->db)
+    return cli_usage_error(c, "--db: empty path (use --no-db to record nothing)");
+  return CLI_OK;
+}
+
+/* ---- progress -------------------------------------------------------------- */
+
+typedef struct progress {
+  bool enabled, tty;
+  uint64_t start, last;
+  const cb_net *net;
+  const char *what; /* "alexnet-owt" or "layers L2 (2/5)" */
+  bool shown;
+} progress;
+
+/* Shows where the bench is once it has run a second, at most every 0.25 s
+ * on a terminal (overwriting one line) or every 5 s into a log. */
+static void on_progress(void *user, bool warmup, int iter, int iters, int layer, cb_pass pass) {
+  progress *p = user;
+  if (!p->enabled) return;
+  uint64_t now = cb_now_ns();
+  double since_start = cb_ms(p->start, now), since_last = cb_ms(p->last, now);
+  if (since_start < 1000.0 || since_last < (p->tty ? 250.0 : 5000.0)) return;
+  p->last = now;
+  p->shown = true;
+  fprintf(stderr, "%sbench %s: %s %d/%d, layer %d/%d %s %s [%.0f s]%s", p->tty ? "\r\033[K" : "",
+          p->what, warmup ? "warm-up" : "iteration", iter + 1, iters, layer + 1, p->net->nlayers,
+          p->net->layers[layer].name, pass == CB_PASS_FWD ? "forward" : "backward",
+          since_start / 1000.0, p->tty ? "" : "\n");
+  fflush(stderr);
+}
+
+static void progress_done(progress *p) {
+  if (p->shown && p->tty) fputs("\r\033[K", stderr);
+  p->shown = false;
+}
+
+/* ---- results ----------------------------------------------------------------- */
+
+/* "ref/direct" when every op of the layer ran the same kernel, else per op. */
+static void describe_kernels(const cb_layer *l, char *buf, size_t len, bool *fallback) {
+  static const char *const ops[] = {"fwd", "bwd_data", "bwd_filter"};
+  buf[0] = '\0';
+  *fallback = false;
+  if (l->nbind == 0) {
+    snprintf(buf, len, "-");
+    return;
+  }
+  bool same = true;
+  for (int b = 0; b < l->nbind; b++) {
+    *fallback |= l->bind[b].fallback;
+    same &= l->bind[b].variant == l->bind[0].variant ||
+            (strcmp(l->bind[b].variant->name, l->bind[0].variant->name) == 0 &&
+             l->bind[b].ctx == l->bind[0].ctx);
+  }
+  if (same) {
+    snprintf(buf, len, "%s/%s", l->bind[0].ctx->backend->name, l->bind[0].variant->name);
+    return;
+  }
+  for (int b = 0; b < l->nbind; b++) {
+    size_t used = strlen(buf);
+    snprintf(buf + used, len - used, "%s%s=%s/%s", b ? " " : "", ops[b],
+             l->bind[b].ctx->backend->name, l->bind[b].variant->name);
+  }
+}
+
+static void fill_row(const cb_net *net, int i, const cb_bench_layer *t, cli_row *row) {
+  const cb_layer *l = &net->layers[i];
+  memset(row, 0, sizeof *row);
+  snprintf(row->name, sizeof row->name, "%s", l->name);
+  snprintf(row->kind, sizeof row->kind, "%s", l->ops->kind);
+  cb_tensor_shape_str(l->in[0], row->in_shape, sizeof row->in_shape);
+  cb_tensor_shape_str(l->out, row->out_shape, sizeof row->out_shape);
+  describe_kernels(l, row->kernels, sizeof row->kernels, &row->fallback);
+  row->t = *t;
+  /* GFLOP/s only where a kernel does arithmetic (conv, fc): for relu or
+   * pool the rate says nothing about speed. */
+  if (l->ops->flops && l->nbind > 0) {
+    row->fwd_flops = l->ops->flops(l, CB_PASS_FWD);
+    row->bwd_flops = l->ops->flops(l, CB_PASS_BWD);
+  }
+}
+
+/* Records one finished measurement (a net, or one layer of a .shapes file)
+ * in one transaction, with the device samples around it. */
+static cb_status record(const cli_session *s, const bench_args *a, const cb_net *net,
+                        const cb_bench_result *res, const cli_row *rows, int nrows,
+                        const cb_devstate *before, const cb_devstate *after) {
+  if (!s->db) return CB_OK;
+  cb_layer_rec *lr = calloc((size_t)nrows, sizeof *lr);
+  char(*variants)[256] = calloc((size_t)nrows, sizeof *variants);
+  if (!lr || !variants) {
+    free(lr);
+    free(variants);
+    return cb_error(CB_ERR_NOMEM, "out of memory recording results");
+  }
+  static const char *const ops[] = {"fwd", "bwd_data", "bwd_filter"};
+  for (int i = 0; i < nrows; i++) {
+    const cb_layer *l = &net->layers[i];
+    for (int b = 0; b < l->nbind; b++) {
+      size_t used = strlen(variants[i]);
+      snprintf(variants[i] + used, sizeof variants[i] - used, "%s%s=%s/%s", b ? " " : "", ops[b],
+               l->bind[b].ctx->backend->name, l->bind[b].variant->name);
+      lr[i].problem[b] = &l->bind[b].problem;
+    }
+    lr[i].index = i;
+    lr[i].name = rows[i].name;
+    lr[i].kind = rows[i].kind;
+    lr[i].in_shape = rows[i].in_shape;
+    lr[i].out_shape = rows[i].out_shape;
+    lr[i].backend = a->backend;
+    lr[i].variants = variants[i];
+    lr[i].fallback = rows[i].fallback;
+    lr[i].fwd = rows[i].t.fwd;
+    lr[i].bwd = rows[i].t.bwd;
+    lr[i].bwd_data = rows[i].t.bwd_data;
+    lr[i].bwd_filter = rows[i].t.bwd_filter;
+    lr[i].fwd_flops = rows[i].fwd_flops;
+    lr[i].bwd_flops = rows[i].bwd_flops;
+  }
+  cb_net_rec nr = {.run_id = s->run_id,
+                   .net = net->name,
+                   .netdef = a->path,
+                   .netdef_sha256 = a->netdef_sha256,
+                   .backend = a->backend,
+                   .single_layer = net->def->is_shapes,
+                   .batch = net->batch,
+                   .threads = (int)a->threads,
+                   .iters = (int)a->iters,
+                   .warmup = (int)a->warmup,
+                   .input_grad = a->input_grad,
+                   .fwd = res->fwd,
+                   .bwd = res->bwd,
+                   .total = res->total,
+                   .fwd_flops = res->fwd_flops,
+                   .bwd_flops = res->bwd_flops};
+  int64_t id;
+  cb_status st = cb_db_put_net_result(s->db, &nr, nrows, lr, before, after, &id);
+  free(lr);
+  free(variants);
+  return st;
+}
+
+/* Builds net number `index` of the netdef (the whole net, or one shape). */
+static cb_status build(const cb_netdef *nd, const bench_args *a, int index, bool check_only,
+                       cb_net **net) {
+  cb_net_opts o = {.batch = a->batch,
+                   .backend = a->backend,
+                   .threads = (int)a->threads,
+                   .seed = (uint64_t)a->seed,
+                   .input_grad = a->input_grad,
+                   .shape_index = index,
+                   .check_only = check_only};
+  return cb_net_build(nd, &o, net);
+}
+
+/* Times one net and appends its rows to the report; records it. */
+static cb_status bench_one(const cb_netdef *nd, const bench_args *a, int index,
+                           const cli_session *s, progress *p, cli_report *rep) {
+  cb_net *net;
+  cb_status st = build(nd, a, index, false, &net);
+  if (st != CB_OK) return st;
+  char what[2 * CB_NAME_MAX + 32];
+  if (nd->is_shapes)
+    snprintf(what, sizeof what, "%s %s (%d/%d)", net->name, net->layers[0].name, index + 1, nd->n);
+  else
+    snprintf(what, sizeof what, "%s", net->name);
+  p->net = net;
+  p->what = what;
+  if (index == 0) rep->batch = net->batch;
+
+  cb_bench_opts bo = {.iters = (int)a->iters,
+                      .warmup = (int)a->warmup,
+                      .stop = &cli_stop,
+                      .progress = on_progress,
+                      .progress_user = p};
+  cb_bench_result res;
+  cb_devstate before, after;
+  cb_devstate_sample(&before);
+  st = cb_bench_net(net, &bo, &res);
+  cb_devstate_sample(&after);
+  progress_done(p);
+  if (st != CB_OK) {
+    cb_net_free(net);
+    return st;
+  }
+
+  cli_row *rows = rep->rows + rep->nrows;
+  for (int i = 0; i < net->nlayers; i++) fill_row(net, i, &res.layers[i], &rows[i]);
+  st = record(s, a, net, &res, rows, net->nlayers, &before, &after);
+  if (st == CB_OK) {
+    rep->nrows += net->nlayers;
+    if (nd->is_shapes) {
+      /* convnet-benchmarks' layer-wise total is the sum over layers. */
+      rep->fwd.median += res.fwd.median, rep->fwd.min += res.fwd.min;
+      rep->bwd.median += res.bwd.median, rep->bwd.min += res.bwd.min;
+      rep->total.median += res.total.median, rep->total.min += res.total.min;
+      rep->fwd.samples = rep->bwd.samples = rep->total.samples = res.fwd.samples;
+    } else {
+      rep->fwd = res.fwd, rep->bwd = res.bwd, rep->total = res.total;
+    }
+    rep->fwd_flops += res.fwd_flops;
+    rep->bwd_flops += res.bwd_flops;
+  }
+  cb_bench_result_free(&res);
+  cb_net_free(net);
+  return st;
+}
+
+static int bench_main(int argc, char **argv) {
+  bench_args a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+
+  cb_netdef *nd;
+  cb_status st = cb_netdef_load(a.path, &nd);
+  if (st == CB_OK) st = cb_sha256_file(a.path, a.netdef_sha256);
+  if (st != CB_OK) {
+    fprintf(stderr, "%s\n", cb_errmsg());
+    return CLI_USAGE;
+  }
+  /* Check every net before touching the database. */
+  int nnets = nd->is_shapes ? nd->n : 1, nrows = 0;
+  for (int i = 0; i < nnets; i++) {
+    cb_net *net;
+    if ((st = build(nd, &a, i, true, &net)) != CB_OK) {
+      fprintf(stderr, "%s\n", cb_errmsg());
+      cb_netdef_free(nd);
+      return cli_exit_code(st);
+    }
+    nrows += net->nlayers;
+    cb_net_free(net);
+  }
+
+  cli_session s;
+  if (cli_session_begin(&s, a.db, "bench", argc, argv, (uint64_t)a.seed, (int)a.threads) != CB_OK) {
+    cb_netdef_free(nd);
+    return CLI_FAIL;
+  }
+  cli_install_signals();
+
+  const char *name = NULL;
+  cb_stmt_str(&nd->header, "name", "net", &name);
+  cli_report rep = {.net = name,
+                    .netdef = a.path,
+                    .backend = a.backend,
+                    .session = &s,
+                    .shapes = nd->is_shapes,
+                    .threads = (int)a.threads,
+                    .iters = (int)a.iters,
+                    .warmup = (int)a.warmup,
+                    .rows = calloc((size_t)nrows, sizeof(cli_row))};
+  progress p = {.enabled = !a.quiet, .tty = isatty(2), .start = cb_now_ns()};
+  if (!rep.rows) st = cb_error(CB_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < nnets && st == CB_OK; i++) st = bench_one(nd, &a, i, &s, &p, &rep);
+
+  if (st == CB_OK) {
+    cli_session_end(&s, "ok", NULL);
+    cli_report_print(stdout, a.format, &rep);
+    rc = CLI_OK;
+  } else if (st == CB_ERR_INTERRUPTED) {
+    cli_session_end(&s, "interrupted", NULL);
+    rep.interrupted = true;
+    if (rep.nrows) cli_report_print(stdout, a.format, &rep);
+    cli_error("bench", "interrupted; %s",
+              s.run_id ? "finished measurements were kept, run marked interrupted"
+                       : "nothing recorded");
+    rc = CLI_INTERRUPTED;
+  } else {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", cb_errmsg());
+    cli_session_end(&s, "failed", msg);
+    fprintf(stderr, "convbench bench: %s\n", msg);
+    rc = CLI_FAIL;
+  }
+  free(rep.rows);
+  cb_netdef_free(nd);
+  return rc;
+}
+
+const cli_command cli_bench = {"bench", "time every layer and the whole net, forward and backward",
+                               bench_main, usage};

@@ -1,0 +1,117 @@
+/* concat.c: joins its inputs along channels. Inputs share n, h and w;
+ * the output has the sum of their channels, input 0's first, so per
+ * sample the output is [in0's C0 planes, in1's C1 planes, ...]. */
+#include "layer_util.h"
+
+#include <string.h>
+
+static const char *const concat_keys[] = {NULL};
+
+static cb_status concat_configure(cb_layer *l, const cb_stmt *st) {
+  (void)l;
+  (void)st;
+  return CB_OK;
+}
+
+static cb_status concat_reshape(cb_layer *l) {
+  const cb_tensor *a = l->in[0];
+  if (l->nin < 2)
+    return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "needs at least 2 inputs, has %d", l->nin);
+  int64_t c = 0;
+  for (int i = 0; i < l->nin; i++) {
+    const cb_tensor *b = l->in[i];
+    if (b->n != a->n || b->h != a->h || b->w != a->w) {
+      char sa[64], sb[64];
+      cb_tensor_shape_str(a, sa, sizeof sa);
+      cb_tensor_shape_str(b, sb, sizeof sb);
+      if (b->n != a->n)
+        return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL,
+                             "input %s has batch %lld but input %s has batch %lld", b->name,
+                             (long long)b->n, a->name, (long long)a->n);
+      return cb_stmt_error(
+          CB_ERR_INVALID, l->stmt, NULL,
+          "input %s is %s but input %s is %s: concat needs the same height and width", b->name, sb,
+          a->name, sa);
+    }
+    if (__builtin_add_overflow(c, b->c, &c))
+      return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "too many channels");
+  }
+  l->out->n = a->n;
+  l->out->c = c;
+  l->out->h = a->h;
+  l->out->w = a->w;
+  l->nparams = 0;
+  l->scratch_bytes = 0;
+  return CB_OK;
+}
+
+static cb_status concat_setup(cb_layer *l) {
+  (void)l;
+  return CB_OK;
+}
+
+static cb_status concat_forward(cb_layer *l) {
+  cb_tensor *y = l->out;
+  int64_t plane = y->h * y->w;
+  for (int64_t n = 0; n < y->n; n++) {
+    float *dst = y->data + n * y->c * plane;
+    for (int i = 0; i < l->nin; i++) {
+      const cb_tensor *x = l->in[i];
+      int64_t block = x->c * plane;
+      memcpy(dst, x->data + n * block, (size_t)block * sizeof *dst);
+      dst += block;
+    }
+  }
+  return CB_OK;
+}
+
+static cb_status concat_backward(cb_layer *l) {
+  const cb_tensor *y = l->out;
+  if (!y->grad) return cb_layer_no_out_grad(l);
+  int64_t plane = y->h * y->w;
+  for (int64_t n = 0; n < y->n; n++) {
+    const float *src = y->grad + n * y->c * plane;
+    for (int i = 0; i < l->nin; i++) {
+      cb_tensor *x = l->in[i];
+      int64_t block = x->c * plane;
+      if (x->grad) {
+        float *dst = x->grad + n * block;
+        if (l->accum[i])
+          cb_layer_add_into(dst, src, block);
+        else
+          memcpy(dst, src, (size_t)block * sizeof *dst);
+      }
+      src += block;
+    }
+  }
+  return CB_OK;
+}
+
+/* Copies only. */
+static double concat_flops(const cb_layer *l, cb_pass pass) {
+  (void)l;
+  (void)pass;
+  return 0.0;
+}
+
+static void concat_fini(cb_layer *l) {
+  (void)l;
+}
+
+const cb_layer_ops cb_layer_concat = {
+    .kind = "concat",
+    .summary = "concatenates 2 or more inputs along channels",
+    .keys = concat_keys,
+    .min_inputs = 2,
+    .max_inputs = 8,
+    .inplace = false,
+    .priv_size = 0,
+    .configure = concat_configure,
+    .reshape = concat_reshape,
+    .problems = NULL,
+    .setup = concat_setup,
+    .forward = concat_forward,
+    .backward = concat_backward,
+    .flops = concat_flops,
+    .fini = concat_fini,
+};

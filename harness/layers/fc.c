@@ -1,0 +1,166 @@
+/* fc.c: the fully connected (inner product) layer. It flattens its input
+ * to x[N, in] with in = C*H*W and runs three GEMM bindings:
+ *   fwd         y[N,out] = x[N,in] W^T     (nt: m=N   n=out k=in)
+ *   bwd_data    dx[N,in] = dy[N,out] W     (nn: m=N   n=in  k=out)
+ *   bwd_filter  dW[out,in] = dy^T x        (tn: m=out n=in  k=N)
+ * Weights params[0] = W[out,in,1,1], bias params[1] = b[1,out,1,1]. The
+ * bias add and bias gradient are plain C. */
+#include "layer_util.h"
+#include "timer.h"
+
+#include <math.h>
+
+typedef struct fc_priv {
+  int64_t out;
+  bool bias;
+  float *dx_scratch; /* bwd_data's result when accumulating into in[0]->grad */
+} fc_priv;
+
+static const char *const fc_keys[] = {"out", "bias", NULL};
+
+static cb_status fc_configure(cb_layer *l, const cb_stmt *st) {
+  fc_priv *p = l->priv;
+  cb_status s;
+  int64_t bias;
+  if (!cb_stmt_find(st, "out"))
+    return cb_stmt_error(CB_ERR_PARSE, st, NULL, "missing out= (the number of outputs)");
+  if ((s = cb_stmt_int(st, "out", 0, 1, CB_LAYER_DIM_MAX, &p->out)) != CB_OK ||
+      (s = cb_stmt_int(st, "bias", 1, 0, 1, &bias)) != CB_OK)
+    return s;
+  p->bias = bias != 0;
+  return CB_OK;
+}
+
+/* The flattened input width, C*H*W (-1 on overflow). */
+static int64_t fc_in(const cb_layer *l) {
+  const cb_tensor *x = l->in[0];
+  int64_t v;
+  if (!cb_mul_i64(x->c, x->h, &v) || !cb_mul_i64(v, x->w, &v)) return -1;
+  return v;
+}
+
+static cb_status fc_reshape(cb_layer *l) {
+  fc_priv *p = l->priv;
+  int64_t in = fc_in(l);
+  if (p->out < 1)
+    return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "out=%lld: must be at least 1",
+                         (long long)p->out);
+  if (in < 1 || in > CB_LAYER_DIM_MAX) {
+    char shape[64];
+    cb_tensor_shape_str(l->in[0], shape, sizeof shape);
+    return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "input %s is too large to flatten", shape);
+  }
+  l->out->n = l->in[0]->n;
+  l->out->c = p->out;
+  l->out->h = l->out->w = 1;
+  l->nparams = 0;
+  cb_layer_param(l, 0, "weight", p->out, in, 1, 1, true);
+  if (p->bias) cb_layer_param(l, 1, "bias", 1, p->out, 1, 1, true);
+  l->scratch_bytes = l->accum[0] ? cb_layer_bytes(cb_tensor_count(l->in[0]), sizeof(float)) : 0;
+  if (l->scratch_bytes < 0)
+    return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "input is too large");
+  return CB_OK;
+}
+
+static int fc_problems(const cb_layer *l, cb_problem out[3]) {
+  const fc_priv *p = l->priv;
+  int64_t n = l->in[0]->n, in = fc_in(l);
+  out[0] = cb_problem_gemm(n, p->out, in, false, true);
+  out[1] = cb_problem_gemm(n, in, p->out, false, false);
+  out[2] = cb_problem_gemm(p->out, in, n, true, false);
+  return 3;
+}
+
+static cb_status fc_setup(cb_layer *l) {
+  fc_priv *p = l->priv;
+  /* He (Kaiming) normal, fan_in = the flattened input width. */
+  cb_layer_init_normal(l, &l->params[0], sqrt(2.0 / (double)fc_in(l)));
+  if (p->bias) cb_layer_fill(&l->params[1], 0.0f);
+  for (int i = 0; i < 3; i++) l->sub_ms[i] = -1;
+  cb_free(p->dx_scratch);
+  p->dx_scratch = NULL;
+  if (l->accum[0] && l->in[0]->grad) {
+    void *buf;
+    cb_status s = cb_layer_scratch(l, l->scratch_bytes, &buf);
+    if (s != CB_OK) return s;
+    p->dx_scratch = buf;
+  }
+  return CB_OK;
+}
+
+static cb_status fc_forward(cb_layer *l) {
+  fc_priv *p = l->priv;
+  cb_tensor *y = l->out;
+  cb_status s = cb_layer_run_binding(l, 0, l->in[0]->data, l->params[0].data, y->data);
+  if (s != CB_OK || !p->bias) return s;
+  const float *b = l->params[1].data;
+  for (int64_t n = 0; n < y->n; n++)
+    for (int64_t o = 0; o < p->out; o++) y->data[n * p->out + o] += b[o];
+  return CB_OK;
+}
+
+static cb_status fc_backward(cb_layer *l) {
+  fc_priv *p = l->priv;
+  cb_tensor *x = l->in[0], *y = l->out;
+  cb_status s;
+  if (!y->grad) return cb_layer_no_out_grad(l);
+  l->sub_ms[0] = l->sub_ms[1] = l->sub_ms[2] = -1;
+  if (x->grad) {
+    float *dst = l->accum[0] ? p->dx_scratch : x->grad;
+    if (!dst)
+      return cb_error(CB_ERR_INTERNAL, "layer %s: accumulating without scratch (setup skipped?)",
+                      l->name);
+    uint64_t t0 = cb_now_ns();
+    if ((s = cb_layer_run_binding(l, 1, y->grad, l->params[0].data, dst)) != CB_OK) return s;
+    if (l->accum[0]) cb_layer_add_into(x->grad, dst, cb_tensor_count(x));
+    l->sub_ms[0] = cb_ms(t0, cb_now_ns());
+  }
+  if (l->params[0].grad) {
+    uint64_t t0 = cb_now_ns();
+    if ((s = cb_layer_run_binding(l, 2, y->grad, x->data, l->params[0].grad)) != CB_OK) return s;
+    l->sub_ms[1] = cb_ms(t0, cb_now_ns());
+  }
+  if (p->bias && l->params[1].grad) {
+    float *db = l->params[1].grad;
+    for (int64_t o = 0; o < p->out; o++) {
+      double sum = 0;
+      for (int64_t n = 0; n < y->n; n++) sum += y->grad[n * p->out + o];
+      db[o] = (float)sum;
+    }
+  }
+  return CB_OK;
+}
+
+/* 2 N in out per GEMM; backward runs bwd_filter, and bwd_data when the
+ * input wants a gradient. */
+static double fc_flops(const cb_layer *l, cb_pass pass) {
+  const fc_priv *p = l->priv;
+  double one = 2.0 * (double)l->in[0]->n * (double)fc_in(l) * (double)p->out;
+  if (pass == CB_PASS_FWD) return one;
+  return one * (l->in[0]->grad ? 2.0 : 1.0);
+}
+
+static void fc_fini(cb_layer *l) {
+  fc_priv *p = l->priv;
+  if (!p) return;
+  cb_free(p->dx_scratch);
+  p->dx_scratch = NULL;
+}
+
+const cb_layer_ops cb_layer_fc = {
+    .kind = "fc",
+    .summary = "fully connected layer (GEMMs from the chosen backend), flattens its input",
+    .keys = fc_keys,
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .inplace = false,
+    .priv_size = sizeof(fc_priv),
+    .configure = fc_configure,
+    .reshape = fc_reshape,
+    .problems = fc_problems,
+    .setup = fc_setup,
+    .forward = fc_forward,
+    .backward = fc_backward,
+    .flops = fc_flops,
+    .fini = fc_fini,
+};

@@ -1,0 +1,98 @@
+/* layer_util.c: helpers shared by the layer kinds (see layer_util.h). */
+#include "layer_util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+cb_status cb_layer_read_hw(const cb_stmt *st, const char *key, const char *key_h, const char *key_w,
+                           int64_t def, int64_t min, int64_t max, int64_t *h, int64_t *w,
+                           bool *given) {
+  const cb_kv *kv = cb_stmt_find(st, key);
+  const cb_kv *kv_h = cb_stmt_find(st, key_h);
+  const cb_kv *kv_w = cb_stmt_find(st, key_w);
+  if (given) *given = kv || kv_h || kv_w;
+  if (kv && (kv_h || kv_w))
+    return cb_stmt_error(CB_ERR_PARSE, st, kv_h ? kv_h : kv_w,
+                         "%s= and %s= both given: use %s= alone, or %s= and %s=", key,
+                         kv_h ? key_h : key_w, key, key_h, key_w);
+  if (def < 0 && !kv && (!kv_h != !kv_w))
+    return cb_stmt_error(CB_ERR_PARSE, st, kv_h ? kv_h : kv_w, "%s= needs %s= too",
+                         kv_h ? key_h : key_w, kv_h ? key_w : key_h);
+  int64_t base;
+  cb_status s = CB_OK;
+  /* The range check only applies to written values; a negative def is
+   * the "required" marker and passes through unread. */
+  if (kv) {
+    if ((s = cb_stmt_int(st, key, def, min, max, &base)) != CB_OK) return s;
+  } else {
+    base = def;
+  }
+  if (kv_h) {
+    if ((s = cb_stmt_int(st, key_h, base, min, max, h)) != CB_OK) return s;
+  } else {
+    *h = base;
+  }
+  if (kv_w) {
+    if ((s = cb_stmt_int(st, key_w, base, min, max, w)) != CB_OK) return s;
+  } else {
+    *w = base;
+  }
+  return CB_OK;
+}
+
+void cb_layer_hw_str(int64_t h, int64_t w, char *buf, size_t len) {
+  if (h == w)
+    snprintf(buf, len, "%lld", (long long)h);
+  else
+    snprintf(buf, len, "%lldx%lld", (long long)h, (long long)w);
+}
+
+void cb_layer_param(cb_layer *l, int i, const char *suffix, int64_t n, int64_t c, int64_t h,
+                    int64_t w, bool learnable) {
+  cb_tensor *t = &l->params[i];
+  /* Keep the suffix whole and shorten the layer name if both do not fit. */
+  int keep = (int)sizeof t->name - 2 - (int)strlen(suffix);
+  snprintf(t->name, sizeof t->name, "%.*s.%s", keep > 0 ? keep : 0, l->name, suffix);
+  t->n = n;
+  t->c = c;
+  t->h = h;
+  t->w = w;
+  l->learnable[i] = learnable;
+  if (l->nparams < i + 1) l->nparams = i + 1;
+}
+
+void cb_layer_init_normal(const cb_layer *l, cb_tensor *t, double sd) {
+  uint64_t state = cb_rng_seed(l->exec ? l->exec->seed : 0, l->name);
+  int64_t count = cb_tensor_count(t);
+  for (int64_t i = 0; i < count; i++) t->data[i] = (float)(sd * cb_rng_normal(&state));
+}
+
+void cb_layer_fill(cb_tensor *t, float v) {
+  int64_t count = cb_tensor_count(t);
+  for (int64_t i = 0; i < count; i++) t->data[i] = v;
+}
+
+void cb_layer_add_into(float *dst, const float *src, int64_t n) {
+  for (int64_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+int64_t cb_layer_bytes(int64_t count, int64_t elem_size) {
+  int64_t b;
+  if (count < 0 || !cb_mul_i64(count, elem_size, &b)) return -1;
+  return b;
+}
+
+cb_status cb_layer_scratch(const cb_layer *l, int64_t bytes, void **out) {
+  *out = NULL;
+  if (bytes < 0 || (uint64_t)bytes > SIZE_MAX)
+    return cb_error(CB_ERR_NOMEM, "layer %s: scratch size overflows", l->name);
+  if (bytes == 0) return CB_OK;
+  if (!(*out = cb_alloc((size_t)bytes)))
+    return cb_error(CB_ERR_NOMEM, "layer %s: cannot allocate %lld scratch bytes", l->name,
+                    (long long)bytes);
+  return CB_OK;
+}
+
+cb_status cb_layer_no_out_grad(const cb_layer *l) {
+  return cb_error(CB_ERR_INTERNAL, "layer %s: backward called without an output gradient", l->name);
+}

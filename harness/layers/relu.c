@@ -1,0 +1,83 @@
+/* relu.c: y = max(x, 0), elementwise. Runs in place (out == in[0]) when
+ * the net asks; backward then turns out->grad into in[0]->grad where it
+ * lies. The mask is read from the output (y > 0 exactly when x > 0), so
+ * the in-place and out-of-place paths are the same code. */
+#include "layer_util.h"
+
+static const char *const relu_keys[] = {NULL};
+
+static cb_status relu_configure(cb_layer *l, const cb_stmt *st) {
+  (void)l;
+  (void)st;
+  return CB_OK;
+}
+
+static cb_status relu_reshape(cb_layer *l) {
+  if (l->out != l->in[0]) {
+    l->out->n = l->in[0]->n;
+    l->out->c = l->in[0]->c;
+    l->out->h = l->in[0]->h;
+    l->out->w = l->in[0]->w;
+  }
+  l->nparams = 0;
+  l->scratch_bytes = 0;
+  return CB_OK;
+}
+
+static cb_status relu_setup(cb_layer *l) {
+  (void)l;
+  return CB_OK;
+}
+
+static cb_status relu_forward(cb_layer *l) {
+  const float *x = l->in[0]->data;
+  float *y = l->out->data;
+  int64_t count = cb_tensor_count(l->out);
+#pragma omp parallel for if (count >= CB_LAYER_PAR_MIN) num_threads(cb_layer_threads(l))
+  for (int64_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  return CB_OK;
+}
+
+static cb_status relu_backward(cb_layer *l) {
+  const float *y = l->out->data, *dy = l->out->grad;
+  float *dx = l->in[0]->grad;
+  /* Checked first: in place on a tensor without gradient (the net's
+   * input), dy is NULL too and there is nothing to do. */
+  if (!dx) return CB_OK;
+  if (!dy) return cb_layer_no_out_grad(l);
+  /* In place, dx and dy are one buffer: the gradient is transformed where
+   * it lies and accumulation cannot apply. */
+  bool add = l->accum[0] && l->out != l->in[0];
+  int64_t count = cb_tensor_count(l->out);
+#pragma omp parallel for if (count >= CB_LAYER_PAR_MIN) num_threads(cb_layer_threads(l))
+  for (int64_t i = 0; i < count; i++) cb_grad_put(dx, i, y[i] > 0.0f ? dy[i] : 0.0f, add);
+  return CB_OK;
+}
+
+/* One comparison per element each way. */
+static double relu_flops(const cb_layer *l, cb_pass pass) {
+  (void)pass;
+  return (double)cb_tensor_count(l->out);
+}
+
+static void relu_fini(cb_layer *l) {
+  (void)l;
+}
+
+const cb_layer_ops cb_layer_relu = {
+    .kind = "relu",
+    .summary = "rectified linear unit, y = max(x, 0); in place after its input",
+    .keys = relu_keys,
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .inplace = true,
+    .priv_size = 0,
+    .configure = relu_configure,
+    .reshape = relu_reshape,
+    .problems = NULL,
+    .setup = relu_setup,
+    .forward = relu_forward,
+    .backward = relu_backward,
+    .flops = relu_flops,
+    .fini = relu_fini,
+};

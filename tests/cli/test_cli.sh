@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# test_cli.sh: drives build/convbench as a user would and checks exit codes,
+# messages, and what lands in the database (read back with the sqlite3 CLI).
+#   test_cli.sh PATH/TO/convbench REPO_ROOT
+set -uo pipefail
+cb=$(realpath "$1")
+root=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+
+fails=0
+checks=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+# run EXPECTED_STATUS ARGS...: runs convbench, keeps stdout/stderr in out/err.
+run() {
+  local want=$1
+  shift
+  checks=$((checks + 1))
+  "$cb" "$@" >out 2>err
+  local got=$?
+  if [[ $got != "$want" ]]; then
+    fail "convbench $* exited $got, expected $want; stderr: $(head -c 600 err)"
+  fi
+}
+# has FILE TEXT: FILE contains TEXT (fixed string).
+has() {
+  checks=$((checks + 1))
+  grep -qF -- "$2" "$1" || fail "$1 lacks '$2': $(head -c 600 "$1")"
+}
+# same FILE TEXT: FILE is exactly TEXT (plus newline).
+same() {
+  checks=$((checks + 1))
+  [[ "$(cat "$1")" == "$2" ]] || fail "$1 is '$(cat "$1")', expected '$2'"
+}
+# sql DB QUERY EXPECTED
+sql() {
+  checks=$((checks + 1))
+  local got
+  got=$(sqlite3 "$1" "$2" 2>&1)
+  [[ "$got" == "$3" ]] || fail "sqlite3 $1 \"$2\" gave '$got', expected '$3'"
+}
+
+# ---- usage and help --------------------------------------------------------
+run 2
+has err "usage: convbench"
+run 0 --help
+has out "usage: convbench"
+has out "bench"
+has out "devices"
+run 0 bench --help
+has out "--batch N"
+has out "--format F"
+run 0 help bench
+has out "usage: convbench bench"
+run 2 frobnicate
+has err "convbench: unknown command 'frobnicate'"
+run 2 bench --bogus "$root/netdefs/lenet.net"
+has err "convbench bench: unknown option '--bogus'"
+has err "usage: convbench bench"
+run 2 bench
+has err "convbench bench: missing NET.net or LAYERS.shapes"
+run 2 bench "$root/netdefs/lenet.net" --batch 0
+has err "convbench bench: --batch: expected an integer from 1 to 2147483647, got '0'"
+run 2 bench "$root/netdefs/lenet.net" --iters abc
+has err "--iters: expected an integer"
+run 2 bench "$root/netdefs/lenet.net" --format xml
+has err "--format: expected table, csv or json, got 'xml'"
+run 2 bench "$root/netdefs/lenet.net" --batch
+has err "option '--batch' needs a value"
+run 2 devices --bogus
+has err "convbench devices: unknown option '--bogus'"
+
+# ---- bad input: clear message, exit 2, nothing written ----------------------
+run 2 bench nope.net --db x.db
+same err "cannot read 'nope.net': No such file or directory"
+printf 'net input=3x8x8 batch=2\nconv name=c1 out=4 k=3 strid=2\n' >typo.net
+run 2 bench typo.net --db x.db
+same err "typo.net:2:24: conv: unknown key 'strid' (did you mean 'stride'?)"
+printf 'net input=3x8x8 batch=2\nconv name=c1 out=4 k=11\n' >small.net
+run 2 bench small.net --db x.db
+same err "small.net:2:1: layer c1: output would be 0x0 (input 3x8x8, k 11, stride 1, pad 0)"
+run 2 bench "$root/netdefs/alexnet-owt.net" --batch 2000000000 --db x.db
+has err "alexnet-owt.net:"
+has err "layer conv1: the net at batch 2000000000 needs"
+has err "bytes"
+checks=$((checks + 1))
+[[ ! -e x.db ]] || fail "a refused run created the database"
+
+# ---- database errors ----------------------------------------------------------
+run 1 bench "$root/netdefs/lenet.net" --batch 1 --iters 1 --db /nonexistent/dir/r.db
+has err "cannot create database '/nonexistent/dir/r.db'"
+head -c 4096 /dev/urandom >corrupt.db
+cp corrupt.db corrupt.orig
+run 1 bench "$root/netdefs/lenet.net" --batch 1 --iters 1 --db corrupt.db
+has err "'corrupt.db' is not an SQLite database"
+checks=$((checks + 1))
+cmp -s corrupt.db corrupt.orig || fail "convbench modified a corrupt database"
+
+# ---- a real run, every format --------------------------------------------------
+run 0 bench "$root/netdefs/lenet.net" --batch 2 --iters 3 --warmup 1 --db r.db
+has out "lenet: batch 2, backend ref"
+has out "| Network"
+has out "conv1"
+has out "ref/direct"
+sql r.db "select kind, status from runs" "bench|ok"
+sql r.db "select net, batch, iters, warmup, fwd_samples from net_results" "lenet|2|3|1|3"
+nlayers=$(grep -cE '^ +[0-9]+  ' out)
+sql r.db "select count(*) from layer_results" "$nlayers"
+sql r.db "select count(*) from layer_results where fwd_median_ms > 0 and bwd_median_ms > 0" "$nlayers"
+sql r.db "select group_concat(phase) from device_samples" "before,after"
+sql r.db "select count(*) from machines" "1"
+sql r.db "select count(*) from problems where key like 'conv_fwd:f32:nchw:n2c1h28w28_k20r5s5%'" "1"
+run 0 bench "$root/netdefs/lenet.net" --batch 2 --iters 2 --db r.db --format csv --quiet
+has out "net,backend,batch,threads,iters,index,layer,kind"
+has out "lenet,ref,2,"
+checks=$((checks + 1))
+[[ $(wc -l <out) == $((nlayers + 2)) ]] || fail "csv has $(wc -l <out) lines, expected $((nlayers + 2))"
+run 0 bench "$root/netdefs/lenet.net" --batch 2 --iters 2 --db r.db --format json
+checks=$((checks + 1))
+python3 -c 'import json,sys; d=json.load(open("out")); assert d["net"]=="lenet" and len(d["layers"])>3' ||
+  fail "json output does not parse or lacks layers"
+sql r.db "select count(*) from runs where status = 'ok'" "3"
+run 0 bench "$root/netdefs/lenet.net" --batch 2 --iters 1 --no-db
+checks=$((checks + 1))
+[[ ! -e results.db ]] || fail "--no-db wrote results.db"
+
+# ---- .shapes: each layer alone, one result each ---------------------------------
+printf 'shapes name=two batch=2\nconv name=A input=3x12x12 out=4 k=3\nconv name=B input=4x9x9 out=8 k=5 stride=2\n' >two.shapes
+run 0 bench two.shapes --iters 2 --db s.db
+has out "sum of layers"
+sql s.db "select group_concat(net || ':' || single_layer) from net_results" "two:1,two:1"
+sql s.db "select group_concat(name) from layer_results order by id" "A,B"
+
+# ---- Ctrl-C keeps what finished and marks the run --------------------------------
+printf 'shapes name=slow batch=8\nconv name=quick input=1x8x8 out=2 k=3\nconv name=heavy input=64x56x56 out=64 k=3 pad=1\n' >slow.shapes
+"$cb" bench slow.shapes --iters 100 --warmup 0 --db int.db >out 2>err &
+pid=$!
+for _ in $(seq 1 100); do
+  [[ $(sqlite3 int.db "select count(*) from net_results" 2>/dev/null) == 1 ]] && break
+  sleep 0.2
+done
+kill -INT $pid
+wait $pid
+status=$?
+checks=$((checks + 1))
+[[ $status == 130 ]] || fail "interrupted bench exited $status, expected 130"
+has err "interrupted"
+sql int.db "select status from runs" "interrupted"
+sql int.db "select group_concat(name) from layer_results" "quick"
+
+# ---- devices -------------------------------------------------------------------
+run 0 devices
+has out "topology (hwloc):"
+has out "ref        available"
+has out "conv_fwd"
+
+if [[ $fails -gt 0 ]]; then
+  echo "FAILED: $fails of $checks checks" >&2
+  exit 1
+fi
+echo "ok: $checks checks"
