@@ -53,11 +53,16 @@ typedef struct cli_session {
   cb_build build;
 } cli_session;
 
+/* The command line as typed (shell-quoted), saved by main() before any
+ * option parsing reorders argv; runs record it so they can be repeated. */
+extern char cli_cmdline[4096];
+void cli_save_command_line(int argc, char **argv);
+
 /* Probes machine and build; unless path is NULL, opens the database,
- * records them and starts a run of the given kind with the full command
- * line. Prints its own error. */
-cb_status cli_session_begin(cli_session *s, const char *path, const char *kind, int argc,
-                            char **argv, uint64_t seed, int threads);
+ * records them and starts a run of the given kind with cli_cmdline.
+ * Prints its own error. */
+cb_status cli_session_begin(cli_session *s, const char *path, const char *kind, uint64_t seed,
+                            int threads);
 
 /* Ends the run with status "ok", "failed" or "interrupted" and closes. */
 void cli_session_end(cli_session *s, const char *status, const char *error);

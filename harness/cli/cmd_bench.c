@@ -364,7 +364,7 @@ static int bench_main(int argc, char **argv) {
   }
 
   cli_session s;
-  if (cli_session_begin(&s, a.db, "bench", argc, argv, (uint64_t)a.seed, (int)a.threads) != CB_OK) {
+  if (cli_session_begin(&s, a.db, "bench", (uint64_t)a.seed, (int)a.threads) != CB_OK) {
     cb_netdef_free(nd);
     return CLI_FAIL;
   }

@@ -41,6 +41,7 @@ static void log_to_stderr(cb_log_level level, const char *msg, void *user) {
 
 int main(int argc, char **argv) {
   cb_log_set(log_to_stderr, NULL);
+  cli_save_command_line(argc, argv);
   if (argc < 2) {
     usage(stderr);
     return CLI_USAGE;

@@ -31,8 +31,15 @@ static void append_quoted(char *buf, size_t len, const char *arg) {
   buf[used < len ? used : len - 1] = '\0';
 }
 
-cb_status cli_session_begin(cli_session *s, const char *path, const char *kind, int argc,
-                            char **argv, uint64_t seed, int threads) {
+char cli_cmdline[4096];
+
+void cli_save_command_line(int argc, char **argv) {
+  snprintf(cli_cmdline, sizeof cli_cmdline, "convbench");
+  for (int i = 1; i < argc; i++) append_quoted(cli_cmdline, sizeof cli_cmdline, argv[i]);
+}
+
+cb_status cli_session_begin(cli_session *s, const char *path, const char *kind, uint64_t seed,
+                            int threads) {
   memset(s, 0, sizeof *s);
   cb_status st = cb_machine_probe(&s->machine);
   if (st == CB_OK) st = cb_build_probe(&s->build);
@@ -46,9 +53,7 @@ cb_status cli_session_begin(cli_session *s, const char *path, const char *kind, 
     cli_error(kind, "%s", cb_errmsg());
     return st;
   }
-  char cmd[4096] = "convbench";
-  for (int i = 0; i < argc; i++) append_quoted(cmd, sizeof cmd, argv[i]);
-  cb_run_rec run = {.command = cmd, .kind = kind, .seed = seed, .threads = threads};
+  cb_run_rec run = {.command = cli_cmdline, .kind = kind, .seed = seed, .threads = threads};
   if ((st = cb_db_put_machine(s->db, &s->machine, &run.machine_id)) != CB_OK ||
       (st = cb_db_put_build(s->db, &s->build, &run.build_id)) != CB_OK ||
       (st = cb_db_run_begin(s->db, &run, &s->run_id)) != CB_OK) {

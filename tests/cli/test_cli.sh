@@ -105,6 +105,7 @@ has out "| Network"
 has out "conv1"
 has out "ref/direct"
 sql r.db "select kind, status from runs" "bench|ok"
+sql r.db "select command from runs" "convbench bench $root/netdefs/lenet.net --batch 2 --iters 3 --warmup 1 --db r.db"
 sql r.db "select net, batch, iters, warmup, fwd_samples from net_results" "lenet|2|3|1|3"
 nlayers=$(grep -cE '^ +[0-9]+  ' out)
 sql r.db "select count(*) from layer_results" "$nlayers"
