@@ -52,6 +52,7 @@ typedef struct cb_exec {
   size_t workspace_bytes;
 } cb_exec;
 
+/* configure, problems, setup, flops and fini may be NULL: nothing to do. */
 typedef struct cb_layer_ops {
   const char *kind;           /* the netdef word, "conv" */
   const char *summary;        /* one line for --help */

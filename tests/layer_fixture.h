@@ -93,7 +93,7 @@ static inline cb_status cb_fx_configure(cb_fixture *f) {
   if (f->ops->priv_size && !(f->l.priv = calloc(1, f->ops->priv_size)))
     return cb_error(CB_ERR_NOMEM, "fixture: priv");
   f->configured = true;
-  return f->ops->configure(&f->l, &f->st);
+  return f->ops->configure ? f->ops->configure(&f->l, &f->st) : CB_OK;
 }
 
 /* Configure, reshape, allocate, plan on ref, setup. */
@@ -116,7 +116,7 @@ static inline cb_status cb_fx_build(cb_fixture *f) {
   if (ws && !(f->exec.workspace = cb_alloc(ws))) return cb_error(CB_ERR_NOMEM, "fixture: ws");
   f->exec.workspace_bytes = ws;
   f->set_up = true;
-  return f->ops->setup(&f->l);
+  return f->ops->setup ? f->ops->setup(&f->l) : CB_OK;
 }
 
 static inline cb_status cb_fx_forward(cb_fixture *f) {

@@ -40,11 +40,6 @@ static cb_status add_reshape(cb_layer *l) {
   return CB_OK;
 }
 
-static cb_status add_setup(cb_layer *l) {
-  (void)l;
-  return CB_OK;
-}
-
 static cb_status add_forward(cb_layer *l) {
   float *y = l->out->data;
   int64_t count = cb_tensor_count(l->out);
@@ -76,10 +71,6 @@ static double add_flops(const cb_layer *l, cb_pass pass) {
   return (double)(l->nin - 1) * (double)cb_tensor_count(l->out);
 }
 
-static void add_fini(cb_layer *l) {
-  (void)l;
-}
-
 const cb_layer_ops cb_layer_add = {
     .kind = "add",
     .summary = "elementwise sum of 2 or more inputs of one shape",
@@ -91,9 +82,9 @@ const cb_layer_ops cb_layer_add = {
     .configure = add_configure,
     .reshape = add_reshape,
     .problems = NULL,
-    .setup = add_setup,
+    .setup = NULL,
     .forward = add_forward,
     .backward = add_backward,
     .flops = add_flops,
-    .fini = add_fini,
+    .fini = NULL,
 };

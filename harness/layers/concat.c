@@ -45,11 +45,6 @@ static cb_status concat_reshape(cb_layer *l) {
   return CB_OK;
 }
 
-static cb_status concat_setup(cb_layer *l) {
-  (void)l;
-  return CB_OK;
-}
-
 static cb_status concat_forward(cb_layer *l) {
   cb_tensor *y = l->out;
   int64_t plane = y->h * y->w;
@@ -94,10 +89,6 @@ static double concat_flops(const cb_layer *l, cb_pass pass) {
   return 0.0;
 }
 
-static void concat_fini(cb_layer *l) {
-  (void)l;
-}
-
 const cb_layer_ops cb_layer_concat = {
     .kind = "concat",
     .summary = "concatenates 2 or more inputs along channels",
@@ -109,9 +100,9 @@ const cb_layer_ops cb_layer_concat = {
     .configure = concat_configure,
     .reshape = concat_reshape,
     .problems = NULL,
-    .setup = concat_setup,
+    .setup = NULL,
     .forward = concat_forward,
     .backward = concat_backward,
     .flops = concat_flops,
-    .fini = concat_fini,
+    .fini = NULL,
 };

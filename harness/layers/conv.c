@@ -5,7 +5,6 @@
  * Shapes: x[N,C,H,W] -> y[N,K,P,Q]; weights params[0] = w[K,C/G,R,S],
  * bias params[1] = b[1,K,1,1] when bias=1. */
 #include "layer_util.h"
-#include "timer.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -173,24 +172,10 @@ static void conv_bias_grad(const cb_tensor *y, float *db) {
 static cb_status conv_backward(cb_layer *l) {
   conv_priv *p = l->priv;
   cb_tensor *x = l->in[0], *y = l->out;
-  cb_status s;
   if (!y->grad) return cb_layer_no_out_grad(l);
-  l->sub_ms[0] = l->sub_ms[1] = l->sub_ms[2] = -1;
-  if (x->grad) {
-    float *dst = l->accum[0] ? p->dx_scratch : x->grad;
-    if (!dst)
-      return cb_error(CB_ERR_INTERNAL, "layer %s: accumulating without scratch (setup skipped?)",
-                      l->name);
-    uint64_t t0 = cb_now_ns();
-    if ((s = cb_layer_run_binding(l, 1, y->grad, l->params[0].data, dst)) != CB_OK) return s;
-    if (l->accum[0]) cb_layer_add_into(x->grad, dst, cb_tensor_count(x));
-    l->sub_ms[0] = cb_ms(t0, cb_now_ns());
-  }
-  if (l->params[0].grad) {
-    uint64_t t0 = cb_now_ns();
-    if ((s = cb_layer_run_binding(l, 2, x->data, y->grad, l->params[0].grad)) != CB_OK) return s;
-    l->sub_ms[1] = cb_ms(t0, cb_now_ns());
-  }
+  /* bwd_filter: dw = correlate(x, dy). */
+  cb_status s = cb_layer_backward_bindings(l, p->dx_scratch, x->data, y->grad);
+  if (s != CB_OK) return s;
   if (p->bias && l->params[1].grad) conv_bias_grad(y, l->params[1].grad);
   return CB_OK;
 }

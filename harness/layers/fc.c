@@ -6,7 +6,6 @@
  * Weights params[0] = W[out,in,1,1], bias params[1] = b[1,out,1,1]. The
  * bias add and bias gradient are plain C. */
 #include "layer_util.h"
-#include "timer.h"
 
 #include <math.h>
 
@@ -102,24 +101,10 @@ static cb_status fc_forward(cb_layer *l) {
 static cb_status fc_backward(cb_layer *l) {
   fc_priv *p = l->priv;
   cb_tensor *x = l->in[0], *y = l->out;
-  cb_status s;
   if (!y->grad) return cb_layer_no_out_grad(l);
-  l->sub_ms[0] = l->sub_ms[1] = l->sub_ms[2] = -1;
-  if (x->grad) {
-    float *dst = l->accum[0] ? p->dx_scratch : x->grad;
-    if (!dst)
-      return cb_error(CB_ERR_INTERNAL, "layer %s: accumulating without scratch (setup skipped?)",
-                      l->name);
-    uint64_t t0 = cb_now_ns();
-    if ((s = cb_layer_run_binding(l, 1, y->grad, l->params[0].data, dst)) != CB_OK) return s;
-    if (l->accum[0]) cb_layer_add_into(x->grad, dst, cb_tensor_count(x));
-    l->sub_ms[0] = cb_ms(t0, cb_now_ns());
-  }
-  if (l->params[0].grad) {
-    uint64_t t0 = cb_now_ns();
-    if ((s = cb_layer_run_binding(l, 2, y->grad, x->data, l->params[0].grad)) != CB_OK) return s;
-    l->sub_ms[1] = cb_ms(t0, cb_now_ns());
-  }
+  /* bwd_filter: dW[out,in] = dy^T x (gemm tn: A = dy, B = x). */
+  cb_status s = cb_layer_backward_bindings(l, p->dx_scratch, y->grad, x->data);
+  if (s != CB_OK) return s;
   if (p->bias && l->params[1].grad) {
     float *db = l->params[1].grad;
     for (int64_t o = 0; o < p->out; o++) {

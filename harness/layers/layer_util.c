@@ -1,6 +1,8 @@
 /* layer_util.c: helpers shared by the layer kinds (see layer_util.h). */
 #include "layer_util.h"
 
+#include "timer.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -95,4 +97,28 @@ cb_status cb_layer_scratch(const cb_layer *l, int64_t bytes, void **out) {
 
 cb_status cb_layer_no_out_grad(const cb_layer *l) {
   return cb_error(CB_ERR_INTERNAL, "layer %s: backward called without an output gradient", l->name);
+}
+
+cb_status cb_layer_backward_bindings(cb_layer *l, float *dx_scratch, const void *filter_src0,
+                                     const void *filter_src1) {
+  cb_tensor *x = l->in[0];
+  cb_status s;
+  l->sub_ms[0] = l->sub_ms[1] = l->sub_ms[2] = -1;
+  if (x->grad) {
+    float *dst = l->accum[0] ? dx_scratch : x->grad;
+    if (!dst)
+      return cb_error(CB_ERR_INTERNAL, "layer %s: accumulating without scratch (setup skipped?)",
+                      l->name);
+    uint64_t t0 = cb_now_ns();
+    if ((s = cb_layer_run_binding(l, 1, l->out->grad, l->params[0].data, dst)) != CB_OK) return s;
+    if (l->accum[0]) cb_layer_add_into(x->grad, dst, cb_tensor_count(x));
+    l->sub_ms[0] = cb_ms(t0, cb_now_ns());
+  }
+  if (l->params[0].grad) {
+    uint64_t t0 = cb_now_ns();
+    if ((s = cb_layer_run_binding(l, 2, filter_src0, filter_src1, l->params[0].grad)) != CB_OK)
+      return s;
+    l->sub_ms[1] = cb_ms(t0, cb_now_ns());
+  }
+  return CB_OK;
 }

@@ -68,6 +68,13 @@ cb_status cb_layer_scratch(const cb_layer *l, int64_t bytes, void **out);
 /* bytes of count elements of elem_size each, or -1 on overflow. */
 int64_t cb_layer_bytes(int64_t count, int64_t elem_size);
 
+/* The kernel half of a conv or fc backward: binding 1 (bwd_data: dy and
+ * the weights) into in[0]->grad when it exists, through dx_scratch when
+ * accum[0] asks to add; binding 2 (bwd_filter, sources as given) into
+ * params[0].grad. Times each into sub_ms[0] and sub_ms[1] (-1 when not run). */
+cb_status cb_layer_backward_bindings(cb_layer *l, float *dx_scratch, const void *filter_src0,
+                                     const void *filter_src1);
+
 /* The error every layer reports when backward runs without an output
  * gradient (a net bug, never a user error). */
 cb_status cb_layer_no_out_grad(const cb_layer *l);

@@ -24,11 +24,6 @@ static cb_status relu_reshape(cb_layer *l) {
   return CB_OK;
 }
 
-static cb_status relu_setup(cb_layer *l) {
-  (void)l;
-  return CB_OK;
-}
-
 static cb_status relu_forward(cb_layer *l) {
   const float *x = l->in[0]->data;
   float *y = l->out->data;
@@ -60,10 +55,6 @@ static double relu_flops(const cb_layer *l, cb_pass pass) {
   return (double)cb_tensor_count(l->out);
 }
 
-static void relu_fini(cb_layer *l) {
-  (void)l;
-}
-
 const cb_layer_ops cb_layer_relu = {
     .kind = "relu",
     .summary = "rectified linear unit, y = max(x, 0); in place after its input",
@@ -75,9 +66,9 @@ const cb_layer_ops cb_layer_relu = {
     .configure = relu_configure,
     .reshape = relu_reshape,
     .problems = NULL,
-    .setup = relu_setup,
+    .setup = NULL,
     .forward = relu_forward,
     .backward = relu_backward,
     .flops = relu_flops,
-    .fini = relu_fini,
+    .fini = NULL,
 };
