@@ -66,6 +66,7 @@ cb_status cb_layer_plan(cb_layer *l, cb_ctx *ctx, cb_ctx *ref_ctx, size_t *works
     if (bd->variant->plan_create &&
         (st = bd->variant->plan_create(bd->ctx, &bd->problem, bd->params, &bd->plan)) != CB_OK)
       return cb_error_wrap(st, "layer %s: ", l->name);
+    if (bd->variant->plan_info) bd->variant->plan_info(bd->plan, bd->impl, sizeof bd->impl);
   }
   return CB_OK;
 }

@@ -38,7 +38,8 @@ typedef struct cb_binding {
   const cb_variant *variant;
   int params[CB_MAX_PARAMS];
   void *plan;
-  bool fallback; /* the requested backend could not run it; ref did */
+  bool fallback;  /* the requested backend could not run it; ref did */
+  char impl[128]; /* variant->plan_info's answer, "" when it has none */
 } cb_binding;
 
 /* State shared by every layer of a net while it runs. */

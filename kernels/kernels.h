@@ -182,7 +182,7 @@ typedef struct cb_ctx cb_ctx;
 
 /* One way to compute one op. Functions other than run may be NULL:
  * supports NULL = supports everything, workspace NULL = needs none,
- * plan_create NULL = stateless. */
+ * plan_create NULL = stateless, plan_info NULL = nothing to add. */
 typedef struct cb_variant {
   const char *name; /* unique within its backend and op, e.g. "direct" */
   cb_op op;
@@ -200,6 +200,10 @@ typedef struct cb_variant {
   /* Work done once per problem (plans, primitives), released by plan_destroy. */
   cb_status (*plan_create)(cb_ctx *ctx, const cb_problem *p, const int *params, void **plan);
   void (*plan_destroy)(void *plan);
+  /* What the library chose for this plan, recorded with every measurement
+   * (oneDNN's "brgconv:avx512_core", OpenBLAS's core "Haswell"). plan may
+   * be NULL for a stateless variant. */
+  void (*plan_info)(const void *plan, char *buf, size_t len);
   cb_status (*run)(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
                    const cb_args *args, void *workspace);
 } cb_variant;

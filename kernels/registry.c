@@ -10,9 +10,29 @@
 #include <string.h>
 
 extern const cb_backend cb_backend_ref;
+#ifdef CB_HAVE_OPENBLAS
+extern const cb_backend cb_backend_openblas;
+#endif
+#ifdef CB_HAVE_ONEDNN
+extern const cb_backend cb_backend_onednn;
+#endif
+#ifdef CB_HAVE_FFTW
+extern const cb_backend cb_backend_fftw;
+#endif
 
+/* Which backends exist is decided at build time (CMake's CB_WITH_*
+ * options and whether the library was found). */
 static const cb_backend *const backends[] = {
     &cb_backend_ref,
+#ifdef CB_HAVE_OPENBLAS
+    &cb_backend_openblas,
+#endif
+#ifdef CB_HAVE_ONEDNN
+    &cb_backend_onednn,
+#endif
+#ifdef CB_HAVE_FFTW
+    &cb_backend_fftw,
+#endif
     NULL,
 };
 
