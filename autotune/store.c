@@ -161,11 +161,19 @@ static const char *const migration_1[] = {
     "CREATE INDEX device_samples_run ON device_samples(run_id)",
     NULL,
 };
+
+/* 2: what each library chose for each op of a layer (oneDNN's
+ * implementation string, OpenBLAS's core), as "fwd=... bwd_data=...". */
+static const char *const migration_2[] = {
+    "ALTER TABLE layer_results ADD COLUMN impl TEXT",
+    NULL,
+};
 // clang-format on
 
 /* migrations[i] takes the schema from version i to version i + 1. */
 static const char *const *const migrations[] = {
     migration_1,
+    migration_2,
 };
 
 #define CB_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -240,12 +248,12 @@ static const char *const stmt_sql[ST_COUNT] = {
         " backend, variants, fallback, fwd_problem_id, bwd_data_problem_id,"
         " bwd_filter_problem_id, "
         TIMING_NAMES("fwd") TIMING_NAMES("bwd") TIMING_NAMES("bwd_data") TIMING_NAMES("bwd_filter")
-        " fwd_flops, bwd_flops)"
+        " fwd_flops, bwd_flops, impl)"
         " VALUES (:net_result_id, :idx, :name, :kind, :in_shape, :out_shape,"
         " :backend, :variants, :fallback, :fwd_problem_id, :bwd_data_problem_id,"
         " :bwd_filter_problem_id, "
         TIMING_VALS("fwd") TIMING_VALS("bwd") TIMING_VALS("bwd_data") TIMING_VALS("bwd_filter")
-        " :fwd_flops, :bwd_flops)",
+        " :fwd_flops, :bwd_flops, :impl)",
     [ST_SAMPLE_PUT] = "INSERT INTO device_samples (run_id, net_result_id, phase, t, t_unix,"
                       " cpu_mhz_reported, cpu_mhz_measured, load1, busy, temp_c)"
                       " VALUES (:run_id, :net_result_id, :phase, :t, :t_unix, :cpu_mhz_reported,"
@@ -865,6 +873,10 @@ static cb_status put_layer_row(cb_db *db, int64_t net_id, const cb_layer_rec *l)
   bind_timing(&b, "bwd_filter", &l->bwd_filter);
   bind_double(&b, ":fwd_flops", l->fwd_flops);
   bind_double(&b, ":bwd_flops", l->bwd_flops);
+  if (l->impl && *l->impl)
+    bind_text(&b, ":impl", l->impl);
+  else
+    bind_null(&b, ":impl");
   return exec_stmt(&b, "cannot record a layer result");
 }
 

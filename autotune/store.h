@@ -57,7 +57,8 @@ typedef struct cb_layer_rec {
   const char *name, *kind;
   const char *in_shape, *out_shape; /* "CxHxW" */
   const char *backend;              /* the backend asked for */
-  const char *variants;             /* "fwd=direct bwd_data=direct ..." as run */
+  const char *variants;             /* "fwd=ref/direct bwd_data=ref/direct ..." as run */
+  const char *impl;                 /* what the libraries chose, "fwd=brgconv:avx512_core ..." */
   bool fallback;                    /* some op ran on ref instead */
   const cb_problem *problem[3];     /* fwd, bwd_data, bwd_filter (or gemm x3) */
   cb_timing fwd, bwd, bwd_data, bwd_filter;

@@ -21,6 +21,7 @@ static void samples_free(samples *s) {
   free(s->net_fwd);
   free(s->net_bwd);
   free(s->net_total);
+  memset(s, 0, sizeof *s); /* safe to free twice */
 }
 
 static cb_status samples_alloc(samples *s, int nlayers, int iters) {
@@ -46,9 +47,10 @@ static bool stopped(const cb_bench_opts *o) {
   return o->stop && *o->stop;
 }
 
-/* One forward + backward pass; when s is non-NULL, records sample `it`. */
-static cb_status one_iteration(cb_net *net, const cb_bench_opts *o, bool warmup, int it, int iters,
-                               samples *s) {
+/* One forward + backward pass of net number `which`; when s is non-NULL,
+ * records sample `it`. */
+static cb_status one_iteration(cb_net *net, int which, const cb_bench_opts *o, bool warmup, int it,
+                               int iters, samples *s) {
   int n = net->nlayers;
   net->exec.step++;
   uint64_t t0 = cb_now_ns();
@@ -58,7 +60,7 @@ static cb_status one_iteration(cb_net *net, const cb_bench_opts *o, bool warmup,
     uint64_t b = cb_now_ns();
     if (st != CB_OK) return st;
     if (s) s->fwd[(size_t)i * (size_t)iters + (size_t)it] = cb_ms(a, b);
-    if (o->progress) o->progress(o->progress_user, warmup, it, iters, i, CB_PASS_FWD);
+    if (o->progress) o->progress(o->progress_user, which, warmup, it, iters, i, CB_PASS_FWD);
     if (stopped(o)) return cb_error(CB_ERR_INTERRUPTED, "interrupted");
   }
   uint64_t t1 = cb_now_ns();
@@ -78,7 +80,7 @@ static cb_status one_iteration(cb_net *net, const cb_bench_opts *o, bool warmup,
       s->bwd_data[k] = l->sub_ms[0];
       s->bwd_filter[k] = l->sub_ms[1];
     }
-    if (o->progress) o->progress(o->progress_user, warmup, it, iters, i, CB_PASS_BWD);
+    if (o->progress) o->progress(o->progress_user, which, warmup, it, iters, i, CB_PASS_BWD);
     if (stopped(o)) return cb_error(CB_ERR_INTERRUPTED, "interrupted");
   }
   uint64_t t3 = cb_now_ns();
@@ -100,34 +102,18 @@ static void sub_timing(const double *v, int n, cb_timing *t) {
   cb_timing_compute(v, n, t);
 }
 
-cb_status cb_bench_net(cb_net *net, const cb_bench_opts *o, cb_bench_result *r) {
-  memset(r, 0, sizeof *r);
-  if (o->iters < 1 || o->warmup < 0)
-    return cb_error(CB_ERR_INVALID, "bench needs iters >= 1 and warmup >= 0");
-  samples s;
-  cb_status st = samples_alloc(&s, net->nlayers, o->iters);
-  if (st != CB_OK) return st;
-  for (int w = 0; w < o->warmup && st == CB_OK; w++)
-    st = one_iteration(net, o, true, w, o->warmup, NULL);
-  for (int it = 0; it < o->iters && st == CB_OK; it++)
-    st = one_iteration(net, o, false, it, o->iters, &s);
-  if (st != CB_OK) {
-    samples_free(&s);
-    return st;
-  }
-
+/* Turns net's samples into r. */
+static cb_status summarise(const cb_net *net, const samples *s, cb_bench_result *r) {
+  int iters = s->iters;
   r->nlayers = net->nlayers;
   r->layers = calloc((size_t)net->nlayers, sizeof *r->layers);
-  if (!r->layers) {
-    samples_free(&s);
-    return cb_error(CB_ERR_NOMEM, "out of memory for results");
-  }
+  if (!r->layers) return cb_error(CB_ERR_NOMEM, "out of memory for results");
   for (int i = 0; i < net->nlayers; i++) {
-    size_t off = (size_t)i * (size_t)o->iters;
-    cb_timing_compute(s.fwd + off, o->iters, &r->layers[i].fwd);
-    cb_timing_compute(s.bwd + off, o->iters, &r->layers[i].bwd);
-    sub_timing(s.bwd_data + off, o->iters, &r->layers[i].bwd_data);
-    sub_timing(s.bwd_filter + off, o->iters, &r->layers[i].bwd_filter);
+    size_t off = (size_t)i * (size_t)iters;
+    cb_timing_compute(s->fwd + off, iters, &r->layers[i].fwd);
+    cb_timing_compute(s->bwd + off, iters, &r->layers[i].bwd);
+    sub_timing(s->bwd_data + off, iters, &r->layers[i].bwd_data);
+    sub_timing(s->bwd_filter + off, iters, &r->layers[i].bwd_filter);
     const cb_layer *l = &net->layers[i];
     /* The net's rate counts kernel arithmetic (conv, fc), as the
      * convnet-benchmarks and DeepBench figures do. */
@@ -136,11 +122,44 @@ cb_status cb_bench_net(cb_net *net, const cb_bench_opts *o, cb_bench_result *r) 
       r->bwd_flops += l->ops->flops(l, CB_PASS_BWD);
     }
   }
-  cb_timing_compute(s.net_fwd, o->iters, &r->fwd);
-  cb_timing_compute(s.net_bwd, o->iters, &r->bwd);
-  cb_timing_compute(s.net_total, o->iters, &r->total);
-  samples_free(&s);
+  cb_timing_compute(s->net_fwd, iters, &r->fwd);
+  cb_timing_compute(s->net_bwd, iters, &r->bwd);
+  cb_timing_compute(s->net_total, iters, &r->total);
   return CB_OK;
+}
+
+cb_status cb_bench_nets(cb_net *const *nets, int count, const cb_bench_opts *o,
+                        cb_bench_result *r) {
+  memset(r, 0, (size_t)count * sizeof *r);
+  if (o->iters < 1 || o->warmup < 0 || count < 1)
+    return cb_error(CB_ERR_INVALID, "bench needs iters >= 1, warmup >= 0 and a net");
+  samples *s = calloc((size_t)count, sizeof *s);
+  if (!s) return cb_error(CB_ERR_NOMEM, "out of memory for timing samples");
+  cb_status st = CB_OK;
+  int made = 0;
+  for (; made < count && st == CB_OK; made++)
+    st = samples_alloc(&s[made], nets[made]->nlayers, o->iters);
+  /* Round r starts with net r mod count. */
+  for (int w = 0; w < o->warmup && st == CB_OK; w++)
+    for (int j = 0; j < count && st == CB_OK; j++) {
+      int k = (w + j) % count;
+      st = one_iteration(nets[k], k, o, true, w, o->warmup, NULL);
+    }
+  for (int it = 0; it < o->iters && st == CB_OK; it++)
+    for (int j = 0; j < count && st == CB_OK; j++) {
+      int k = (it + j) % count;
+      st = one_iteration(nets[k], k, o, false, it, o->iters, &s[k]);
+    }
+  for (int k = 0; k < count && st == CB_OK; k++) st = summarise(nets[k], &s[k], &r[k]);
+  if (st != CB_OK)
+    for (int k = 0; k < count; k++) cb_bench_result_free(&r[k]);
+  for (int k = 0; k < made; k++) samples_free(&s[k]);
+  free(s);
+  return st;
+}
+
+cb_status cb_bench_net(cb_net *net, const cb_bench_opts *o, cb_bench_result *r) {
+  return cb_bench_nets(&net, 1, o, r);
 }
 
 void cb_bench_result_free(cb_bench_result *r) {

@@ -2,8 +2,8 @@
  *
  * One iteration runs every layer forward in order, then every layer
  * backward in reverse, timing each layer and each whole pass with the
- * monotonic clock. Warm-up iterations run first and are discarded; the
- * statistics (median, min, max, MAD) are over the timed iterations, so one
+ * monotonic clock. Several nets are timed interleaved, round by round. Warm-up iterations run first
+ * and are discarded; the statistics (median, min, max, MAD) are over the timed iterations, so one
  * preempted sample moves the minimum and the spread, not the median. */
 #ifndef CB_BENCH_H
 #define CB_BENCH_H
@@ -13,10 +13,11 @@
 #include "net.h"
 #include "stats.h"
 
-/* Progress report after each layer pass: where the bench is. warmup is
- * true during warm-up iterations. Called from the benchmarking thread. */
-typedef void (*cb_bench_progress_fn)(void *user, bool warmup, int iter, int iters, int layer,
-                                     cb_pass pass);
+/* Progress report after each layer pass: where the bench is (net is the
+ * index into the nets being timed). warmup is true during warm-up
+ * iterations. Called from the benchmarking thread. */
+typedef void (*cb_bench_progress_fn)(void *user, int net, bool warmup, int iter, int iters,
+                                     int layer, cb_pass pass);
 
 typedef struct cb_bench_opts {
   int iters;                         /* timed iterations, >= 1 */
@@ -39,7 +40,15 @@ typedef struct cb_bench_result {
   double fwd_flops, bwd_flops;
 } cb_bench_result;
 
-/* Times net; r->layers has net->nlayers entries (free with cb_bench_result_free). */
+/* Times count nets (the same netdef on different backends, say) in
+ * rounds: each round runs one iteration of every net, starting with a
+ * different net each round, so drift in clock or load over the run falls
+ * on all of them alike rather than on whichever ran last. Warm-up rounds
+ * first. r[i] receives net i's result (r[i].layers has nets[i]->nlayers
+ * entries; free each with cb_bench_result_free). */
+cb_status cb_bench_nets(cb_net *const *nets, int count, const cb_bench_opts *o, cb_bench_result *r);
+
+/* cb_bench_nets for one net. */
 cb_status cb_bench_net(cb_net *net, const cb_bench_opts *o, cb_bench_result *r);
 void cb_bench_result_free(cb_bench_result *r);
 

@@ -299,6 +299,7 @@ static void fake_layers(cb_layer_rec l[3]) {
                         .out_shape = "64x55x55",
                         .backend = "cpu",
                         .variants = "fwd=direct bwd_data=direct bwd_filter=direct",
+                        .impl = "fwd=brgconv:avx512_core bwd_data=jit:avx512_core",
                         .problem = {&conv_ops[0], &conv_ops[1], &conv_ops[2]},
                         .fwd = timing(10, 20),
                         .bwd = timing(25, 20),
@@ -395,6 +396,7 @@ static void check_layers(sqlite3 *h, int64_t net_id, const cb_layer_rec *l) {
     CHECK_EQ_STR(col_text(s, "out_shape"), l->out_shape);
     CHECK_EQ_STR(col_text(s, "backend"), l->backend);
     CHECK_EQ_STR(col_text(s, "variants"), l->variants ? l->variants : "(NULL)");
+    CHECK_EQ_STR(col_text(s, "impl"), l->impl ? l->impl : "(NULL)");
     CHECK_EQ_INT(col_int(s, "fallback"), l->fallback);
     const char *pcol[3] = {"fwd_problem_id", "bwd_data_problem_id", "bwd_filter_problem_id"};
     for (int i = 0; i < 3; i++) {
@@ -523,7 +525,7 @@ static void test_roundtrip(const char *path) {
     return;
   }
   sqlite3 *h = cb_db_handle(db);
-  CHECK_EQ_INT(cb_db_schema_version(), 1);
+  CHECK_EQ_INT(cb_db_schema_version(), 2);
   CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), cb_db_schema_version());
   CHECK_EQ_INT(sql_int(h, "PRAGMA foreign_keys"), 1);
   CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"),
@@ -635,7 +637,7 @@ static void test_roundtrip(const char *path) {
   CHECK_EQ_INT(cb_db_open(path, &db), CB_OK);
   if (db) {
     h = cb_db_handle(db);
-    CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), 1);
+    CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), cb_db_schema_version());
     CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM net_results"), 2);
     CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM layer_results"), 6);
     CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM runs"), 2);
@@ -786,7 +788,7 @@ static void test_refusals(void) {
   CHECK(sqlite3_exec(h, "PRAGMA user_version = 7", NULL, NULL, NULL) == SQLITE_OK);
   sqlite3_close(h);
   snprintf(want, sizeof want,
-           "'%s' was written by a newer convbench (schema 7, this build knows 1)", p);
+           "'%s' was written by a newer convbench (schema 7, this build knows 2)", p);
   expect_refusal(p, want);
   CHECK(sqlite3_open(p, &h) == SQLITE_OK);
   CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), 7);
@@ -803,7 +805,7 @@ static void test_refusals(void) {
   write_file(p, junk, 0);
   CHECK_EQ_INT(cb_db_open(p, &db), CB_OK);
   if (db) {
-    CHECK_EQ_INT(sql_int(cb_db_handle(db), "PRAGMA user_version"), 1);
+    CHECK_EQ_INT(sql_int(cb_db_handle(db), "PRAGMA user_version"), cb_db_schema_version());
     cb_db_close(db);
   }
 }
@@ -882,7 +884,7 @@ static void test_permissions(void) {
   p = tmp_path("full.db");
   CHECK_EQ_INT(cb_db_open(p, &db), CB_OK);
   if (db) {
-    CHECK_EQ_INT(sql_int(cb_db_handle(db), "PRAGMA user_version"), 1);
+    CHECK_EQ_INT(sql_int(cb_db_handle(db), "PRAGMA user_version"), cb_db_schema_version());
     CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM machines"), 0);
     cb_db_close(db);
   }
@@ -959,6 +961,34 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
   return remove(path);
 }
 
+/* A database written by an older convbench (schema 1: no layer_results.impl)
+ * is migrated forward on open and keeps its rows. */
+static void test_migration(void) {
+  const char *p = tmp_path("v1.db");
+  cb_db *db = NULL;
+  CHECK_EQ_INT(cb_db_open(p, &db), CB_OK);
+  cb_db_close(db);
+  sqlite3 *h;
+  CHECK(sqlite3_open(p, &h) == SQLITE_OK);
+  CHECK(
+      sqlite3_exec(h,
+                   "ALTER TABLE layer_results DROP COLUMN impl;"
+                   "INSERT INTO problems (key, op, flops) VALUES ('gemm:f32:nn:m1n1k1', 'gemm', 2);"
+                   "PRAGMA user_version = 1;",
+                   NULL, NULL, NULL) == SQLITE_OK);
+  sqlite3_close(h);
+  db = NULL;
+  CHECK_EQ_INT(cb_db_open(p, &db), CB_OK);
+  if (!db) return;
+  h = cb_db_handle(db);
+  CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), 2);
+  CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM pragma_table_info('layer_results') WHERE name = "
+                          "'impl'"),
+               1);
+  CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM problems WHERE key = 'gemm:f32:nn:m1n1k1'"), 1);
+  cb_db_close(db);
+}
+
 int main(void) {
   const char *base = getenv("TMPDIR");
   snprintf(tmpdir, sizeof tmpdir, "%s/cb_test_db.XXXXXX", base && *base ? base : "/tmp");
@@ -974,6 +1004,7 @@ int main(void) {
   test_roundtrip(db);
   test_atomic(db);
   test_refusals();
+  test_migration();
   test_permissions();
   concurrent_writers("shared.db", false);
   concurrent_writers("touched.db", true);

@@ -24,7 +24,7 @@ typedef struct cli_command {
   void (*usage)(FILE *f);
 } cli_command;
 
-extern const cli_command cli_bench, cli_devices;
+extern const cli_command cli_bench, cli_devices, cli_run;
 
 /* Prints "convbench CMD: message" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -82,22 +82,31 @@ typedef struct cli_row {
   char kind[16];
   char in_shape[48], out_shape[48];
   char kernels[256]; /* "ref/direct", or per op when they differ */
+  char impl[256];    /* what the libraries chose, per op */
   bool fallback;
   cb_bench_layer t;
   double fwd_flops, bwd_flops;
 } cli_row;
 
+/* One backend's rows and totals. */
+typedef struct cli_result {
+  const char *backend;
+  int nrows;
+  cli_row *rows;
+  cb_timing fwd, bwd, total; /* a .shapes file: sums of the layers' medians and mins */
+  double fwd_flops, bwd_flops;
+} cli_result;
+
 typedef struct cli_report {
-  const char *net, *netdef, *backend;
+  const char *net, *netdef;
   const cli_session *session;
   bool shapes; /* rows are layers timed alone; totals are sums of medians */
   int64_t batch;
   int threads, iters, warmup;
-  int nrows;
-  cli_row *rows;
-  cb_timing fwd, bwd, total;
-  double fwd_flops, bwd_flops;
+  bool interleaved; /* several backends, timed round by round */
   bool interrupted; /* only the rows that finished are present */
+  int nresults;
+  cli_result *results;
 } cli_report;
 
 void cli_report_print(FILE *f, cli_format fmt, const cli_report *r);

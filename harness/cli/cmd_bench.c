@@ -1,12 +1,16 @@
 /* cmd_bench.c: `convbench bench NET|SHAPES`: times every layer and the
- * whole net forward and backward, prints the table, records the database.
+ * whole net forward and backward on one or several backends, prints the
+ * tables, records the database.
  *
  * Order matters for "nothing half-written": the netdef is parsed and every
  * net is checked (shapes, kernels, memory) before the database is opened,
- * so bad input never leaves a run behind; each finished measurement is one
- * transaction; Ctrl-C stops between layers and marks the run interrupted. */
+ * so bad input never leaves a run behind; each finished measurement (one
+ * backend on one net or shape) is one transaction; Ctrl-C stops between
+ * layers and marks the run interrupted. Several backends are timed
+ * interleaved, round by round, when their nets fit in memory together. */
 #include "cli.h"
 
+#include "machine.h"
 #include "sha256.h"
 #include "timer.h"
 
@@ -15,10 +19,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#define MAX_BACKENDS 16
+
 typedef struct bench_args {
   const char *path;
   long long batch, iters, warmup, threads, seed;
-  const char *backend;
+  const char *backend_arg;
+  const char *backends[MAX_BACKENDS]; /* resolved from --backend */
+  int nbackends;
   const char *db; /* NULL: --no-db */
   cli_format format;
   bool input_grad, quiet;
@@ -38,8 +46,12 @@ static void usage(FILE *f) {
           "  --batch N          batch size (default: the netdef's batch=)\n"
           "  --iters K          timed iterations (default 10)\n"
           "  --warmup W         untimed iterations first (default 1)\n"
-          "  --backend NAME     kernels for conv and fc layers (default ref; see\n"
-          "                     'convbench devices'); layers it cannot run use ref\n"
+          "  --backend B        kernels for conv and fc layers (default ref): a backend,\n"
+          "                     a comma-separated list, or 'all' (every available\n"
+          "                     backend but ref). Several backends are timed\n"
+          "                     interleaved and compared in one table. A layer a\n"
+          "                     backend cannot run uses ref and is marked '*'.\n"
+          "                     'convbench devices' lists them.\n"
           "  --threads T        threads for the kernels (default: physical cores, %d here)\n"
           "  --seed S           seed for weights and synthetic data (default 1)\n"
           "  --input-grad       also compute the gradient of the net input (the first\n"
@@ -53,6 +65,49 @@ static void usage(FILE *f) {
           "Exit status: 0 ok, 1 a run or the database failed, 2 bad arguments or\n"
           "input (nothing run, nothing recorded), 130 interrupted (finished layers kept).\n",
           cli_default_threads());
+}
+
+/* Resolves --backend into a->backends: names must exist in this build;
+ * 'all' is every backend but ref that opens here. */
+static int resolve_backends(bench_args *a) {
+  const cli_command *c = &cli_bench;
+  a->nbackends = 0;
+  if (strcmp(a->backend_arg, "all") == 0) {
+    for (const cb_backend *const *b = cb_backends(); *b && a->nbackends < MAX_BACKENDS; b++) {
+      if (strcmp((*b)->name, "ref") == 0) continue;
+      cb_ctx *ctx;
+      if (cb_ctx_open(*b, 1, &ctx) != CB_OK) {
+        cli_error("bench", "note: skipping backend %s: %s", (*b)->name, cb_errmsg());
+        continue;
+      }
+      cb_ctx_close(ctx);
+      a->backends[a->nbackends++] = (*b)->name;
+    }
+    if (a->nbackends == 0)
+      return cli_usage_error(c, "--backend all: no backend besides ref is available here");
+    return CLI_OK;
+  }
+  static char list[512];
+  snprintf(list, sizeof list, "%s", a->backend_arg);
+  char *save = NULL;
+  for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    if (!cb_backend_find(tok)) {
+      char known[256] = "";
+      for (const cb_backend *const *b = cb_backends(); *b; b++) {
+        size_t used = strlen(known);
+        snprintf(known + used, sizeof known - used, "%s%s", used ? ", " : "", (*b)->name);
+      }
+      return cli_usage_error(c, "--backend: unknown backend '%s' (this build has: %s, or all)", tok,
+                             known);
+    }
+    for (int i = 0; i < a->nbackends; i++)
+      if (strcmp(a->backends[i], tok) == 0)
+        return cli_usage_error(c, "--backend: '%s' given twice", tok);
+    if (a->nbackends == MAX_BACKENDS) return cli_usage_error(c, "--backend: too many backends");
+    a->backends[a->nbackends++] = tok;
+  }
+  if (a->nbackends == 0) return cli_usage_error(c, "--backend: empty list");
+  return CLI_OK;
 }
 
 static int parse_args(int argc, char **argv, bench_args *a) {
@@ -69,7 +124,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
                                        {"quiet", no_argument, NULL, 'q'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  *a = (bench_args){.iters = 10, .warmup = 1, .seed = 1, .backend = "ref", .db = "results.db"};
+  *a = (bench_args){.iters = 10, .warmup = 1, .seed = 1, .backend_arg = "ref", .db = "results.db"};
   a->threads = cli_default_threads();
   const cli_command *c = &cli_bench;
   opterr = 0;
@@ -93,7 +148,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
       if (!cli_parse_int(c, "--seed", optarg, 0, INT64_MAX, &a->seed)) return CLI_USAGE;
       break;
     case 'B':
-      a->backend = optarg;
+      a->backend_arg = optarg;
       break;
     case 'd':
       a->db = optarg;
@@ -131,7 +186,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
   a->path = argv[optind];
   if (a->db && !*a->db)
     return cli_usage_error(c, "--db: empty path (use --no-db to record nothing)");
-  return CLI_OK;
+  return resolve_backends(a);
 }
 
 /* ---- progress -------------------------------------------------------------- */
@@ -139,14 +194,17 @@ static int parse_args(int argc, char **argv, bench_args *a) {
 typedef struct progress {
   bool enabled, tty;
   uint64_t start, last;
-  const cb_net *net;
-  const char *what; /* "alexnet-owt" or "layers L2 (2/5)" */
+  cb_net *const *nets;
+  const char *const *backends;
+  int nnets;
+  char what[2 * CB_NAME_MAX + 32]; /* "alexnet-owt" or "convnet-layers L2 (2/5)" */
   bool shown;
 } progress;
 
 /* Shows where the bench is once it has run a second, at most every 0.25 s
  * on a terminal (overwriting one line) or every 5 s into a log. */
-static void on_progress(void *user, bool warmup, int iter, int iters, int layer, cb_pass pass) {
+static void on_progress(void *user, int net, bool warmup, int iter, int iters, int layer,
+                        cb_pass pass) {
   progress *p = user;
   if (!p->enabled) return;
   uint64_t now = cb_now_ns();
@@ -154,10 +212,11 @@ static void on_progress(void *user, bool warmup, int iter, int iters, int layer,
   if (since_start < 1000.0 || since_last < (p->tty ? 250.0 : 5000.0)) return;
   p->last = now;
   p->shown = true;
-  fprintf(stderr, "%sbench %s: %s %d/%d, layer %d/%d %s %s [%.0f s]%s", p->tty ? "\r\033[K" : "",
-          p->what, warmup ? "warm-up" : "iteration", iter + 1, iters, layer + 1, p->net->nlayers,
-          p->net->layers[layer].name, pass == CB_PASS_FWD ? "forward" : "backward",
-          since_start / 1000.0, p->tty ? "" : "\n");
+  const cb_net *n = p->nets[net];
+  fprintf(stderr, "%sbench %s [%s]: %s %d/%d, layer %d/%d %s %s [%.0f s]%s",
+          p->tty ? "\r\033[K" : "", p->what, p->backends[net], warmup ? "warm-up" : "iteration",
+          iter + 1, iters, layer + 1, n->nlayers, n->layers[layer].name,
+          pass == CB_PASS_FWD ? "forward" : "backward", since_start / 1000.0, p->tty ? "" : "\n");
   fflush(stderr);
 }
 
@@ -166,32 +225,77 @@ static void progress_done(progress *p) {
   p->shown = false;
 }
 
+/* ---- building -------------------------------------------------------------- */
+
+/* Builds net number `index` of the netdef (the whole net, or one shape)
+ * on one backend. */
+static cb_status build(const cb_netdef *nd, const bench_args *a, int index, const char *backend,
+                       bool check_only, cb_net **net) {
+  cb_net_opts o = {.batch = a->batch,
+                   .backend = backend,
+                   .threads = (int)a->threads,
+                   .seed = (uint64_t)a->seed,
+                   .input_grad = a->input_grad,
+                   .shape_index = index,
+                   .check_only = check_only};
+  return cb_net_build(nd, &o, net);
+}
+
+/* Checks every net on every backend without allocating. Sets *interleave
+ * when the nets of each shape fit in memory together, and counts rows. */
+static cb_status check_all(const cb_netdef *nd, const bench_args *a, int nnets, bool *interleave,
+                           int *rows) {
+  int64_t avail = cb_machine_mem_available(), worst = 0;
+  *rows = 0;
+  for (int i = 0; i < nnets; i++) {
+    int64_t together = 0;
+    for (int b = 0; b < a->nbackends; b++) {
+      cb_net *net;
+      cb_status st = build(nd, a, i, a->backends[b], true, &net);
+      if (st != CB_OK) return st;
+      if (b == 0) *rows += net->nlayers;
+      together += net->bytes;
+      cb_net_free(net);
+    }
+    if (together > worst) worst = together;
+  }
+  /* Leave a tenth of memory for everything else. */
+  *interleave = a->nbackends > 1 && worst <= avail - avail / 10;
+  return CB_OK;
+}
+
 /* ---- results ----------------------------------------------------------------- */
 
-/* "ref/direct" when every op of the layer ran the same kernel, else per op. */
-static void describe_kernels(const cb_layer *l, char *buf, size_t len, bool *fallback) {
-  static const char *const ops[] = {"fwd", "bwd_data", "bwd_filter"};
-  buf[0] = '\0';
-  *fallback = false;
+static const char *const op_names[] = {"fwd", "bwd_data", "bwd_filter"};
+
+/* "ref/direct" when every op of the layer ran the same kernel, else per
+ * op; impl gets what the libraries chose, per op. */
+static void describe_kernels(const cb_layer *l, cli_row *row) {
+  row->kernels[0] = row->impl[0] = '\0';
   if (l->nbind == 0) {
-    snprintf(buf, len, "-");
+    snprintf(row->kernels, sizeof row->kernels, "-");
     return;
   }
   bool same = true;
   for (int b = 0; b < l->nbind; b++) {
-    *fallback |= l->bind[b].fallback;
-    same &= l->bind[b].variant == l->bind[0].variant ||
-            (strcmp(l->bind[b].variant->name, l->bind[0].variant->name) == 0 &&
-             l->bind[b].ctx == l->bind[0].ctx);
+    row->fallback |= l->bind[b].fallback;
+    same &= l->bind[b].ctx == l->bind[0].ctx &&
+            strcmp(l->bind[b].variant->name, l->bind[0].variant->name) == 0;
+    if (l->bind[b].impl[0]) {
+      size_t used = strlen(row->impl);
+      snprintf(row->impl + used, sizeof row->impl - used, "%s%s=%s", used ? " " : "", op_names[b],
+               l->bind[b].impl);
+    }
   }
   if (same) {
-    snprintf(buf, len, "%s/%s", l->bind[0].ctx->backend->name, l->bind[0].variant->name);
+    snprintf(row->kernels, sizeof row->kernels, "%s/%s", l->bind[0].ctx->backend->name,
+             l->bind[0].variant->name);
     return;
   }
   for (int b = 0; b < l->nbind; b++) {
-    size_t used = strlen(buf);
-    snprintf(buf + used, len - used, "%s%s=%s/%s", b ? " " : "", ops[b],
-             l->bind[b].ctx->backend->name, l->bind[b].variant->name);
+    size_t used = strlen(row->kernels);
+    snprintf(row->kernels + used, sizeof row->kernels - used, "%s%s=%s/%s", b ? " " : "",
+             op_names[b], l->bind[b].ctx->backend->name, l->bind[b].variant->name);
   }
 }
 
@@ -202,7 +306,7 @@ static void fill_row(const cb_net *net, int i, const cb_bench_layer *t, cli_row 
   snprintf(row->kind, sizeof row->kind, "%s", l->ops->kind);
   cb_tensor_shape_str(l->in[0], row->in_shape, sizeof row->in_shape);
   cb_tensor_shape_str(l->out, row->out_shape, sizeof row->out_shape);
-  describe_kernels(l, row->kernels, sizeof row->kernels, &row->fallback);
+  describe_kernels(l, row);
   row->t = *t;
   /* GFLOP/s only where a kernel does arithmetic (conv, fc): for relu or
    * pool the rate says nothing about speed. */
@@ -212,12 +316,13 @@ static void fill_row(const cb_net *net, int i, const cb_bench_layer *t, cli_row 
   }
 }
 
-/* Records one finished measurement (a net, or one layer of a .shapes file)
- * in one transaction, with the device samples around it. */
-static cb_status record(const cli_session *s, const bench_args *a, const cb_net *net,
-                        const cb_bench_result *res, const cli_row *rows, int nrows,
+/* Records one finished measurement (a net, or one layer of a .shapes file,
+ * on one backend) in one transaction, with the device samples around it. */
+static cb_status record(const cli_session *s, const bench_args *a, const char *backend,
+                        const cb_net *net, const cb_bench_result *res, const cli_row *rows,
                         const cb_devstate *before, const cb_devstate *after) {
   if (!s->db) return CB_OK;
+  int nrows = net->nlayers;
   cb_layer_rec *lr = calloc((size_t)nrows, sizeof *lr);
   char(*variants)[256] = calloc((size_t)nrows, sizeof *variants);
   if (!lr || !variants) {
@@ -225,35 +330,36 @@ static cb_status record(const cli_session *s, const bench_args *a, const cb_net 
     free(variants);
     return cb_error(CB_ERR_NOMEM, "out of memory recording results");
   }
-  static const char *const ops[] = {"fwd", "bwd_data", "bwd_filter"};
   for (int i = 0; i < nrows; i++) {
     const cb_layer *l = &net->layers[i];
     for (int b = 0; b < l->nbind; b++) {
       size_t used = strlen(variants[i]);
-      snprintf(variants[i] + used, sizeof variants[i] - used, "%s%s=%s/%s", b ? " " : "", ops[b],
-               l->bind[b].ctx->backend->name, l->bind[b].variant->name);
+      snprintf(variants[i] + used, sizeof variants[i] - used, "%s%s=%s/%s", b ? " " : "",
+               op_names[b], l->bind[b].ctx->backend->name, l->bind[b].variant->name);
       lr[i].problem[b] = &l->bind[b].problem;
     }
-    lr[i].index = i;
-    lr[i].name = rows[i].name;
-    lr[i].kind = rows[i].kind;
-    lr[i].in_shape = rows[i].in_shape;
-    lr[i].out_shape = rows[i].out_shape;
-    lr[i].backend = a->backend;
-    lr[i].variants = variants[i];
-    lr[i].fallback = rows[i].fallback;
-    lr[i].fwd = rows[i].t.fwd;
-    lr[i].bwd = rows[i].t.bwd;
-    lr[i].bwd_data = rows[i].t.bwd_data;
-    lr[i].bwd_filter = rows[i].t.bwd_filter;
-    lr[i].fwd_flops = rows[i].fwd_flops;
-    lr[i].bwd_flops = rows[i].bwd_flops;
+    lr[i] = (cb_layer_rec){.index = i,
+                           .name = rows[i].name,
+                           .kind = rows[i].kind,
+                           .in_shape = rows[i].in_shape,
+                           .out_shape = rows[i].out_shape,
+                           .backend = backend,
+                           .variants = variants[i],
+                           .impl = rows[i].impl,
+                           .fallback = rows[i].fallback,
+                           .problem = {lr[i].problem[0], lr[i].problem[1], lr[i].problem[2]},
+                           .fwd = rows[i].t.fwd,
+                           .bwd = rows[i].t.bwd,
+                           .bwd_data = rows[i].t.bwd_data,
+                           .bwd_filter = rows[i].t.bwd_filter,
+                           .fwd_flops = rows[i].fwd_flops,
+                           .bwd_flops = rows[i].bwd_flops};
   }
   cb_net_rec nr = {.run_id = s->run_id,
                    .net = net->name,
                    .netdef = a->path,
                    .netdef_sha256 = a->netdef_sha256,
-                   .backend = a->backend,
+                   .backend = backend,
                    .single_layer = net->def->is_shapes,
                    .batch = net->batch,
                    .threads = (int)a->threads,
@@ -272,69 +378,64 @@ static cb_status record(const cli_session *s, const bench_args *a, const cb_net 
   return st;
 }
 
-/* Builds net number `index` of the netdef (the whole net, or one shape). */
-static cb_status build(const cb_netdef *nd, const bench_args *a, int index, bool check_only,
-                       cb_net **net) {
-  cb_net_opts o = {.batch = a->batch,
-                   .backend = a->backend,
-                   .threads = (int)a->threads,
-                   .seed = (uint64_t)a->seed,
-                   .input_grad = a->input_grad,
-                   .shape_index = index,
-                   .check_only = check_only};
-  return cb_net_build(nd, &o, net);
+/* Appends net's rows and totals to one backend's result. */
+static void add_result(cli_result *r, const cb_net *net, const cb_bench_result *res, bool shapes) {
+  for (int i = 0; i < net->nlayers; i++) fill_row(net, i, &res->layers[i], &r->rows[r->nrows + i]);
+  r->nrows += net->nlayers;
+  if (shapes) {
+    /* convnet-benchmarks' layer-wise total is the sum over layers. */
+    r->fwd.median += res->fwd.median, r->fwd.min += res->fwd.min;
+    r->bwd.median += res->bwd.median, r->bwd.min += res->bwd.min;
+    r->total.median += res->total.median, r->total.min += res->total.min;
+    r->fwd.samples = r->bwd.samples = r->total.samples = res->fwd.samples;
+  } else {
+    r->fwd = res->fwd, r->bwd = res->bwd, r->total = res->total;
+  }
+  r->fwd_flops += res->fwd_flops;
+  r->bwd_flops += res->bwd_flops;
 }
 
-/* Times one net and appends its rows to the report; records it. */
-static cb_status bench_one(const cb_netdef *nd, const bench_args *a, int index,
-                           const cli_session *s, progress *p, cli_report *rep) {
-  cb_net *net;
-  cb_status st = build(nd, a, index, false, &net);
-  if (st != CB_OK) return st;
-  char what[2 * CB_NAME_MAX + 32];
-  if (nd->is_shapes)
-    snprintf(what, sizeof what, "%s %s (%d/%d)", net->name, net->layers[0].name, index + 1, nd->n);
-  else
-    snprintf(what, sizeof what, "%s", net->name);
-  p->net = net;
-  p->what = what;
-  if (index == 0) rep->batch = net->batch;
-
-  cb_bench_opts bo = {.iters = (int)a->iters,
-                      .warmup = (int)a->warmup,
-                      .stop = &cli_stop,
-                      .progress = on_progress,
-                      .progress_user = p};
-  cb_bench_result res;
-  cb_devstate before, after;
-  cb_devstate_sample(&before);
-  st = cb_bench_net(net, &bo, &res);
-  cb_devstate_sample(&after);
-  progress_done(p);
-  if (st != CB_OK) {
-    cb_net_free(net);
-    return st;
-  }
-
-  cli_row *rows = rep->rows + rep->nrows;
-  for (int i = 0; i < net->nlayers; i++) fill_row(net, i, &res.layers[i], &rows[i]);
-  st = record(s, a, net, &res, rows, net->nlayers, &before, &after);
+/* Times net number `index` on the backends [first, first + count)
+ * together, then records and reports each. */
+static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index, int first,
+                             int count, const cli_session *s, progress *p, cli_report *rep) {
+  cb_net *nets[MAX_BACKENDS] = {0};
+  cb_bench_result res[MAX_BACKENDS] = {0};
+  cb_status st = CB_OK;
+  for (int b = 0; b < count && st == CB_OK; b++)
+    st = build(nd, a, index, a->backends[first + b], false, &nets[b]);
   if (st == CB_OK) {
-    rep->nrows += net->nlayers;
-    if (nd->is_shapes) {
-      /* convnet-benchmarks' layer-wise total is the sum over layers. */
-      rep->fwd.median += res.fwd.median, rep->fwd.min += res.fwd.min;
-      rep->bwd.median += res.bwd.median, rep->bwd.min += res.bwd.min;
-      rep->total.median += res.total.median, rep->total.min += res.total.min;
-      rep->fwd.samples = rep->bwd.samples = rep->total.samples = res.fwd.samples;
-    } else {
-      rep->fwd = res.fwd, rep->bwd = res.bwd, rep->total = res.total;
+    if (nd->is_shapes)
+      snprintf(p->what, sizeof p->what, "%s %s (%d/%d)", nets[0]->name, nets[0]->layers[0].name,
+               index + 1, nd->n);
+    else
+      snprintf(p->what, sizeof p->what, "%s", nets[0]->name);
+    p->nets = nets;
+    p->backends = a->backends + first;
+    p->nnets = count;
+    rep->batch = nets[0]->batch;
+    cb_bench_opts bo = {.iters = (int)a->iters,
+                        .warmup = (int)a->warmup,
+                        .stop = &cli_stop,
+                        .progress = on_progress,
+                        .progress_user = p};
+    cb_devstate before, after;
+    cb_devstate_sample(&before);
+    st = cb_bench_nets(nets, count, &bo, res);
+    cb_devstate_sample(&after);
+    progress_done(p);
+    for (int b = 0; b < count && st == CB_OK; b++) {
+      cli_result *r = &rep->results[first + b];
+      add_result(r, nets[b], &res[b], nd->is_shapes);
+      st = record(s, a, a->backends[first + b], nets[b], &res[b],
+                  r->rows + r->nrows - nets[b]->nlayers, &before, &after);
+      if (st != CB_OK) r->nrows -= nets[b]->nlayers; /* not recorded: not reported */
     }
-    rep->fwd_flops += res.fwd_flops;
-    rep->bwd_flops += res.bwd_flops;
   }
-  cb_bench_result_free(&res);
-  cb_net_free(net);
+  for (int b = 0; b < count; b++) {
+    cb_bench_result_free(&res[b]);
+    cb_net_free(nets[b]);
+  }
   return st;
 }
 
@@ -345,23 +446,24 @@ static int bench_main(int argc, char **argv) {
 
   cb_netdef *nd;
   cb_status st = cb_netdef_load(a.path, &nd);
-  if (st == CB_OK) st = cb_sha256_file(a.path, a.netdef_sha256);
+  if (st == CB_OK && (st = cb_sha256_file(a.path, a.netdef_sha256)) != CB_OK) cb_netdef_free(nd);
   if (st != CB_OK) {
     fprintf(stderr, "%s\n", cb_errmsg());
     return CLI_USAGE;
   }
   /* Check every net before touching the database. */
   int nnets = nd->is_shapes ? nd->n : 1, nrows = 0;
-  for (int i = 0; i < nnets; i++) {
-    cb_net *net;
-    if ((st = build(nd, &a, i, true, &net)) != CB_OK) {
-      fprintf(stderr, "%s\n", cb_errmsg());
-      cb_netdef_free(nd);
-      return cli_exit_code(st);
-    }
-    nrows += net->nlayers;
-    cb_net_free(net);
+  bool interleave = false;
+  if ((st = check_all(nd, &a, nnets, &interleave, &nrows)) != CB_OK) {
+    fprintf(stderr, "%s\n", cb_errmsg());
+    cb_netdef_free(nd);
+    return cli_exit_code(st);
   }
+  if (a.nbackends > 1 && !interleave)
+    cli_error("bench",
+              "note: the nets of %d backends do not fit in memory together; timing the "
+              "backends one after another, not interleaved",
+              a.nbackends);
 
   cli_session s;
   if (cli_session_begin(&s, a.db, "bench", (uint64_t)a.seed, (int)a.threads) != CB_OK) {
@@ -372,18 +474,30 @@ static int bench_main(int argc, char **argv) {
 
   const char *name = NULL;
   cb_stmt_str(&nd->header, "name", "net", &name);
+  cli_result results[MAX_BACKENDS] = {0};
   cli_report rep = {.net = name,
                     .netdef = a.path,
-                    .backend = a.backend,
                     .session = &s,
                     .shapes = nd->is_shapes,
                     .threads = (int)a.threads,
                     .iters = (int)a.iters,
                     .warmup = (int)a.warmup,
-                    .rows = calloc((size_t)nrows, sizeof(cli_row))};
+                    .interleaved = interleave,
+                    .nresults = a.nbackends,
+                    .results = results};
+  for (int b = 0; b < a.nbackends; b++) {
+    results[b].backend = a.backends[b];
+    if (!(results[b].rows = calloc((size_t)nrows, sizeof(cli_row))))
+      st = cb_error(CB_ERR_NOMEM, "out of memory");
+  }
   progress p = {.enabled = !a.quiet, .tty = isatty(2), .start = cb_now_ns()};
-  if (!rep.rows) st = cb_error(CB_ERR_NOMEM, "out of memory");
-  for (int i = 0; i < nnets && st == CB_OK; i++) st = bench_one(nd, &a, i, &s, &p, &rep);
+  for (int i = 0; i < nnets && st == CB_OK; i++) {
+    if (interleave)
+      st = bench_group(nd, &a, i, 0, a.nbackends, &s, &p, &rep);
+    else
+      for (int b = 0; b < a.nbackends && st == CB_OK; b++)
+        st = bench_group(nd, &a, i, b, 1, &s, &p, &rep);
+  }
 
   if (st == CB_OK) {
     cli_session_end(&s, "ok", NULL);
@@ -392,7 +506,7 @@ static int bench_main(int argc, char **argv) {
   } else if (st == CB_ERR_INTERRUPTED) {
     cli_session_end(&s, "interrupted", NULL);
     rep.interrupted = true;
-    if (rep.nrows) cli_report_print(stdout, a.format, &rep);
+    cli_report_print(stdout, a.format, &rep);
     cli_error("bench", "interrupted; %s",
               s.run_id ? "finished measurements were kept, run marked interrupted"
                        : "nothing recorded");
@@ -404,7 +518,7 @@ static int bench_main(int argc, char **argv) {
     fprintf(stderr, "convbench bench: %s\n", msg);
     rc = CLI_FAIL;
   }
-  free(rep.rows);
+  for (int b = 0; b < a.nbackends; b++) free(results[b].rows);
   cb_netdef_free(nd);
   return rc;
 }

@@ -1,5 +1,7 @@
-/* output.c: the bench report as a table (with the convnet-benchmarks
- * summary), as CSV (one row per layer plus a total) and as JSON. */
+/* output.c: the bench report as tables (per backend, a layer-by-layer
+ * comparison when there are several, and the convnet-benchmarks summary),
+ * as CSV (one row per layer and backend plus a total per backend) and as
+ * JSON. */
 #include "cli.h"
 
 #include <string.h>
@@ -25,62 +27,146 @@ static void fmt_rate(char *buf, size_t len, double flops, const cb_timing *t) {
     snprintf(buf, len, "-");
 }
 
-static void print_table(FILE *f, const cli_report *r) {
-  fprintf(f, "%s: batch %lld, backend %s, %d thread%s, %d iteration%s after %d warm-up\n", r->net,
-          (long long)r->batch, r->backend, r->threads, r->threads == 1 ? "" : "s", r->iters,
-          r->iters == 1 ? "" : "s", r->warmup);
-  if (r->session)
-    fprintf(f, "machine: %s (%s, %d cores); build %.12s%s\n", r->session->machine.cpu_model,
-            r->session->machine.isa_level, r->session->machine.cores, r->session->build.git_rev,
-            r->session->build.git_dirty ? "+dirty" : "");
-  fprintf(f, "times in ms per batch: median over iterations (min in brackets)%s\n\n",
-          r->shapes ? "; each layer timed alone" : "");
+static int name_width(const cli_report *r) {
+  int w = 5;
+  for (int b = 0; b < r->nresults; b++)
+    for (int i = 0; i < r->results[b].nrows; i++) {
+      int n = (int)strlen(r->results[b].rows[i].name);
+      if (n > w) w = n;
+    }
+  return w;
+}
 
-  int wname = 5;
-  for (int i = 0; i < r->nrows; i++) {
-    int n = (int)strlen(r->rows[i].name);
-    if (n > wname) wname = n;
-  }
-  fprintf(f, "%3s  %-*s  %-7s %-12s %21s %21s %9s %9s  %s\n", "#", wname, "layer", "kind", "output",
-          "forward ms", "backward ms", "fwd GF/s", "bwd GF/s", "kernels");
+/* One backend's per-layer table and its totals. */
+static void print_layers(FILE *f, const cli_report *r, const cli_result *res, int wname) {
+  bool any_impl = false;
+  for (int i = 0; i < res->nrows; i++) any_impl |= res->rows[i].impl[0] != '\0';
+  fprintf(f, "%3s  %-*s  %-7s %-12s %21s %21s %9s %9s  %s%s\n", "#", wname, "layer", "kind",
+          "output", "forward ms", "backward ms", "fwd GF/s", "bwd GF/s", "kernels",
+          any_impl ? "  [implementation]" : "");
   bool any_fallback = false;
-  for (int i = 0; i < r->nrows; i++) {
-    const cli_row *row = &r->rows[i];
+  for (int i = 0; i < res->nrows; i++) {
+    const cli_row *row = &res->rows[i];
     char fwd[48], bwd[48], gf[24], gb[24];
     fmt_timing(fwd, sizeof fwd, &row->t.fwd);
     fmt_timing(bwd, sizeof bwd, &row->t.bwd);
     fmt_rate(gf, sizeof gf, row->fwd_flops, &row->t.fwd);
     fmt_rate(gb, sizeof gb, row->bwd_flops, &row->t.bwd);
     any_fallback |= row->fallback;
-    fprintf(f, "%3d  %-*s  %-7s %-12s %21s %21s %9s %9s  %s%s\n", i + 1, wname, row->name,
-            row->kind, row->out_shape, fwd, bwd, gf, gb, row->kernels, row->fallback ? " *" : "");
+    fprintf(f, "%3d  %-*s  %-7s %-12s %21s %21s %9s %9s  %s%s%s%s%s\n", i + 1, wname, row->name,
+            row->kind, row->out_shape, fwd, bwd, gf, gb, row->kernels, row->fallback ? " *" : "",
+            row->impl[0] ? "  [" : "", row->impl, row->impl[0] ? "]" : "");
   }
   if (any_fallback)
-    fprintf(f, "* part of this layer ran on ref: backend %s does not support it\n", r->backend);
-  if (r->interrupted) fprintf(f, "(interrupted: only the layers above finished)\n");
+    fprintf(f, "* part of this layer ran on ref: backend %s does not support it\n", res->backend);
 
-  const char *what = r->shapes ? "sum of layers" : "whole net";
   char tot[48], fwd[48], bwd[48];
-  fmt_timing(tot, sizeof tot, &r->total);
-  fmt_timing(fwd, sizeof fwd, &r->fwd);
-  fmt_timing(bwd, sizeof bwd, &r->bwd);
-  fprintf(f, "\n%s: total %s, forward %s, backward %s ms; %.2f / %.2f GFLOP/s fwd / bwd\n\n", what,
-          tot, fwd, bwd, gflops(r->fwd_flops, r->fwd.median), gflops(r->bwd_flops, r->bwd.median));
-
-  /* The convnet-benchmarks summary line: medians, ms per batch. */
-  int wnet = (int)strlen(r->net) > 7 ? (int)strlen(r->net) : 7;
-  int wb = (int)strlen(r->backend) > 7 ? (int)strlen(r->backend) : 7;
-  fprintf(f, "| %-*s | %-*s | %10s | %10s | %11s |\n", wnet, "Network", wb, "Backend", "Total ms",
-          "Forward ms", "Backward ms");
-  fprintf(f, "|%.*s|%.*s|-----------:|-----------:|------------:|\n", wnet + 2,
-          "--------------------------------------------------------------------------------",
-          wb + 2,
-          "--------------------------------------------------------------------------------");
-  fprintf(f, "| %-*s | %-*s | %10.1f | %10.1f | %11.1f |\n", wnet, r->net, wb, r->backend,
-          r->total.median, r->fwd.median, r->bwd.median);
+  fmt_timing(tot, sizeof tot, &res->total);
+  fmt_timing(fwd, sizeof fwd, &res->fwd);
+  fmt_timing(bwd, sizeof bwd, &res->bwd);
+  fprintf(f, "%s: total %s, forward %s, backward %s ms; %.2f / %.2f GFLOP/s fwd / bwd\n",
+          r->shapes ? "sum of layers" : "whole net", tot, fwd, bwd,
+          gflops(res->fwd_flops, res->fwd.median), gflops(res->bwd_flops, res->bwd.median));
 }
 
-/* CSV: timing columns as median,min; empty when not measured. */
+/* Forward + backward median per layer, a column per backend, the fastest
+ * marked: the "which backend for which layer" view. */
+static void print_comparison(FILE *f, const cli_report *r, int wname) {
+  const cli_result *first = &r->results[0];
+  fprintf(f, "forward + backward ms per layer (median; '<' marks the fastest):\n");
+  fprintf(f, "%3s  %-*s  %-7s", "#", wname, "layer", "kind");
+  for (int b = 0; b < r->nresults; b++) fprintf(f, " %12s", r->results[b].backend);
+  fputc('\n', f);
+  for (int i = 0; i < first->nrows; i++) {
+    int best = -1;
+    double best_ms = 0;
+    for (int b = 0; b < r->nresults; b++) {
+      if (i >= r->results[b].nrows) continue;
+      double ms = r->results[b].rows[i].t.fwd.median + r->results[b].rows[i].t.bwd.median;
+      if (best < 0 || ms < best_ms) best = b, best_ms = ms;
+    }
+    fprintf(f, "%3d  %-*s  %-7s", i + 1, wname, first->rows[i].name, first->rows[i].kind);
+    for (int b = 0; b < r->nresults; b++) {
+      if (i >= r->results[b].nrows) {
+        fprintf(f, " %12s", "-");
+        continue;
+      }
+      const cli_row *row = &r->results[b].rows[i];
+      fprintf(f, " %10.3f%c%c", row->t.fwd.median + row->t.bwd.median, row->fallback ? '*' : ' ',
+              b == best && r->nresults > 1 ? '<' : ' ');
+    }
+    fputc('\n', f);
+  }
+}
+
+/* The convnet-benchmarks summary: a row per backend, medians, ms per batch. */
+static void print_summary(FILE *f, const cli_report *r) {
+  int wnet = (int)strlen(r->net) > 7 ? (int)strlen(r->net) : 7, wb = 7;
+  for (int b = 0; b < r->nresults; b++)
+    if ((int)strlen(r->results[b].backend) > wb) wb = (int)strlen(r->results[b].backend);
+  static const char dashes[] = "------------------------------------------------------------------";
+  fprintf(f, "| %-*s | %-*s | %10s | %10s | %11s |\n", wnet, "Network", wb, "Backend", "Total ms",
+          "Forward ms", "Backward ms");
+  fprintf(f, "|%.*s|%.*s|-----------:|-----------:|------------:|\n", wnet + 2, dashes, wb + 2,
+          dashes);
+  for (int b = 0; b < r->nresults; b++) {
+    const cli_result *res = &r->results[b];
+    if (res->total.samples == 0) continue;
+    fprintf(f, "| %-*s | %-*s | %10.1f | %10.1f | %11.1f |\n", wnet, r->net, wb, res->backend,
+            res->total.median, res->fwd.median, res->bwd.median);
+  }
+}
+
+static void print_table(FILE *f, const cli_report *r) {
+  fprintf(f, "%s: batch %lld, %d thread%s, %d iteration%s after %d warm-up", r->net,
+          (long long)r->batch, r->threads, r->threads == 1 ? "" : "s", r->iters,
+          r->iters == 1 ? "" : "s", r->warmup);
+  if (r->nresults == 1)
+    fprintf(f, ", backend %s\n", r->results[0].backend);
+  else
+    fprintf(f, "; %d backends timed %s\n", r->nresults,
+            r->interleaved ? "interleaved, round by round" : "one after another");
+  if (r->session)
+    fprintf(f, "machine: %s (%s, %d cores); build %.12s%s\n", r->session->machine.cpu_model,
+            r->session->machine.isa_level, r->session->machine.cores, r->session->build.git_rev,
+            r->session->build.git_dirty ? "+dirty" : "");
+  fprintf(f, "times in ms per batch: median over iterations (min in brackets)%s\n",
+          r->shapes ? "; each layer timed alone" : "");
+  if (r->interrupted) fprintf(f, "(interrupted: only the layers below finished)\n");
+
+  int wname = name_width(r);
+  for (int b = 0; b < r->nresults; b++) {
+    if (r->nresults > 1)
+      fprintf(f, "\n== %s\n", r->results[b].backend);
+    else
+      fputc('\n', f);
+    print_layers(f, r, &r->results[b], wname);
+  }
+  if (r->nresults > 1) {
+    fputc('\n', f);
+    print_comparison(f, r, wname);
+  }
+  fputc('\n', f);
+  print_summary(f, r);
+}
+
+/* ---- CSV ------------------------------------------------------------------------ */
+
+/* A field, quoted when it holds a comma or a quote. */
+static void csv_field(FILE *f, const char *s) {
+  if (!strpbrk(s, ",\"\n")) {
+    fputs(s, f);
+    return;
+  }
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"') fputc('"', f);
+    fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+/* Timing columns as median,min; empty when not measured. */
 static void csv_timing(FILE *f, const cb_timing *t) {
   if (t->samples)
     fprintf(f, ",%.6f,%.6f", t->median, t->min);
@@ -91,27 +177,41 @@ static void csv_timing(FILE *f, const cb_timing *t) {
 static void print_csv(FILE *f, const cli_report *r) {
   fputs("net,backend,batch,threads,iters,index,layer,kind,in_shape,out_shape,fwd_ms,fwd_min_ms,"
         "bwd_ms,bwd_min_ms,bwd_data_ms,bwd_data_min_ms,bwd_filter_ms,bwd_filter_min_ms,fwd_gflops,"
-        "bwd_gflops,kernels,fallback\n",
+        "bwd_gflops,kernels,fallback,impl\n",
         f);
-  for (int i = 0; i < r->nrows; i++) {
-    const cli_row *row = &r->rows[i];
-    fprintf(f, "%s,%s,%lld,%d,%d,%d,%s,%s,%s,%s", r->net, r->backend, (long long)r->batch,
-            r->threads, r->iters, i + 1, row->name, row->kind, row->in_shape, row->out_shape);
-    csv_timing(f, &row->t.fwd);
-    csv_timing(f, &row->t.bwd);
-    csv_timing(f, &row->t.bwd_data);
-    csv_timing(f, &row->t.bwd_filter);
-    fprintf(f, ",%.4f,%.4f,%s,%d\n", gflops(row->fwd_flops, row->t.fwd.median),
-            gflops(row->bwd_flops, row->t.bwd.median), row->kernels, row->fallback);
+  for (int b = 0; b < r->nresults; b++) {
+    const cli_result *res = &r->results[b];
+    for (int i = 0; i < res->nrows; i++) {
+      const cli_row *row = &res->rows[i];
+      csv_field(f, r->net);
+      fprintf(f, ",%s,%lld,%d,%d,%d,", res->backend, (long long)r->batch, r->threads, r->iters,
+              i + 1);
+      csv_field(f, row->name);
+      fprintf(f, ",%s,%s,%s", row->kind, row->in_shape, row->out_shape);
+      csv_timing(f, &row->t.fwd);
+      csv_timing(f, &row->t.bwd);
+      csv_timing(f, &row->t.bwd_data);
+      csv_timing(f, &row->t.bwd_filter);
+      fprintf(f, ",%.4f,%.4f,", gflops(row->fwd_flops, row->t.fwd.median),
+              gflops(row->bwd_flops, row->t.bwd.median));
+      csv_field(f, row->kernels);
+      fprintf(f, ",%d,", row->fallback);
+      csv_field(f, row->impl);
+      fputc('\n', f);
+    }
+    if (res->total.samples == 0) continue;
+    csv_field(f, r->net);
+    fprintf(f, ",%s,%lld,%d,%d,,%s,total,,", res->backend, (long long)r->batch, r->threads,
+            r->iters, r->shapes ? "sum" : "net");
+    csv_timing(f, &res->fwd);
+    csv_timing(f, &res->bwd);
+    fputs(",,,,", f);
+    fprintf(f, ",%.4f,%.4f,,,\n", gflops(res->fwd_flops, res->fwd.median),
+            gflops(res->bwd_flops, res->bwd.median));
   }
-  fprintf(f, "%s,%s,%lld,%d,%d,,%s,total,,", r->net, r->backend, (long long)r->batch, r->threads,
-          r->iters, r->shapes ? "sum" : "net");
-  csv_timing(f, &r->fwd);
-  csv_timing(f, &r->bwd);
-  fputs(",,,,", f);
-  fprintf(f, ",%.4f,%.4f,,\n", gflops(r->fwd_flops, r->fwd.median),
-          gflops(r->bwd_flops, r->bwd.median));
 }
+
+/* ---- JSON ----------------------------------------------------------------------- */
 
 static void json_str(FILE *f, const char *s) {
   fputc('"', f);
@@ -139,48 +239,60 @@ static void json_timing(FILE *f, const char *key, const cb_timing *t) {
           t->median, t->min, t->max, t->mad, t->samples);
 }
 
+static void json_row(FILE *f, int index, const cli_row *row) {
+  fprintf(f, "\n    {\"index\": %d, \"name\": ", index);
+  json_str(f, row->name);
+  fputs(", \"kind\": ", f);
+  json_str(f, row->kind);
+  fputs(", \"in_shape\": ", f);
+  json_str(f, row->in_shape);
+  fputs(", \"out_shape\": ", f);
+  json_str(f, row->out_shape);
+  fputs(", \"kernels\": ", f);
+  json_str(f, row->kernels);
+  fputs(", \"impl\": ", f);
+  json_str(f, row->impl);
+  fprintf(f, ", \"fallback\": %s, ", row->fallback ? "true" : "false");
+  json_timing(f, "fwd", &row->t.fwd);
+  fputs(", ", f);
+  json_timing(f, "bwd", &row->t.bwd);
+  fputs(", ", f);
+  json_timing(f, "bwd_data", &row->t.bwd_data);
+  fputs(", ", f);
+  json_timing(f, "bwd_filter", &row->t.bwd_filter);
+  fprintf(f, ", \"fwd_flops\": %.0f, \"bwd_flops\": %.0f}", row->fwd_flops, row->bwd_flops);
+}
+
 static void print_json(FILE *f, const cli_report *r) {
   fputs("{\"net\": ", f);
   json_str(f, r->net);
   fputs(", \"netdef\": ", f);
   json_str(f, r->netdef);
-  fputs(", \"backend\": ", f);
-  json_str(f, r->backend);
   fprintf(f, ", \"batch\": %lld, \"threads\": %d, \"iters\": %d, \"warmup\": %d, ",
           (long long)r->batch, r->threads, r->iters, r->warmup);
-  fprintf(f, "\"shapes\": %s, \"interrupted\": %s, ", r->shapes ? "true" : "false",
+  fprintf(f, "\"shapes\": %s, \"interleaved\": %s, \"interrupted\": %s, ",
+          r->shapes ? "true" : "false", r->interleaved ? "true" : "false",
           r->interrupted ? "true" : "false");
   if (r->session && r->session->db) fprintf(f, "\"run_id\": %lld, ", (long long)r->session->run_id);
-  fputs("\"layers\": [", f);
-  for (int i = 0; i < r->nrows; i++) {
-    const cli_row *row = &r->rows[i];
-    fprintf(f, "%s\n  {\"index\": %d, \"name\": ", i ? "," : "", i + 1);
-    json_str(f, row->name);
-    fputs(", \"kind\": ", f);
-    json_str(f, row->kind);
-    fputs(", \"in_shape\": ", f);
-    json_str(f, row->in_shape);
-    fputs(", \"out_shape\": ", f);
-    json_str(f, row->out_shape);
-    fputs(", \"kernels\": ", f);
-    json_str(f, row->kernels);
-    fprintf(f, ", \"fallback\": %s, ", row->fallback ? "true" : "false");
-    json_timing(f, "fwd", &row->t.fwd);
+  fputs("\"results\": [", f);
+  for (int b = 0; b < r->nresults; b++) {
+    const cli_result *res = &r->results[b];
+    fprintf(f, "%s\n  {\"backend\": ", b ? "," : "");
+    json_str(f, res->backend);
+    fputs(", \"layers\": [", f);
+    for (int i = 0; i < res->nrows; i++) {
+      if (i) fputc(',', f);
+      json_row(f, i + 1, &res->rows[i]);
+    }
+    fputs("\n  ], ", f);
+    json_timing(f, "fwd", &res->fwd);
     fputs(", ", f);
-    json_timing(f, "bwd", &row->t.bwd);
+    json_timing(f, "bwd", &res->bwd);
     fputs(", ", f);
-    json_timing(f, "bwd_data", &row->t.bwd_data);
-    fputs(", ", f);
-    json_timing(f, "bwd_filter", &row->t.bwd_filter);
-    fprintf(f, ", \"fwd_flops\": %.0f, \"bwd_flops\": %.0f}", row->fwd_flops, row->bwd_flops);
+    json_timing(f, "total", &res->total);
+    fprintf(f, ", \"fwd_flops\": %.0f, \"bwd_flops\": %.0f}", res->fwd_flops, res->bwd_flops);
   }
-  fputs("\n], ", f);
-  json_timing(f, "fwd", &r->fwd);
-  fputs(", ", f);
-  json_timing(f, "bwd", &r->bwd);
-  fputs(", ", f);
-  json_timing(f, "total", &r->total);
-  fprintf(f, ", \"fwd_flops\": %.0f, \"bwd_flops\": %.0f}\n", r->fwd_flops, r->bwd_flops);
+  fputs("\n]}\n", f);
 }
 
 void cli_report_print(FILE *f, cli_format fmt, const cli_report *r) {

@@ -100,7 +100,8 @@ cmp -s corrupt.db corrupt.orig || fail "convbench modified a corrupt database"
 
 # ---- a real run, every format --------------------------------------------------
 run 0 bench "$root/netdefs/lenet.net" --batch 2 --iters 3 --warmup 1 --db r.db
-has out "lenet: batch 2, backend ref"
+has out "lenet: batch 2, "
+has out ", backend ref"
 has out "| Network"
 has out "conv1"
 has out "ref/direct"
@@ -120,12 +121,33 @@ checks=$((checks + 1))
 [[ $(wc -l <out) == $((nlayers + 2)) ]] || fail "csv has $(wc -l <out) lines, expected $((nlayers + 2))"
 run 0 bench "$root/netdefs/lenet.net" --batch 2 --iters 2 --db r.db --format json
 checks=$((checks + 1))
-python3 -c 'import json,sys; d=json.load(open("out")); assert d["net"]=="lenet" and len(d["layers"])>3' ||
+python3 -c 'import json,sys; d=json.load(open("out")); assert d["net"]=="lenet" and len(d["results"][0]["layers"])>3' ||
   fail "json output does not parse or lacks layers"
 sql r.db "select count(*) from runs where status = 'ok'" "3"
 run 0 bench "$root/netdefs/lenet.net" --batch 2 --iters 1 --no-db
 checks=$((checks + 1))
 [[ ! -e results.db ]] || fail "--no-db wrote results.db"
+
+# ---- several backends, interleaved, compared in one table -------------------------
+run 2 bench "$root/netdefs/lenet.net" --backend nosuch --db b.db
+has err "--backend: unknown backend 'nosuch' (this build has: ref"
+run 2 bench "$root/netdefs/lenet.net" --backend ref,ref --db b.db
+has err "--backend: 'ref' given twice"
+other=$("$cb" devices | awk '$2 == "available" && $1 != "ref" {print $1; exit}')
+if [[ -n "$other" ]]; then
+  run 0 bench "$root/netdefs/lenet.net" --batch 2 --iters 2 --backend "ref,$other" --db b.db
+  has out "2 backends timed interleaved, round by round"
+  has out "== $other"
+  has out "forward + backward ms per layer"
+  has out "| lenet   | $other"
+  sql b.db "select group_concat(backend) from (select backend from net_results order by id)" "ref,$other"
+  run 0 bench "$root/netdefs/lenet.net" --batch 2 --iters 1 --backend all --no-db --format json
+  checks=$((checks + 1))
+  python3 -c 'import json; d=json.load(open("out")); assert "ref" not in [r["backend"] for r in d["results"]]' ||
+    fail "--backend all included ref or gave bad json"
+else
+  echo "note: no backend besides ref in this build; multi-backend checks skipped"
+fi
 
 # ---- .shapes: each layer alone, one result each ---------------------------------
 printf 'shapes name=two batch=2\nconv name=A input=3x12x12 out=4 k=3\nconv name=B input=4x9x9 out=8 k=5 stride=2\n' >two.shapes
