@@ -14,6 +14,8 @@ static void usage(FILE *f) {
         "device), and the variants it offers per op.\n"
         "\n"
         "options:\n"
+        "  --format F   table (default) or json (machine and build records as\n"
+        "               results.db stores them, for scripts)\n"
         "  -h, --help   this help\n",
         f);
 }
@@ -29,8 +31,63 @@ static void print_variants(const cb_backend *b) {
   }
 }
 
+static void json_str(const char *key, const char *v, bool last) {
+  printf("  \"%s\": \"", key);
+  for (; *v; v++) {
+    if (*v == '"' || *v == '\\')
+      printf("\\%c", *v);
+    else if ((unsigned char)*v < 0x20)
+      printf("\\u%04x", *v);
+    else
+      putchar(*v);
+  }
+  printf("\"%s\n", last ? "" : ",");
+}
+
+/* The machine and build as results.db's machines and builds rows hold
+ * them, and the backends: what peer scripts need to record beside us. */
+static int print_json(const cb_machine *m) {
+  cb_build b;
+  if (cb_build_probe(&b) != CB_OK) {
+    cli_error("devices", "%s", cb_errmsg());
+    return CLI_FAIL;
+  }
+  printf("{\n");
+  json_str("fingerprint", m->fingerprint, false);
+  json_str("hostname", m->hostname, false);
+  json_str("os", m->os, false);
+  json_str("cpu_vendor", m->cpu_vendor, false);
+  json_str("cpu_model", m->cpu_model, false);
+  json_str("isa", m->isa, false);
+  json_str("isa_level", m->isa_level, false);
+  printf("  \"packages\": %d,\n  \"numa_nodes\": %d,\n  \"cores\": %d,\n  \"pus\": %d,\n",
+         m->packages, m->numa_nodes, m->cores, m->pus);
+  printf("  \"l1d_bytes\": %lld,\n  \"l2_bytes\": %lld,\n  \"l3_bytes\": %lld,\n",
+         (long long)m->l1d_bytes, (long long)m->l2_bytes, (long long)m->l3_bytes);
+  printf("  \"l2_count\": %d,\n  \"l3_count\": %d,\n  \"mem_bytes\": %lld,\n", m->l2_count,
+         m->l3_count, (long long)m->mem_bytes);
+  json_str("topology", m->topology, false);
+  json_str("build_fingerprint", b.fingerprint, false);
+  json_str("git_rev", b.git_rev, false);
+  json_str("libs", b.libs, false);
+  printf("  \"schema_version\": %d,\n  \"backends\": [", cb_db_schema_version());
+  int threads = cli_default_threads(), i = 0;
+  for (const cb_backend *const *be = cb_backends(); *be; be++, i++) {
+    cb_ctx *ctx;
+    bool ok = cb_ctx_open(*be, threads, &ctx) == CB_OK;
+    if (ok) cb_ctx_close(ctx);
+    printf("%s{\"name\": \"%s\", \"available\": %s}", i ? ", " : "", (*be)->name,
+           ok ? "true" : "false");
+  }
+  printf("]\n}\n");
+  return CLI_OK;
+}
+
 static int devices_main(int argc, char **argv) {
-  static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  bool json = false;
   opterr = 0;
   optind = 1;
   int ch;
@@ -39,6 +96,14 @@ static int devices_main(int argc, char **argv) {
       usage(stdout);
       return CLI_OK;
     }
+    if (ch == 'f' && (strcmp(optarg, "json") == 0 || strcmp(optarg, "table") == 0)) {
+      json = strcmp(optarg, "json") == 0;
+      continue;
+    }
+    if (ch == 'f')
+      return cli_usage_error(&cli_devices, "--format: expected table or json, got '%s'", optarg);
+    if (ch == ':')
+      return cli_usage_error(&cli_devices, "option '%s' needs a value", argv[optind - 1]);
     return cli_usage_error(&cli_devices, "unknown option '%s'", argv[optind - 1]);
   }
   if (optind < argc) return cli_usage_error(&cli_devices, "unexpected argument '%s'", argv[optind]);
@@ -48,6 +113,7 @@ static int devices_main(int argc, char **argv) {
     cli_error("devices", "%s", cb_errmsg());
     return CLI_FAIL;
   }
+  if (json) return print_json(&m);
   char topo[8192];
   if (cb_machine_describe(topo, sizeof topo) != CB_OK) {
     cli_error("devices", "%s", cb_errmsg());
