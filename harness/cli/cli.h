@@ -24,7 +24,7 @@ typedef struct cli_command {
   void (*usage)(FILE *f);
 } cli_command;
 
-extern const cli_command cli_bench, cli_devices, cli_run, cli_show;
+extern const cli_command cli_bench, cli_devices, cli_run, cli_show, cli_db;
 
 /* Prints "convbench CMD: message" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

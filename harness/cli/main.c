@@ -7,7 +7,8 @@
 #define CB_VERSION "0.1.0"
 #endif
 
-static const cli_command *const commands[] = {&cli_bench, &cli_run, &cli_show, &cli_devices, NULL};
+static const cli_command *const commands[] = {&cli_bench,   &cli_run, &cli_show,
+                                              &cli_devices, &cli_db,  NULL};
 
 static void usage(FILE *f) {
   fputs("usage: convbench [--version] [--help] COMMAND [ARGS]\n"

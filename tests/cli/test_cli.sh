@@ -173,6 +173,40 @@ has err "interrupted"
 sql int.db "select status from runs" "interrupted"
 sql int.db "select group_concat(name) from layer_results" "quick"
 
+# ---- run: one problem, checked against ref and timed ----------------------------
+key="conv_fwd:f32:nchw:n1c3h8w8_k4r3s3_p1x1_u1x1_d1x1_g1"
+run 0 run "$key" --backend ref --iters 2
+has out "ref       direct"
+has out "exact"
+run 2 run "conv_fwd:f32:nchw:n1c3"
+has err "convbench run: bad problem key \"conv_fwd:f32:nchw:n1c3\": expected 'h' at column 23"
+run 2 run "$key" --backend ref --variant nosuch
+has err "no variant 'nosuch' for conv_fwd in backend ref"
+run 2 run "$key" --params x
+has err "--params: expected integers"
+
+# ---- show: the net as built ---------------------------------------------------------
+run 0 show "$root/netdefs/googlenet-v1.net" --batch 2
+has out "googlenet-v1: batch 2, input 3x224x224, 138 layers"
+has out "inception_5b/output"
+run 0 show "$root/netdefs/resnet-50.net" --format json
+checks=$((checks + 1))
+python3 -c 'import json; d=json.load(open("out")); n=d["nets"][0]; assert n["batch"]==50 and sum(l["kind"]=="conv" for l in n["layers"])==53' ||
+  fail "show --format json: bad json or wrong resnet-50"
+run 2 show small.net
+has err "small.net:2:1: layer c1: output would be 0x0"
+
+# ---- db: init and info ---------------------------------------------------------------
+run 0 db init --db fresh.db
+same out "fresh.db: convbench schema 2"
+run 0 db info --db r.db
+has out "schema version   2"
+has out "convbench bench"
+run 2 db frob
+has err "unknown subcommand 'frob'"
+run 1 db info --db corrupt.db
+has err "is not an SQLite database"
+
 # ---- devices -------------------------------------------------------------------
 run 0 devices
 has out "topology (hwloc):"

@@ -1,0 +1,107 @@
+/* cmd_db.c: `convbench db init|info`: creates (or migrates) a results
+ * database, and summarises what one holds. Scripts that record beside
+ * convbench (the peers) create their database through `db init`, so the
+ * schema has one author. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <sqlite3.h>
+#include <string.h>
+
+static void usage(FILE *f) {
+  fputs("usage: convbench db init|info [--db PATH]\n"
+        "\n"
+        "  init   create the database (or migrate an older one) and print its schema\n"
+        "         version\n"
+        "  info   schema version, machines, builds, runs by status, results, and the\n"
+        "         last runs with their command lines\n"
+        "\n"
+        "options:\n"
+        "  --db PATH    the database (default ./results.db)\n"
+        "  -h, --help   this help\n",
+        f);
+}
+
+/* Prints one integer query's answer after a label. */
+static void count(sqlite3 *h, const char *label, const char *sql) {
+  sqlite3_stmt *s;
+  long long n = -1;
+  if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK) {
+    if (sqlite3_step(s) == SQLITE_ROW) n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+  }
+  printf("%-16s %lld\n", label, n);
+}
+
+static void info(cb_db *db, const char *path) {
+  sqlite3 *h = cb_db_handle(db);
+  printf("%-16s %s\n", "database", path);
+  count(h, "schema version", "PRAGMA user_version");
+  count(h, "machines", "SELECT count(*) FROM machines");
+  count(h, "builds", "SELECT count(*) FROM builds");
+  count(h, "runs", "SELECT count(*) FROM runs");
+  static const char *const statuses[] = {"ok", "failed", "interrupted", "running"};
+  for (int i = 0; i < 4; i++) {
+    char sql[96], label[32];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE status = '%s'", statuses[i]);
+    snprintf(label, sizeof label, "  %s", statuses[i]);
+    count(h, label, sql);
+  }
+  count(h, "net results", "SELECT count(*) FROM net_results");
+  count(h, "layer results", "SELECT count(*) FROM layer_results");
+  count(h, "problems", "SELECT count(*) FROM problems");
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(h,
+                         "SELECT id, started, status, command FROM runs ORDER BY id DESC LIMIT 5",
+                         -1, &s, NULL) != SQLITE_OK)
+    return;
+  printf("last runs:\n");
+  while (sqlite3_step(s) == SQLITE_ROW)
+    printf("  %4lld  %s  %-11s %s\n", (long long)sqlite3_column_int64(s, 0),
+           (const char *)sqlite3_column_text(s, 1), (const char *)sqlite3_column_text(s, 2),
+           (const char *)sqlite3_column_text(s, 3));
+  sqlite3_finalize(s);
+}
+
+static int db_main(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"db", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  const cli_command *c = &cli_db;
+  const char *path = "results.db";
+  opterr = 0;
+  optind = 1;
+  int ch;
+  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    if (ch == 'h') {
+      usage(stdout);
+      return CLI_OK;
+    }
+    if (ch == 'd') {
+      path = optarg;
+      continue;
+    }
+    if (ch == ':') return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
+    return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
+  }
+  if (optind >= argc) return cli_usage_error(c, "missing init or info");
+  if (optind + 1 < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
+  const char *what = argv[optind];
+  if (strcmp(what, "init") != 0 && strcmp(what, "info") != 0)
+    return cli_usage_error(c, "unknown subcommand '%s' (init or info)", what);
+  if (!*path) return cli_usage_error(c, "--db: empty path");
+
+  cb_db *db;
+  if (cb_db_open(path, &db) != CB_OK) {
+    cli_error("db", "%s", cb_errmsg());
+    return CLI_FAIL;
+  }
+  if (strcmp(what, "init") == 0)
+    printf("%s: convbench schema %d\n", path, cb_db_schema_version());
+  else
+    info(db, path);
+  cb_db_close(db);
+  return CLI_OK;
+}
+
+const cli_command cli_db = {"db", "create or migrate a results database; summarise one", db_main,
+                            usage};
