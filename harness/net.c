@@ -30,10 +30,12 @@ static void fmt_bytes(int64_t b, char *buf, size_t len) {
     snprintf(buf, len, "%" PRId64 " bytes (%.1f %s)", b, v, units[u]);
 }
 
+/* A tensor between layers: every one but the input carries a gradient. */
 static cb_tensor *new_tensor(cb_net *net, const char *name) {
   cb_tensor *t = calloc(1, sizeof *t);
   if (!t) return NULL;
   snprintf(t->name, sizeof t->name, "%s", name);
+  t->needs_grad = true;
   net->tensors[net->ntensors++] = t;
   return t;
 }
@@ -238,10 +240,8 @@ static cb_status make_top_seed(cb_net *net, uint64_t seed) {
 
 static cb_status allocate_and_setup(cb_net *net, const cb_net_opts *o, size_t workspace) {
   cb_status st;
-  for (int t = 0; t < net->ntensors; t++) {
-    bool grad = net->tensors[t] != net->data || o->input_grad;
-    if ((st = cb_tensor_alloc(net->tensors[t], grad)) != CB_OK) return st;
-  }
+  for (int t = 0; t < net->ntensors; t++)
+    if ((st = cb_tensor_alloc(net->tensors[t], net->tensors[t]->needs_grad)) != CB_OK) return st;
   for (int i = 0; i < net->nlayers; i++)
     for (int p = 0; p < net->layers[i].nparams; p++)
       if ((st = cb_tensor_alloc(&net->layers[i].params[p], true)) != CB_OK) return st;
@@ -299,6 +299,7 @@ static cb_status build(const cb_netdef *nd, const cb_net_opts *o, cb_net *net) {
   if (!net->tensors || !net->layers) return cb_error(CB_ERR_NOMEM, "out of memory building net");
   net->data = new_tensor(net, "data");
   if (!net->data) return cb_error(CB_ERR_NOMEM, "out of memory building net");
+  net->data->needs_grad = o->input_grad;
   if ((st = read_input(nd, first, o, net)) != CB_OK) return st;
 
   for (int i = 0; i < count; i++) {

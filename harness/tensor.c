@@ -41,6 +41,7 @@ cb_status cb_tensor_alloc(cb_tensor *t, bool with_grad) {
   int64_t bytes = 0;
   cb_status st = cb_tensor_bytes(t, false, &bytes);
   if (st != CB_OK) return st;
+  t->needs_grad = with_grad;
   t->data = cb_alloc((size_t)bytes);
   t->grad = with_grad ? cb_alloc((size_t)bytes) : NULL;
   if (!t->data || (with_grad && !t->grad)) {

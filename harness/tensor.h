@@ -15,7 +15,9 @@ typedef struct cb_tensor {
   char name[CB_NAME_MAX];
   int64_t n, c, h, w;
   float *data;
-  float *grad; /* NULL when no gradient flows into this tensor */
+  float *grad;     /* NULL when no gradient flows into this tensor */
+  bool needs_grad; /* a gradient will flow in: known when the net is built, before
+                    * grad is allocated (flop counts and plans read it) */
 } cb_tensor;
 
 /* n*c*h*w, or -1 when it overflows int64. */
@@ -25,7 +27,8 @@ int64_t cb_tensor_count(const cb_tensor *t);
  * them in *bytes. CB_ERR_NOMEM when the size overflows. */
 cb_status cb_tensor_bytes(const cb_tensor *t, bool with_grad, int64_t *bytes);
 
-/* Allocates data (zeroed) and, if with_grad, grad (zeroed), 64-byte aligned. */
+/* Allocates data (zeroed) and, if with_grad, grad (zeroed), 64-byte aligned;
+ * sets needs_grad to with_grad. */
 cb_status cb_tensor_alloc(cb_tensor *t, bool with_grad);
 
 /* Frees data and grad; the shape and name stay. */

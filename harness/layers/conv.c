@@ -189,7 +189,7 @@ static double conv_flops(const cb_layer *l, cb_pass pass) {
   double one = 2.0 * (double)x->n * (double)p->out * (double)(x->c / p->groups) * (double)p->kh *
                (double)p->kw * (double)y->h * (double)y->w;
   if (pass == CB_PASS_FWD) return one;
-  return one * (x->grad ? 2.0 : 1.0);
+  return one * (x->needs_grad ? 2.0 : 1.0);
 }
 
 static void conv_fini(cb_layer *l) {

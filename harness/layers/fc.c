@@ -122,7 +122,7 @@ static double fc_flops(const cb_layer *l, cb_pass pass) {
   const fc_priv *p = l->priv;
   double one = 2.0 * (double)l->in[0]->n * (double)fc_in(l) * (double)p->out;
   if (pass == CB_PASS_FWD) return one;
-  return one * (l->in[0]->grad ? 2.0 : 1.0);
+  return one * (l->in[0]->needs_grad ? 2.0 : 1.0);
 }
 
 static void fc_fini(cb_layer *l) {
