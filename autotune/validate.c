@@ -89,30 +89,86 @@ void cb_compare(const float *got, const float *want, int64_t n, double tolerance
   check->pass = tolerance == 0 ? check->max_abs == 0 : check->max_rel <= tolerance;
 }
 
-/* Runs v on (src0, src1) into dst, which the caller has prefilled. */
-static cb_status run_on(cb_ctx *ctx, const cb_variant *v, const int *params, const cb_problem *p,
-                        buffer *src0, buffer *src1, buffer *dst) {
+/* Runs ref's variant on (src0, src1) into dst, which the caller prefilled. */
+static cb_status run_ref(cb_ctx *ctx, const cb_variant *v, const cb_problem *p, buffer *src0,
+                         buffer *src1, buffer *dst) {
   cb_status st;
   if ((st = buffer_upload(ctx, src0)) != CB_OK || (st = buffer_upload(ctx, src1)) != CB_OK ||
       (st = buffer_upload(ctx, dst)) != CB_OK)
     return st;
   cb_args args = {src0->dev, src1->dev, dst->dev};
-  if ((st = cb_variant_exec(ctx, v, p, params, &args)) != CB_OK) return st;
+  if ((st = cb_variant_exec(ctx, v, p, NULL, &args)) != CB_OK) return st;
   if (ctx->backend->sync && (st = ctx->backend->sync(ctx)) != CB_OK) return st;
   return buffer_download(ctx, dst);
+}
+
+/* Runs the candidate twice on one plan, its workspace and output refilled
+ * with NaN before each run (the C of a GEMM with beta != 0 restored):
+ * layers share one workspace, so a variant must not depend on what the
+ * previous user left there, and the second run must repeat the first
+ * exactly. Compares the first run with want; a second run that differs
+ * fails the check too. */
+static cb_status run_candidate(cb_ctx *ctx, const cb_variant *v, const int *params,
+                               const cb_problem *p, buffer *src0, buffer *src1, buffer *dst,
+                               const float *dst_init, const float *want, cb_check *check) {
+  int64_t n = (int64_t)(dst->bytes / sizeof(float));
+  size_t ws_bytes = 0;
+  buffer ws = {0};
+  void *plan = NULL;
+  float *first = malloc(dst->bytes ? dst->bytes : sizeof(float));
+  cb_status st = first ? CB_OK : cb_error(CB_ERR_NOMEM, "out of memory");
+  if (st == CB_OK && v->supports) st = v->supports(ctx, p, params);
+  if (st == CB_OK && v->workspace) st = v->workspace(ctx, p, params, &ws_bytes);
+  if (st == CB_OK && ws_bytes) st = buffer_alloc(ctx, (int64_t)((ws_bytes + 3) / 4), &ws);
+  if (st == CB_OK && v->plan_create) st = v->plan_create(ctx, p, params, &plan);
+  if (st == CB_OK) st = buffer_upload(ctx, src0);
+  if (st == CB_OK) st = buffer_upload(ctx, src1);
+  for (int rep = 0; rep < 2 && st == CB_OK; rep++) {
+    if (ws.host) fill_nan(ws.host, (int64_t)(ws.bytes / sizeof(float)));
+    memcpy(dst->host, dst_init, dst->bytes);
+    cb_args args = {src0->dev, src1->dev, dst->dev};
+    if ((st = buffer_upload(ctx, &ws)) != CB_OK || (st = buffer_upload(ctx, dst)) != CB_OK ||
+        (st = v->run(ctx, p, params, plan, &args, ws.dev)) != CB_OK ||
+        (ctx->backend->sync && (st = ctx->backend->sync(ctx)) != CB_OK) ||
+        (st = buffer_download(ctx, dst)) != CB_OK)
+      break;
+    if (rep == 0) {
+      cb_compare(dst->host, want, n, v->tolerance, check);
+      memcpy(first, dst->host, dst->bytes);
+    } else if (memcmp(first, dst->host, dst->bytes) != 0) {
+      /* Same inputs, same plan, different answer: the result depends on
+       * leftover workspace contents or on timing. */
+      cb_compare(dst->host, first, n, 0, check);
+      check->pass = false;
+    }
+  }
+  if (plan && v->plan_destroy) v->plan_destroy(plan);
+  buffer_free(ctx, &ws);
+  free(first);
+  return st;
 }
 
 cb_status cb_validate(cb_ctx *ctx, const cb_variant *v, const int *params, const cb_problem *p,
                       cb_ctx *ref_ctx, uint64_t seed, cb_check *check) {
   memset(check, 0, sizeof *check);
+  int defaults[CB_MAX_PARAMS];
+  if (!params) {
+    cb_variant_default_params(v, defaults);
+    params = defaults;
+  }
   const cb_variant *ref =
       ref_ctx->backend->variants[p->op] ? ref_ctx->backend->variants[p->op][0] : NULL;
   if (!ref) return cb_error(CB_ERR_UNSUPPORTED, "ref has no variant for %s", cb_op_name(p->op));
+  if (p->op != v->op)
+    return cb_error(CB_ERR_INVALID, "variant %s computes %s, not %s", v->name, cb_op_name(v->op),
+                    cb_op_name(p->op));
   cb_status st = cb_problem_check(p);
   if (st != CB_OK) return st;
   int64_t n0 = cb_problem_elems(p, 0), n1 = cb_problem_elems(p, 1), n2 = cb_problem_elems(p, 2);
 
   buffer a = {0}, b = {0}, out = {0}, ra = {0}, rb = {0}, rout = {0};
+  float *init = malloc((size_t)n2 * sizeof(float));
+  if (!init) return cb_error(CB_ERR_NOMEM, "out of memory");
   if ((st = buffer_alloc(ctx, n0, &a)) != CB_OK || (st = buffer_alloc(ctx, n1, &b)) != CB_OK ||
       (st = buffer_alloc(ctx, n2, &out)) != CB_OK ||
       (st = buffer_alloc(ref_ctx, n0, &ra)) != CB_OK ||
@@ -126,18 +182,18 @@ cb_status cb_validate(cb_ctx *ctx, const cb_variant *v, const int *params, const
   /* GEMM with beta != 0 reads C: give both the same integers. Everything
    * else starts as NaN so an unwritten element cannot pass. */
   if (p->op == CB_OP_GEMM && p->gemm.beta != 0.0f)
-    fill_small_ints(out.host, n2, seed + 2);
+    fill_small_ints(init, n2, seed + 2);
   else
-    fill_nan(out.host, n2);
-  memcpy(rout.host, out.host, out.bytes);
+    fill_nan(init, n2);
+  memcpy(rout.host, init, rout.bytes);
 
-  if ((st = run_on(ref_ctx, ref, NULL, p, &ra, &rb, &rout)) != CB_OK) {
+  if ((st = run_ref(ref_ctx, ref, p, &ra, &rb, &rout)) != CB_OK) {
     cb_error_wrap(st, "ref: ");
     goto done;
   }
-  if ((st = run_on(ctx, v, params, p, &a, &b, &out)) != CB_OK) goto done;
-  cb_compare(out.host, rout.host, n2, v->tolerance, check);
+  st = run_candidate(ctx, v, params, p, &a, &b, &out, init, rout.host, check);
 done:
+  free(init);
   buffer_free(ctx, &a);
   buffer_free(ctx, &b);
   buffer_free(ctx, &out);
@@ -163,7 +219,7 @@ cb_status cb_time_variant(cb_ctx *ctx, const cb_variant *v, const int *params, c
   }
   cb_status st = cb_problem_check(p);
   if (st != CB_OK) return st;
-  if (v->supports && (st = v->supports(p, params)) != CB_OK) return st;
+  if (v->supports && (st = v->supports(ctx, p, params)) != CB_OK) return st;
   int64_t n0 = cb_problem_elems(p, 0), n1 = cb_problem_elems(p, 1), n2 = cb_problem_elems(p, 2);
   buffer a = {0}, b = {0}, out = {0}, ws = {0};
   size_t ws_bytes = 0;
@@ -179,7 +235,7 @@ cb_status cb_time_variant(cb_ctx *ctx, const cb_variant *v, const int *params, c
   if ((st = buffer_upload(ctx, &a)) != CB_OK || (st = buffer_upload(ctx, &b)) != CB_OK ||
       (st = buffer_upload(ctx, &out)) != CB_OK)
     goto done;
-  if (v->workspace && (st = v->workspace(p, params, &ws_bytes)) != CB_OK) goto done;
+  if (v->workspace && (st = v->workspace(ctx, p, params, &ws_bytes)) != CB_OK) goto done;
   if (ws_bytes && (st = buffer_alloc(ctx, (int64_t)((ws_bytes + 3) / 4), &ws)) != CB_OK) goto done;
   if (v->plan_create && (st = v->plan_create(ctx, p, params, &plan)) != CB_OK) goto done;
   cb_args args = {a.dev, b.dev, out.dev};

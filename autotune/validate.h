@@ -7,7 +7,9 @@
  * and im2col+GEMM variants must match ref bit for bit (tolerance 0); FFT
  * and Winograd transform the data and get a per-variant threshold on
  * max |got - ref| / max(1, max |ref|). Outputs start as NaN so a variant
- * that leaves an element unwritten fails. */
+ * that leaves an element unwritten fails, and the candidate runs twice on
+ * a NaN-filled workspace: a result that depends on what the workspace held
+ * before, or that differs between two identical runs, fails. */
 #ifndef CB_VALIDATE_H
 #define CB_VALIDATE_H
 

@@ -30,7 +30,7 @@ static const cb_variant *first_supporting(cb_ctx *ctx, const cb_problem *p) {
   for (; list && *list; list++) {
     int params[CB_MAX_PARAMS];
     cb_variant_default_params(*list, params);
-    if (!(*list)->supports || (*list)->supports(p, params) == CB_OK) return *list;
+    if (!(*list)->supports || (*list)->supports(ctx, p, params) == CB_OK) return *list;
   }
   return NULL;
 }
@@ -60,7 +60,7 @@ cb_status cb_layer_plan(cb_layer *l, cb_ctx *ctx, cb_ctx *ref_ctx, size_t *works
     cb_variant_default_params(bd->variant, bd->params);
     size_t ws = 0;
     if (bd->variant->workspace &&
-        (st = bd->variant->workspace(&bd->problem, bd->params, &ws)) != CB_OK)
+        (st = bd->variant->workspace(bd->ctx, &bd->problem, bd->params, &ws)) != CB_OK)
       return cb_error_wrap(st, "layer %s: ", l->name);
     if (ws > *workspace) *workspace = ws;
     if (bd->variant->plan_create &&

@@ -193,11 +193,15 @@ typedef struct cb_variant {
   int nparams;
   const cb_param_def *params;
 
-  /* CB_OK, or CB_ERR_UNSUPPORTED with a reason. */
-  cb_status (*supports)(const cb_problem *p, const int *params);
-  /* Scratch bytes run() needs beside the tensors. */
-  cb_status (*workspace)(const cb_problem *p, const int *params, size_t *bytes);
-  /* Work done once per problem (plans, primitives), released by plan_destroy. */
+  /* CB_OK, or CB_ERR_UNSUPPORTED with a reason. ctx is the opened backend
+   * the variant would run on (its thread count, its library handles). */
+  cb_status (*supports)(const cb_ctx *ctx, const cb_problem *p, const int *params);
+  /* Scratch bytes run() needs beside the tensors, on ctx (per-thread
+   * buffers depend on ctx->threads; library scratchpads on its handles). */
+  cb_status (*workspace)(const cb_ctx *ctx, const cb_problem *p, const int *params, size_t *bytes);
+  /* Work done once per problem (plans, primitives), released by
+   * plan_destroy. A plan serves one run at a time: variants may keep
+   * per-run state (bound buffers, per-thread scratch) in it. */
   cb_status (*plan_create)(cb_ctx *ctx, const cb_problem *p, const int *params, void **plan);
   void (*plan_destroy)(void *plan);
   /* What the library chose for this plan, recorded with every measurement

@@ -95,10 +95,10 @@ cb_status cb_variant_exec(cb_ctx *ctx, const cb_variant *v, const cb_problem *p,
                     cb_op_name(p->op));
   cb_status st = cb_problem_check(p);
   if (st != CB_OK) return st;
-  if (v->supports && (st = v->supports(p, params)) != CB_OK) return st;
+  if (v->supports && (st = v->supports(ctx, p, params)) != CB_OK) return st;
 
   size_t bytes = 0;
-  if (v->workspace && (st = v->workspace(p, params, &bytes)) != CB_OK) return st;
+  if (v->workspace && (st = v->workspace(ctx, p, params, &bytes)) != CB_OK) return st;
   void *ws = NULL;
   if (bytes) {
     if (ctx->backend->alloc)

@@ -43,6 +43,8 @@ static const conv_case conv_cases[] = {
     {"odd sizes", CONV(3, 5, 13, 7, 7, 3, 3, 0, 0, 2, 2, 1, 1, 1)},
     {"5x5 pad 2, batch 1", CONV(1, 6, 11, 11, 10, 5, 5, 2, 2, 1, 1, 1, 1, 1)},
     {"large image, small filter", CONV(1, 4, 70, 66, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+    {"batch 7: partial last step", CONV(7, 6, 10, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+    {"big enough to thread", CONV(5, 16, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
 };
 
 typedef struct gemm_case {
@@ -64,7 +66,7 @@ static int failures;
 /* Validates one (variant, params, problem); prints a repro line on failure. */
 static void check_one(cb_ctx *ctx, cb_ctx *ref, const cb_variant *v, const int *params,
                       const cb_problem *p, const char *why, tally *t) {
-  if (v->supports && v->supports(p, params) != CB_OK) {
+  if (v->supports && v->supports(ctx, p, params) != CB_OK) {
     t->unsupported++;
     return;
   }
@@ -103,9 +105,11 @@ static void check_params(cb_ctx *ctx, cb_ctx *ref, const cb_variant *v, const cb
   }
 }
 
-static void check_backend(const cb_backend *b, cb_ctx *ref) {
+/* Threaded paths split work by thread count: 1, 2 and an odd 3 (more
+ * threads than this machine's cores) each cut the work differently. */
+static void check_backend(const cb_backend *b, cb_ctx *ref, int threads) {
   cb_ctx *ctx;
-  if (cb_ctx_open(b, 2, &ctx) != CB_OK) {
+  if (cb_ctx_open(b, threads, &ctx) != CB_OK) {
     printf("skip %s: unavailable here (%s)\n", b->name, cb_errmsg());
     return;
   }
@@ -127,8 +131,9 @@ static void check_backend(const cb_backend *b, cb_ctx *ref) {
           check_params(ctx, ref, *v, &p, conv_cases[i].why, &t);
         }
       }
-      printf("%-8s %-16s %-24s %3d checked, %2d unsupported, %d failed (tolerance %g)\n", b->name,
-             cb_op_name((cb_op)op), (*v)->name, t.run, t.unsupported, t.failed, (*v)->tolerance);
+      printf("%-8s %d thr %-16s %-24s %3d checked, %2d unsupported, %d failed (tolerance %g)\n",
+             b->name, threads, cb_op_name((cb_op)op), (*v)->name, t.run, t.unsupported, t.failed,
+             (*v)->tolerance);
       /* A variant that supports nothing in this set is not being tested. */
       CHECK_MSG(t.run > 0, "%s/%s supports none of the test shapes", b->name, (*v)->name);
     }
@@ -184,7 +189,7 @@ int main(void) {
   for (const cb_backend *const *b = cb_backends(); *b; b++) {
     if (strcmp((*b)->name, "ref") == 0) continue;
     backends++;
-    check_backend(*b, ref);
+    for (int threads = 1; threads <= 3; threads++) check_backend(*b, ref, threads);
   }
   printf("%d backends besides ref\n", backends);
   cb_ctx_close(ref);

@@ -128,7 +128,7 @@ static bool run_variant(cb_ctx *ctx, cb_ctx *ref, const cb_variant *v, const cb_
   for (int i = 0, n = 0; i < v->nparams; i++)
     n += snprintf(pstr + n, sizeof pstr - (size_t)n, "%s%d", i ? "," : "", params[i]);
 
-  cb_status st = v->supports ? v->supports(p, params) : CB_OK;
+  cb_status st = v->supports ? v->supports(ctx, p, params) : CB_OK;
   if (st != CB_OK) {
     if (a->variant)
       printf("%-9s %-20s %-8s unsupported: %s\n", ctx->backend->name, v->name, pstr, cb_errmsg());

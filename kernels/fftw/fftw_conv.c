@@ -32,24 +32,30 @@ static cb_status geom_for(const cb_problem *p, const int *params, bool tiled, cb
   return cb_fftw_geom_init(p, tiled, tiled ? params[0] : 0, g);
 }
 
-static cb_status supports_fft(const cb_problem *p, const int *params) {
+static cb_status supports_fft(const cb_ctx *ctx, const cb_problem *p, const int *params) {
+  (void)ctx;
   cb_fftw_geom g;
   return geom_for(p, params, false, &g);
 }
 
-static cb_status supports_tiled(const cb_problem *p, const int *params) {
+static cb_status supports_tiled(const cb_ctx *ctx, const cb_problem *p, const int *params) {
+  (void)ctx;
   cb_fftw_geom g;
   return geom_for(p, params, true, &g);
 }
 
-static cb_status workspace_fft(const cb_problem *p, const int *params, size_t *bytes) {
+static cb_status workspace_fft(const cb_ctx *ctx, const cb_problem *p, const int *params,
+                               size_t *bytes) {
+  (void)ctx;
   cb_fftw_geom g;
   cb_status st = geom_for(p, params, false, &g);
   *bytes = st == CB_OK ? g.ws_bytes : 0;
   return st;
 }
 
-static cb_status workspace_tiled(const cb_problem *p, const int *params, size_t *bytes) {
+static cb_status workspace_tiled(const cb_ctx *ctx, const cb_problem *p, const int *params,
+                                 size_t *bytes) {
+  (void)ctx;
   cb_fftw_geom g;
   cb_status st = geom_for(p, params, true, &g);
   *bytes = st == CB_OK ? g.ws_bytes : 0;

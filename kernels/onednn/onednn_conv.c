@@ -511,11 +511,14 @@ static const conv_spec auto_blocked = {"auto_blocked", dnnl_convolution_auto, tr
  * each spec gets three one-line wrappers that pass it on (the op comes
  * with the problem); run, plan_destroy and plan_info read it from the plan. */
 #define CB_DNNL_SPEC_FNS(spec)                                                                     \
-  static cb_status spec##_supports(const cb_problem *p, const int *params) {                       \
+  static cb_status spec##_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {    \
+    (void)ctx;                                                                                     \
     (void)params;                                                                                  \
     return conv_supports(&spec, p);                                                                \
   }                                                                                                \
-  static cb_status spec##_workspace(const cb_problem *p, const int *params, size_t *bytes) {       \
+  static cb_status spec##_workspace(const cb_ctx *ctx, const cb_problem *p, const int *params,     \
+                                    size_t *bytes) {                                               \
+    (void)ctx;                                                                                     \
     (void)params;                                                                                  \
     return conv_workspace(&spec, p, bytes);                                                        \
   }                                                                                                \

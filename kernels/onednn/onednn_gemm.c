@@ -6,7 +6,8 @@
 #include <stdio.h>
 
 /* f32 only; oneDNN takes any positive sizes. */
-static cb_status sgemm_supports(const cb_problem *p, const int *params) {
+static cb_status sgemm_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
+  (void)ctx;
   (void)params;
   if (p->dtype != CB_DTYPE_F32)
     return cb_error(CB_ERR_UNSUPPORTED, "onednn sgemm: only f32 is supported");

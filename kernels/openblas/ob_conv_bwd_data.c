@@ -55,12 +55,15 @@ static void bwd_data_steps(const cb_ob_geom *g, const float *dy, const float *w,
 
 /* ---- gemm_1x1 ------------------------------------------------------------ */
 
-static cb_status bwd_data_1x1_supports(const cb_problem *p, const int *params) {
+static cb_status bwd_data_1x1_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
+  (void)ctx;
   (void)params;
   return cb_ob_conv_supports("conv_bwd_data/gemm_1x1", p, CB_OB_GEMM_1X1, 0);
 }
 
-static cb_status bwd_data_1x1_workspace(const cb_problem *p, const int *params, size_t *bytes) {
+static cb_status bwd_data_1x1_workspace(const cb_ctx *ctx, const cb_problem *p, const int *params,
+                                        size_t *bytes) {
+  (void)ctx;
   (void)params;
   return cb_ob_conv_workspace("conv_bwd_data/gemm_1x1", p, CB_OB_GEMM_1X1, 0, bytes);
 }
@@ -101,13 +104,16 @@ const cb_variant cb_ob_conv_bwd_data_gemm_1x1 = {
 
 /* ---- im2col_per_image ------------------------------------------------------ */
 
-static cb_status bwd_data_per_image_supports(const cb_problem *p, const int *params) {
+static cb_status bwd_data_per_image_supports(const cb_ctx *ctx, const cb_problem *p,
+                                             const int *params) {
+  (void)ctx;
   (void)params;
   return cb_ob_conv_supports("conv_bwd_data/im2col_per_image", p, CB_OB_PER_IMAGE, 0);
 }
 
-static cb_status bwd_data_per_image_workspace(const cb_problem *p, const int *params,
-                                              size_t *bytes) {
+static cb_status bwd_data_per_image_workspace(const cb_ctx *ctx, const cb_problem *p,
+                                              const int *params, size_t *bytes) {
+  (void)ctx;
   (void)params;
   return cb_ob_conv_workspace("conv_bwd_data/im2col_per_image", p, CB_OB_PER_IMAGE, 0, bytes);
 }
@@ -139,12 +145,16 @@ const cb_variant cb_ob_conv_bwd_data_im2col_per_image = {
 
 /* ---- im2col_batched -------------------------------------------------------- */
 
-static cb_status bwd_data_batched_supports(const cb_problem *p, const int *params) {
+static cb_status bwd_data_batched_supports(const cb_ctx *ctx, const cb_problem *p,
+                                           const int *params) {
+  (void)ctx;
   return cb_ob_conv_supports("conv_bwd_data/im2col_batched", p, CB_OB_BATCHED,
                              cb_ob_param(params, 0, cb_ob_bwd_data_batched_params));
 }
 
-static cb_status bwd_data_batched_workspace(const cb_problem *p, const int *params, size_t *bytes) {
+static cb_status bwd_data_batched_workspace(const cb_ctx *ctx, const cb_problem *p,
+                                            const int *params, size_t *bytes) {
+  (void)ctx;
   return cb_ob_conv_workspace("conv_bwd_data/im2col_batched", p, CB_OB_BATCHED,
                               cb_ob_param(params, 0, cb_ob_bwd_data_batched_params), bytes);
 }

@@ -60,12 +60,15 @@ static void fwd_steps(const cb_ob_geom *g, const float *x, const float *w, float
 
 /* ---- gemm_1x1 ------------------------------------------------------------ */
 
-static cb_status fwd_1x1_supports(const cb_problem *p, const int *params) {
+static cb_status fwd_1x1_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
+  (void)ctx;
   (void)params;
   return cb_ob_conv_supports("conv_fwd/gemm_1x1", p, CB_OB_GEMM_1X1, 0);
 }
 
-static cb_status fwd_1x1_workspace(const cb_problem *p, const int *params, size_t *bytes) {
+static cb_status fwd_1x1_workspace(const cb_ctx *ctx, const cb_problem *p, const int *params,
+                                   size_t *bytes) {
+  (void)ctx;
   (void)params;
   return cb_ob_conv_workspace("conv_fwd/gemm_1x1", p, CB_OB_GEMM_1X1, 0, bytes);
 }
@@ -106,12 +109,15 @@ const cb_variant cb_ob_conv_fwd_gemm_1x1 = {
 
 /* ---- im2col_per_image ------------------------------------------------------ */
 
-static cb_status fwd_per_image_supports(const cb_problem *p, const int *params) {
+static cb_status fwd_per_image_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
+  (void)ctx;
   (void)params;
   return cb_ob_conv_supports("conv_fwd/im2col_per_image", p, CB_OB_PER_IMAGE, 0);
 }
 
-static cb_status fwd_per_image_workspace(const cb_problem *p, const int *params, size_t *bytes) {
+static cb_status fwd_per_image_workspace(const cb_ctx *ctx, const cb_problem *p, const int *params,
+                                         size_t *bytes) {
+  (void)ctx;
   (void)params;
   return cb_ob_conv_workspace("conv_fwd/im2col_per_image", p, CB_OB_PER_IMAGE, 0, bytes);
 }
@@ -146,12 +152,15 @@ const cb_variant cb_ob_conv_fwd_im2col_per_image = {
 
 /* ---- im2col_batched -------------------------------------------------------- */
 
-static cb_status fwd_batched_supports(const cb_problem *p, const int *params) {
+static cb_status fwd_batched_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
+  (void)ctx;
   return cb_ob_conv_supports("conv_fwd/im2col_batched", p, CB_OB_BATCHED,
                              cb_ob_param(params, 0, cb_ob_fwd_batched_params));
 }
 
-static cb_status fwd_batched_workspace(const cb_problem *p, const int *params, size_t *bytes) {
+static cb_status fwd_batched_workspace(const cb_ctx *ctx, const cb_problem *p, const int *params,
+                                       size_t *bytes) {
+  (void)ctx;
   return cb_ob_conv_workspace("conv_fwd/im2col_batched", p, CB_OB_BATCHED,
                               cb_ob_param(params, 0, cb_ob_fwd_batched_params), bytes);
 }

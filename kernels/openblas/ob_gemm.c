@@ -14,7 +14,8 @@
 #include "ob.h"
 
 /* Both variants: f32, and every size within OpenBLAS's int. */
-static cb_status gemm_supports(const cb_problem *p, const int *params) {
+static cb_status gemm_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
+  (void)ctx;
   (void)params;
   const cb_gemm *gm = &p->gemm;
   if (p->dtype != CB_DTYPE_F32) return cb_error(CB_ERR_UNSUPPORTED, "openblas gemm: only f32");
