@@ -18,6 +18,7 @@ typedef struct run_args {
   int nparams; /* -1: the variant's defaults */
   long long threads, iters, warmup;
   bool check;
+  bool csv; /* one CSV row per variant instead of the table */
 } run_args;
 
 static void usage(FILE *f) {
@@ -40,6 +41,7 @@ static void usage(FILE *f) {
           "  --iters K        timed runs (default 10)\n"
           "  --warmup W       untimed runs first (default 2)\n"
           "  --no-check       time without checking against ref\n"
+          "  --format F       table (default) or csv\n"
           "  -h, --help       this help\n"
           "\n"
           "Exit status: 0 every check passed, 1 a check failed or a run failed,\n"
@@ -64,15 +66,12 @@ static int parse_params(const char *s, run_args *a) {
 }
 
 static int parse_args(int argc, char **argv, run_args *a) {
-  static const struct option opts[] = {{"backend", required_argument, NULL, 'B'},
-                                       {"variant", required_argument, NULL, 'V'},
-                                       {"params", required_argument, NULL, 'P'},
-                                       {"threads", required_argument, NULL, 't'},
-                                       {"iters", required_argument, NULL, 'i'},
-                                       {"warmup", required_argument, NULL, 'w'},
-                                       {"no-check", no_argument, NULL, 'n'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {
+      {"backend", required_argument, NULL, 'B'}, {"variant", required_argument, NULL, 'V'},
+      {"params", required_argument, NULL, 'P'},  {"threads", required_argument, NULL, 't'},
+      {"iters", required_argument, NULL, 'i'},   {"warmup", required_argument, NULL, 'w'},
+      {"no-check", no_argument, NULL, 'n'},      {"format", required_argument, NULL, 'f'},
+      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
   const cli_command *c = &cli_run;
   *a = (run_args){.nparams = -1, .iters = 10, .warmup = 2, .check = true};
   a->threads = cli_default_threads();
@@ -103,6 +102,11 @@ static int parse_args(int argc, char **argv, run_args *a) {
     case 'n':
       a->check = false;
       break;
+    case 'f':
+      if (strcmp(optarg, "csv") != 0 && strcmp(optarg, "table") != 0)
+        return cli_usage_error(c, "--format: expected table or csv, got '%s'", optarg);
+      a->csv = strcmp(optarg, "csv") == 0;
+      break;
     case 'h':
       usage(stdout);
       return -1;
@@ -131,7 +135,8 @@ static bool run_variant(cb_ctx *ctx, cb_ctx *ref, const cb_variant *v, const cb_
   cb_status st = v->supports ? v->supports(ctx, p, params) : CB_OK;
   if (st != CB_OK) {
     if (a->variant)
-      printf("%-9s %-20s %-8s unsupported: %s\n", ctx->backend->name, v->name, pstr, cb_errmsg());
+      fprintf(a->csv ? stderr : stdout, "%-9s %-20s %-8s unsupported: %s\n", ctx->backend->name,
+              v->name, pstr, cb_errmsg());
     return true;
   }
   char check[96] = "unchecked";
@@ -140,7 +145,8 @@ static bool run_variant(cb_ctx *ctx, cb_ctx *ref, const cb_variant *v, const cb_
     cb_check chk;
     st = cb_validate(ctx, v, params, p, ref, 42, &chk);
     if (st != CB_OK) {
-      printf("%-9s %-20s %-8s error: %s\n", ctx->backend->name, v->name, pstr, cb_errmsg());
+      fprintf(a->csv ? stderr : stdout, "%-9s %-20s %-8s error: %s\n", ctx->backend->name, v->name,
+              pstr, cb_errmsg());
       return false;
     }
     ok = chk.pass;
@@ -153,8 +159,8 @@ static bool run_variant(cb_ctx *ctx, cb_ctx *ref, const cb_variant *v, const cb_
   cb_timing t;
   st = cb_time_variant(ctx, v, params, p, (int)a->warmup, (int)a->iters, &t);
   if (st != CB_OK) {
-    printf("%-9s %-20s %-8s %-26s error: %s\n", ctx->backend->name, v->name, pstr, check,
-           cb_errmsg());
+    fprintf(a->csv ? stderr : stdout, "%-9s %-20s %-8s %-26s error: %s\n", ctx->backend->name,
+            v->name, pstr, check, cb_errmsg());
     return false;
   }
   char impl[128] = "";
@@ -166,12 +172,20 @@ static bool run_variant(cb_ctx *ctx, cb_ctx *ref, const cb_variant *v, const cb_
     }
   }
   double gflops = cb_problem_flops(p) / (t.median * 1e6);
+  if (a->csv) {
+    char key[CB_KEY_MAX];
+    cb_problem_key(p, key, sizeof key);
+    /* params and check may hold commas: quote them; impl too. */
+    printf("%s,%s,%s,\"%s\",\"%s\",%lld,%.6f,%.6f,%.6f,%d,%.4f,\"%s\"\n", key, ctx->backend->name,
+           v->name, pstr, check, a->threads, t.median, t.min, t.mad, t.samples, gflops, impl);
+    return ok;
+  }
   printf("%-9s %-20s %-8s %-26s %10.3f %10.3f %9.2f  %s\n", ctx->backend->name, v->name, pstr,
          check, t.median, t.min, gflops, impl);
   if (!ok) {
     char repro[512];
     cb_repro_line(ctx, v, params, p, repro, sizeof repro);
-    printf("  repro: %s\n", repro);
+    fprintf(a->csv ? stderr : stdout, "  repro: %s\n", repro);
   }
   return ok;
 }
@@ -200,10 +214,16 @@ static int run_main(int argc, char **argv) {
     cli_error("run", "%s", cb_errmsg());
     return CLI_FAIL;
   }
-  printf("%s: %.3f GFLOP, %d thread%s, median of %lld after %lld warm-up\n", a.key,
-         cb_problem_flops(&p) / 1e9, (int)a.threads, a.threads == 1 ? "" : "s", a.iters, a.warmup);
-  printf("%-9s %-20s %-8s %-26s %10s %10s %9s  %s\n", "backend", "variant", "params", "check",
-         "median ms", "min ms", "GFLOP/s", "implementation");
+  if (a.csv) {
+    printf(
+        "key,backend,variant,params,check,threads,median_ms,min_ms,mad_ms,samples,gflops,impl\n");
+  } else {
+    printf("%s: %.3f GFLOP, %d thread%s, median of %lld after %lld warm-up\n", a.key,
+           cb_problem_flops(&p) / 1e9, (int)a.threads, a.threads == 1 ? "" : "s", a.iters,
+           a.warmup);
+    printf("%-9s %-20s %-8s %-26s %10s %10s %9s  %s\n", "backend", "variant", "params", "check",
+           "median ms", "min ms", "GFLOP/s", "implementation");
+  }
   bool ok = true;
   for (const cb_backend *const *b = cb_backends(); *b; b++) {
     if (only && *b != only) continue;
