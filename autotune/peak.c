@@ -23,40 +23,56 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Each function runs `iters` rounds of CHAINS FMAs of its vector width. */
+/* Each function runs `iters` rounds of CHAINS FMAs of its vector width.
+ * The sixteen accumulators are named variables, not an array: an array of
+ * vectors may live in memory at -O2, and then the loop measures
+ * store-to-load forwarding instead of the FMA pipes. */
+#define CHAINS16(OP)                                                                               \
+  OP(0)                                                                                            \
+  OP(1) OP(2) OP(3) OP(4) OP(5) OP(6) OP(7) OP(8) OP(9) OP(10) OP(11) OP(12) OP(13) OP(14) OP(15)
+
+#define DECL512(j) __m512 a##j = _mm512_set1_ps(1.0f + (float)(j)*0x1p-10f);
+#define STEP512(j) a##j = _mm512_fmadd_ps(a##j, b, c);
+#define SUM512(j)  s = _mm512_add_ps(s, a##j);
 __attribute__((target("avx512f"))) static float fma_avx512(long iters) {
-  __m512 a[CHAINS];
   const __m512 b = _mm512_set1_ps(1.0f - 0x1p-20f), c = _mm512_set1_ps(0x1p-20f);
-  for (int j = 0; j < CHAINS; j++) a[j] = _mm512_set1_ps(1.0f + (float)j * 0x1p-10f);
-  for (long i = 0; i < iters; i++)
-    for (int j = 0; j < CHAINS; j++) a[j] = _mm512_fmadd_ps(a[j], b, c);
-  __m512 s = a[0];
-  for (int j = 1; j < CHAINS; j++) s = _mm512_add_ps(s, a[j]);
+  CHAINS16(DECL512)
+  for (long i = 0; i < iters; i++) {
+    CHAINS16(STEP512)
+  }
+  __m512 s = _mm512_setzero_ps();
+  CHAINS16(SUM512)
   return _mm512_reduce_add_ps(s);
 }
 
+#define DECL256(j) __m256 a##j = _mm256_set1_ps(1.0f + (float)(j)*0x1p-10f);
+#define STEP256(j) a##j = _mm256_fmadd_ps(a##j, b, c);
+#define SUM256(j)  s = _mm256_add_ps(s, a##j);
 __attribute__((target("avx2,fma"))) static float fma_avx2(long iters) {
-  __m256 a[CHAINS];
   const __m256 b = _mm256_set1_ps(1.0f - 0x1p-20f), c = _mm256_set1_ps(0x1p-20f);
-  for (int j = 0; j < CHAINS; j++) a[j] = _mm256_set1_ps(1.0f + (float)j * 0x1p-10f);
-  for (long i = 0; i < iters; i++)
-    for (int j = 0; j < CHAINS; j++) a[j] = _mm256_fmadd_ps(a[j], b, c);
-  __m256 s = a[0];
-  for (int j = 1; j < CHAINS; j++) s = _mm256_add_ps(s, a[j]);
+  CHAINS16(DECL256)
+  for (long i = 0; i < iters; i++) {
+    CHAINS16(STEP256)
+  }
+  __m256 s = _mm256_setzero_ps();
+  CHAINS16(SUM256)
   float out[8];
   _mm256_storeu_ps(out, s);
   return out[0] + out[1] + out[2] + out[3] + out[4] + out[5] + out[6] + out[7];
 }
 
 /* Without FMA: a multiply and an add, counted as the 2 flops of an FMA. */
+#define DECL128(j) __m128 a##j = _mm_set1_ps(1.0f + (float)(j)*0x1p-10f);
+#define STEP128(j) a##j = _mm_add_ps(_mm_mul_ps(a##j, b), c);
+#define SUM128(j)  s = _mm_add_ps(s, a##j);
 static float fma_sse(long iters) {
-  __m128 a[CHAINS];
   const __m128 b = _mm_set1_ps(1.0f - 0x1p-20f), c = _mm_set1_ps(0x1p-20f);
-  for (int j = 0; j < CHAINS; j++) a[j] = _mm_set1_ps(1.0f + (float)j * 0x1p-10f);
-  for (long i = 0; i < iters; i++)
-    for (int j = 0; j < CHAINS; j++) a[j] = _mm_add_ps(_mm_mul_ps(a[j], b), c);
-  __m128 s = a[0];
-  for (int j = 1; j < CHAINS; j++) s = _mm_add_ps(s, a[j]);
+  CHAINS16(DECL128)
+  for (long i = 0; i < iters; i++) {
+    CHAINS16(STEP128)
+  }
+  __m128 s = _mm_setzero_ps();
+  CHAINS16(SUM128)
   float out[4];
   _mm_storeu_ps(out, s);
   return out[0] + out[1] + out[2] + out[3];

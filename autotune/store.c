@@ -168,12 +168,27 @@ static const char *const migration_2[] = {
     "ALTER TABLE layer_results ADD COLUMN impl TEXT",
     NULL,
 };
+
+/* 3: the machine's measured FP32 FMA peak (convbench peak), per thread
+ * count, so every GFLOP/s can be read as a fraction of it. */
+static const char *const migration_3[] = {
+    "CREATE TABLE peaks ("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES runs(id),"
+    " machine_id INTEGER NOT NULL REFERENCES machines(id),"
+    " isa TEXT NOT NULL, threads INTEGER NOT NULL CHECK (threads >= 1),"
+    " gflops REAL NOT NULL, gflops_per_core REAL NOT NULL, seconds REAL NOT NULL,"
+    " measured TEXT NOT NULL)",
+    "CREATE INDEX peaks_machine ON peaks(machine_id, threads)",
+    NULL,
+};
 // clang-format on
 
 /* migrations[i] takes the schema from version i to version i + 1. */
 static const char *const *const migrations[] = {
     migration_1,
     migration_2,
+    migration_3,
 };
 
 #define CB_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -196,6 +211,8 @@ typedef enum stmt_id {
   ST_NET_PUT,
   ST_LAYER_PUT,
   ST_SAMPLE_PUT,
+  ST_PEAK_PUT,
+  ST_PEAK_GET,
   ST_COUNT
 } stmt_id;
 
@@ -254,6 +271,14 @@ static const char *const stmt_sql[ST_COUNT] = {
         " :bwd_filter_problem_id, "
         TIMING_VALS("fwd") TIMING_VALS("bwd") TIMING_VALS("bwd_data") TIMING_VALS("bwd_filter")
         " :fwd_flops, :bwd_flops, :impl)",
+    [ST_PEAK_PUT] =
+        "INSERT INTO peaks (run_id, machine_id, isa, threads, gflops, gflops_per_core, seconds,"
+        " measured) SELECT :run_id, machine_id, :isa, :threads, :gflops, :gflops_per_core,"
+        " :seconds, :measured FROM runs WHERE id = :run_id",
+    [ST_PEAK_GET] =
+        "SELECT p.isa, p.threads, p.gflops, p.gflops_per_core, p.seconds FROM peaks p"
+        " JOIN machines m ON m.id = p.machine_id"
+        " WHERE m.fingerprint = :fingerprint AND p.threads = :threads ORDER BY p.id DESC LIMIT 1",
     [ST_SAMPLE_PUT] = "INSERT INTO device_samples (run_id, net_result_id, phase, t, t_unix,"
                       " cpu_mhz_reported, cpu_mhz_measured, load1, busy, temp_c)"
                       " VALUES (:run_id, :net_result_id, :phase, :t, :t_unix, :cpu_mhz_reported,"
@@ -934,4 +959,48 @@ cb_status cb_db_put_net_result(cb_db *db, const cb_net_rec *net, int nlayers,
     return cb_error_wrap(st, "net %s: ", net->net ? net->net : "?");
   }
   return CB_OK;
+}
+
+cb_status cb_db_put_peak(cb_db *db, int64_t run_id, const cb_peak *p) {
+  char now[32];
+  iso_now(now, sizeof now);
+  binder b = {db, NULL, CB_OK};
+  if ((b.st = stmt_get(db, ST_PEAK_PUT, &b.s)) != CB_OK) return b.st;
+  bind_int(&b, ":run_id", run_id);
+  bind_text(&b, ":isa", p->isa);
+  bind_int(&b, ":threads", p->threads);
+  bind_double(&b, ":gflops", p->gflops);
+  bind_double(&b, ":gflops_per_core", p->gflops_per_core);
+  bind_double(&b, ":seconds", p->seconds);
+  bind_text(&b, ":measured", now);
+  cb_status st = exec_stmt(&b, "cannot record the peak");
+  if (st == CB_OK && sqlite3_changes(db->h) != 1)
+    st = cb_error(CB_ERR_DB, "database '%s': there is no run %lld to record a peak for", db->path,
+                  (long long)run_id);
+  return st;
+}
+
+cb_status cb_db_get_peak(cb_db *db, const char *machine_fingerprint, int threads, cb_peak *out,
+                         bool *found) {
+  memset(out, 0, sizeof *out);
+  *found = false;
+  binder b = {db, NULL, CB_OK};
+  if ((b.st = stmt_get(db, ST_PEAK_GET, &b.s)) != CB_OK) return b.st;
+  bind_text(&b, ":fingerprint", machine_fingerprint);
+  bind_int(&b, ":threads", threads);
+  if (b.st != CB_OK) return b.st;
+  int rc = sqlite3_step(b.s);
+  cb_status st = CB_OK;
+  if (rc == SQLITE_ROW) {
+    snprintf(out->isa, sizeof out->isa, "%s", (const char *)sqlite3_column_text(b.s, 0));
+    out->threads = sqlite3_column_int(b.s, 1);
+    out->gflops = sqlite3_column_double(b.s, 2);
+    out->gflops_per_core = sqlite3_column_double(b.s, 3);
+    out->seconds = sqlite3_column_double(b.s, 4);
+    *found = true;
+  } else if (rc != SQLITE_DONE) {
+    st = db_fail(db, "cannot read the peak");
+  }
+  sqlite3_reset(b.s);
+  return st;
 }

@@ -11,6 +11,7 @@
 #include "buildinfo.h"
 #include "devstate.h"
 #include "machine.h"
+#include "peak.h"
 
 typedef struct cb_db cb_db;
 
@@ -85,6 +86,14 @@ typedef struct cb_net_rec {
 cb_status cb_db_put_net_result(cb_db *db, const cb_net_rec *net, int nlayers,
                                const cb_layer_rec *layers, const cb_devstate *before,
                                const cb_devstate *after, int64_t *id);
+
+/* Records a peak measured during run run_id (on that run's machine). */
+cb_status cb_db_put_peak(cb_db *db, int64_t run_id, const cb_peak *p);
+
+/* The latest peak recorded for the machine with this fingerprint at this
+ * thread count; *found is false when there is none. */
+cb_status cb_db_get_peak(cb_db *db, const char *machine_fingerprint, int threads, cb_peak *out,
+                         bool *found);
 
 /* The underlying handle, for tests and reports that query directly. */
 struct sqlite3 *cb_db_handle(cb_db *db);

@@ -256,6 +256,90 @@ done:
   return st;
 }
 
+/* Reads and writes `bytes` of memory so the caches hold nothing a kernel
+ * is about to use. */
+static void flush_caches(float *buf, size_t bytes) {
+  size_t n = bytes / sizeof(float);
+  for (size_t i = 0; i < n; i += 16) buf[i] += 1.0f;
+}
+
+cb_status cb_time_interleaved(const cb_candidate *cands, int n, const cb_problem *p, int warmup,
+                              int iters, size_t flush_bytes, cb_timing *out) {
+  memset(out, 0, (size_t)n * sizeof *out);
+  if (n < 1 || iters < 1 || warmup < 0)
+    return cb_error(CB_ERR_INVALID, "timing needs candidates, iters >= 1 and warmup >= 0");
+  cb_status st = cb_problem_check(p);
+  if (st != CB_OK) return st;
+  cb_ctx *dev = cands[0].ctx;
+  for (int i = 1; i < n; i++)
+    if (cands[i].ctx->backend->alloc != dev->backend->alloc || cands[i].ctx->device != dev->device)
+      return cb_error(CB_ERR_INVALID, "interleaved candidates must share one device");
+
+  int64_t n0 = cb_problem_elems(p, 0), n1 = cb_problem_elems(p, 1), n2 = cb_problem_elems(p, 2);
+  buffer a = {0}, b = {0}, c = {0};
+  buffer *ws = calloc((size_t)n, sizeof *ws);
+  void **plans = calloc((size_t)n, sizeof *plans);
+  double *samples = calloc((size_t)n * (size_t)iters, sizeof *samples);
+  float *flush = flush_bytes ? malloc(flush_bytes) : NULL;
+  if (!ws || !plans || !samples || (flush_bytes && !flush)) {
+    st = cb_error(CB_ERR_NOMEM, "out of memory for timing");
+    goto done;
+  }
+  if (flush) memset(flush, 0, flush_bytes);
+  if ((st = buffer_alloc(dev, n0, &a)) != CB_OK || (st = buffer_alloc(dev, n1, &b)) != CB_OK ||
+      (st = buffer_alloc(dev, n2, &c)) != CB_OK)
+    goto done;
+  fill_uniform(a.host, n0, 1);
+  fill_uniform(b.host, n1, 2);
+  fill_uniform(c.host, n2, 3);
+  if ((st = buffer_upload(dev, &a)) != CB_OK || (st = buffer_upload(dev, &b)) != CB_OK ||
+      (st = buffer_upload(dev, &c)) != CB_OK)
+    goto done;
+  for (int i = 0; i < n; i++) {
+    const cb_candidate *k = &cands[i];
+    size_t bytes = 0;
+    if (k->variant->supports && (st = k->variant->supports(k->ctx, p, k->params)) != CB_OK)
+      goto done;
+    if (k->variant->workspace &&
+        (st = k->variant->workspace(k->ctx, p, k->params, &bytes)) != CB_OK)
+      goto done;
+    if (bytes && (st = buffer_alloc(k->ctx, (int64_t)((bytes + 3) / 4), &ws[i])) != CB_OK)
+      goto done;
+    if (k->variant->plan_create &&
+        (st = k->variant->plan_create(k->ctx, p, k->params, &plans[i])) != CB_OK)
+      goto done;
+  }
+  cb_args args = {a.dev, b.dev, c.dev};
+  for (int round = 0; round < warmup + iters; round++) {
+    for (int j = 0; j < n; j++) {
+      int i = (round + j) % n;
+      const cb_candidate *k = &cands[i];
+      if (flush) flush_caches(flush, flush_bytes);
+      double t0 = now_ms();
+      if ((st = k->variant->run(k->ctx, p, k->params, plans[i], &args, ws[i].dev)) != CB_OK)
+        goto done;
+      if (k->ctx->backend->sync && (st = k->ctx->backend->sync(k->ctx)) != CB_OK) goto done;
+      double t = now_ms() - t0;
+      if (round >= warmup) samples[(size_t)i * (size_t)iters + (size_t)(round - warmup)] = t;
+    }
+  }
+  for (int i = 0; i < n; i++)
+    cb_timing_compute(samples + (size_t)i * (size_t)iters, iters, &out[i]);
+done:
+  for (int i = 0; plans && ws && i < n; i++) {
+    if (plans[i] && cands[i].variant->plan_destroy) cands[i].variant->plan_destroy(plans[i]);
+    buffer_free(cands[i].ctx, &ws[i]);
+  }
+  buffer_free(dev, &a);
+  buffer_free(dev, &b);
+  buffer_free(dev, &c);
+  free(ws);
+  free(plans);
+  free(samples);
+  free(flush);
+  return st;
+}
+
 void cb_repro_line(const cb_ctx *ctx, const cb_variant *v, const int *params, const cb_problem *p,
                    char *buf, size_t len) {
   char key[CB_KEY_MAX];

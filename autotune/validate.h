@@ -40,6 +40,23 @@ void cb_compare(const float *got, const float *want, int64_t n, double tolerance
 cb_status cb_time_variant(cb_ctx *ctx, const cb_variant *v, const int *params, const cb_problem *p,
                           int warmup, int iters, cb_timing *t);
 
+/* One variant at one parameter point on one context: a timing candidate. */
+typedef struct cb_candidate {
+  cb_ctx *ctx;
+  const cb_variant *variant;
+  int params[CB_MAX_PARAMS];
+} cb_candidate;
+
+/* Times n candidates on problem p interleaved: `warmup` untimed rounds,
+ * then `iters` rounds in which every candidate runs once, the starting
+ * candidate rotating each round, so drift of the machine's clock or load
+ * falls on all candidates alike. With flush_bytes > 0, that many bytes are
+ * streamed through between samples so no candidate starts with a warm
+ * cache left by the previous one. Candidates share their inputs (on one
+ * device). out[i] receives candidate i's statistics in milliseconds. */
+cb_status cb_time_interleaved(const cb_candidate *cands, int n, const cb_problem *p, int warmup,
+                              int iters, size_t flush_bytes, cb_timing *out);
+
 /* The command that reproduces a result: "convbench run --backend B
  * --variant V [--params a,b] KEY". */
 void cb_repro_line(const cb_ctx *ctx, const cb_variant *v, const int *params, const cb_problem *p,

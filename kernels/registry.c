@@ -10,6 +10,9 @@
 #include <string.h>
 
 extern const cb_backend cb_backend_ref;
+#ifdef CB_HAVE_CPU
+extern const cb_backend cb_backend_cpu;
+#endif
 #ifdef CB_HAVE_OPENBLAS
 extern const cb_backend cb_backend_openblas;
 #endif
@@ -24,6 +27,9 @@ extern const cb_backend cb_backend_fftw;
  * options and whether the library was found). */
 static const cb_backend *const backends[] = {
     &cb_backend_ref,
+#ifdef CB_HAVE_CPU
+    &cb_backend_cpu,
+#endif
 #ifdef CB_HAVE_OPENBLAS
     &cb_backend_openblas,
 #endif

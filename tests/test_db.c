@@ -525,7 +525,7 @@ static void test_roundtrip(const char *path) {
     return;
   }
   sqlite3 *h = cb_db_handle(db);
-  CHECK_EQ_INT(cb_db_schema_version(), 2);
+  CHECK_EQ_INT(cb_db_schema_version(), 3);
   CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), cb_db_schema_version());
   CHECK_EQ_INT(sql_int(h, "PRAGMA foreign_keys"), 1);
   CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"),
@@ -788,7 +788,7 @@ static void test_refusals(void) {
   CHECK(sqlite3_exec(h, "PRAGMA user_version = 7", NULL, NULL, NULL) == SQLITE_OK);
   sqlite3_close(h);
   snprintf(want, sizeof want,
-           "'%s' was written by a newer convbench (schema 7, this build knows 2)", p);
+           "'%s' was written by a newer convbench (schema 7, this build knows 3)", p);
   expect_refusal(p, want);
   CHECK(sqlite3_open(p, &h) == SQLITE_OK);
   CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), 7);
@@ -961,8 +961,8 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
   return remove(path);
 }
 
-/* A database written by an older convbench (schema 1: no layer_results.impl)
- * is migrated forward on open and keeps its rows. */
+/* A database written by an older convbench (schema 1: no layer_results.impl,
+ * no peaks table) is migrated forward on open and keeps its rows. */
 static void test_migration(void) {
   const char *p = tmp_path("v1.db");
   cb_db *db = NULL;
@@ -973,6 +973,7 @@ static void test_migration(void) {
   CHECK(
       sqlite3_exec(h,
                    "ALTER TABLE layer_results DROP COLUMN impl;"
+                   "DROP TABLE peaks;"
                    "INSERT INTO problems (key, op, flops) VALUES ('gemm:f32:nn:m1n1k1', 'gemm', 2);"
                    "PRAGMA user_version = 1;",
                    NULL, NULL, NULL) == SQLITE_OK);
@@ -981,11 +982,12 @@ static void test_migration(void) {
   CHECK_EQ_INT(cb_db_open(p, &db), CB_OK);
   if (!db) return;
   h = cb_db_handle(db);
-  CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), 2);
+  CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), cb_db_schema_version());
   CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM pragma_table_info('layer_results') WHERE name = "
                           "'impl'"),
                1);
   CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM problems WHERE key = 'gemm:f32:nn:m1n1k1'"), 1);
+  CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM sqlite_master WHERE name = 'peaks'"), 1);
   cb_db_close(db);
 }
 

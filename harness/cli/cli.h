@@ -24,7 +24,7 @@ typedef struct cli_command {
   void (*usage)(FILE *f);
 } cli_command;
 
-extern const cli_command cli_bench, cli_devices, cli_run, cli_show, cli_db;
+extern const cli_command cli_bench, cli_devices, cli_run, cli_gemm, cli_show, cli_db, cli_peak;
 
 /* Prints "convbench CMD: message" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -51,6 +51,8 @@ typedef struct cli_session {
   int64_t run_id;
   cb_machine machine;
   cb_build build;
+  cb_peak peak; /* at the run's thread count, once cli_session_peak found one */
+  bool have_peak;
 } cli_session;
 
 /* The command line as typed (shell-quoted), saved by main() before any
@@ -63,6 +65,10 @@ void cli_save_command_line(int argc, char **argv);
  * Prints its own error. */
 cb_status cli_session_begin(cli_session *s, const char *path, const char *kind, uint64_t seed,
                             int threads);
+
+/* Fills s->peak for `threads`: the latest recorded for this machine, or a
+ * short measurement (recorded when there is a database). */
+void cli_session_peak(cli_session *s, int threads);
 
 /* Ends the run with status "ok", "failed" or "interrupted" and closes. */
 void cli_session_end(cli_session *s, const char *status, const char *error);

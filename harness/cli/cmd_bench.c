@@ -470,6 +470,7 @@ static int bench_main(int argc, char **argv) {
     cb_netdef_free(nd);
     return CLI_FAIL;
   }
+  cli_session_peak(&s, (int)a.threads);
   cli_install_signals();
 
   const char *name = NULL;

@@ -1,7 +1,9 @@
-/* cmd_run.c: `convbench run KEY`: one problem on one or every variant:
- * checks each against ref on small-integer data, then times it. This is
- * the command every failure's repro line names, and a quick way to compare
- * the kernels of all backends on one shape. */
+/* cmd_run.c: `convbench run KEY` and `convbench gemm M N K`: one problem
+ * on one or many variants. Each candidate is checked against ref on
+ * small-integer data, then all are timed interleaved, round by round, with
+ * the caches flushed between samples, and shown with GFLOP/s as a fraction
+ * of the machine's peak. `run` is the command every failure's repro line
+ * names; `gemm` is the GEMM benchmark with every GEMM backend side by side. */
 #include "cli.h"
 
 #include "validate.h"
@@ -9,44 +11,73 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define MAX_CANDIDATES 256
 
 typedef struct run_args {
-  const char *key;
-  const char *backend; /* NULL: every backend */
+  const char *backend; /* NULL: every backend (run), or every backend but ref ("all") */
   const char *variant; /* NULL: every variant */
   int params[CB_MAX_PARAMS];
-  int nparams; /* -1: the variant's defaults */
+  int nparams; /* -1: every variant's defaults */
   long long threads, iters, warmup;
   bool check;
-  bool csv; /* one CSV row per variant instead of the table */
+  bool csv;
+  const char *db; /* for the peak; NULL: --no-db */
 } run_args;
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: convbench run KEY [options]\n"
-          "\n"
-          "Runs one problem, given by its canonical key, on one or every variant:\n"
-          "checks the result against ref on small-integer data (exact, or within the\n"
-          "variant's tolerance), then times it (median and min over iterations).\n"
-          "Keys look like\n"
-          "  conv_fwd:f32:nchw:n16c64h56w56_k64r3s3_p1x1_u1x1_d1x1_g1\n"
-          "  conv_bwd_data:... conv_bwd_filter:...   gemm:f32:nt:m1024n1024k1024\n"
-          "and are printed by every failure and stored with every result.\n"
-          "\n"
-          "options:\n"
-          "  --backend NAME   only this backend (default: every backend available)\n"
-          "  --variant NAME   only this variant (default: every variant)\n"
-          "  --params a,b     the variant's parameter values (default: its defaults)\n"
-          "  --threads T      threads (default: physical cores, %d here)\n"
-          "  --iters K        timed runs (default 10)\n"
-          "  --warmup W       untimed runs first (default 2)\n"
-          "  --no-check       time without checking against ref\n"
-          "  --format F       table (default) or csv\n"
-          "  -h, --help       this help\n"
-          "\n"
-          "Exit status: 0 every check passed, 1 a check failed or a run failed,\n"
-          "2 bad arguments (an unparsable key, an unknown backend or variant).\n",
-          cli_default_threads());
+/* The options run and gemm share, for both usages. */
+#define COMMON_OPTIONS                                                                             \
+  "  --variant NAME   only this variant (default: every variant)\n"                                \
+  "  --params a,b     the variant's parameter values (default: its defaults)\n"                    \
+  "  --threads T      threads (default: physical cores)\n"                                         \
+  "  --iters K        timed runs of each candidate (default 10)\n"                                 \
+  "  --warmup W       untimed rounds first (default 2)\n"                                          \
+  "  --no-check       time without checking against ref\n"                                         \
+  "  --db PATH        read the machine's peak from here (default ./results.db);\n"                 \
+  "                   without one recorded, a short measurement is made\n"                         \
+  "  --no-db          measure the peak instead of reading it\n"                                    \
+  "  --format F       table (default) or csv\n"                                                    \
+  "  -h, --help       this help\n"
+
+static void run_usage(FILE *f) {
+  fputs("usage: convbench run KEY [options]\n"
+        "\n"
+        "Runs one problem, given by its canonical key, on one or every variant:\n"
+        "checks each result against ref on small-integer data (exact, or within\n"
+        "the variant's tolerance), then times every candidate interleaved, round\n"
+        "by round (median and min), with GFLOP/s as a fraction of the FMA peak.\n"
+        "Keys look like\n"
+        "  conv_fwd:f32:nchw:n16c64h56w56_k64r3s3_p1x1_u1x1_d1x1_g1\n"
+        "  conv_bwd_data:... conv_bwd_filter:...   gemm:f32:nt:m1024n1024k1024\n"
+        "and are printed by every failure and stored with every result.\n"
+        "\n"
+        "options:\n"
+        "  --backend B      a backend, a comma-separated list, or all (every\n"
+        "                   backend but ref); default: every backend, ref included\n" COMMON_OPTIONS
+        "\n"
+        "Exit status: 0 every check passed, 1 a check failed or a run failed,\n"
+        "2 bad arguments (an unparsable key, an unknown backend or variant).\n",
+        f);
+}
+
+static void gemm_usage(FILE *f) {
+  fputs("usage: convbench gemm M N K [options]\n"
+        "\n"
+        "The SGEMM benchmark: C[M,N] = alpha op(A) op(B) + beta C (row-major) on\n"
+        "every GEMM variant of every backend, side by side: each checked against\n"
+        "ref, then timed interleaved, with GFLOP/s as a fraction of the FMA peak.\n"
+        "Same as 'convbench run gemm:f32:TT:mMnNkK'.\n"
+        "\n"
+        "options:\n"
+        "  --trans TT       nn (default), nt, tn or tt: whether A and B are transposed\n"
+        "  --alpha X        (default 1)\n"
+        "  --beta X         (default 0)\n"
+        "  --backend B      a backend, a comma-separated list, or all (default: every\n"
+        "                   backend but ref, whose GEMM is the slow oracle)\n" COMMON_OPTIONS "\n"
+        "Exit status: 0 every check passed, 1 a check failed or a run failed,\n"
+        "2 bad arguments.\n",
+        f);
 }
 
 static int parse_params(const char *s, run_args *a) {
@@ -65,16 +96,26 @@ static int parse_params(const char *s, run_args *a) {
   return a->nparams > 0 ? 0 : -1;
 }
 
-static int parse_args(int argc, char **argv, run_args *a) {
-  static const struct option opts[] = {
-      {"backend", required_argument, NULL, 'B'}, {"variant", required_argument, NULL, 'V'},
-      {"params", required_argument, NULL, 'P'},  {"threads", required_argument, NULL, 't'},
-      {"iters", required_argument, NULL, 'i'},   {"warmup", required_argument, NULL, 'w'},
-      {"no-check", no_argument, NULL, 'n'},      {"format", required_argument, NULL, 'f'},
-      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
-  const cli_command *c = &cli_run;
-  *a = (run_args){.nparams = -1, .iters = 10, .warmup = 2, .check = true};
-  a->threads = cli_default_threads();
+/* Options shared by run and gemm; gemm's own go through extra(). Returns
+ * CLI_OK, CLI_USAGE, or -1 after printing help. */
+static int parse_common(const cli_command *c, int argc, char **argv, run_args *a,
+                        int (*extra)(const cli_command *c, int ch, const char *val, void *user),
+                        void *user) {
+  static const struct option opts[] = {{"backend", required_argument, NULL, 'B'},
+                                       {"variant", required_argument, NULL, 'V'},
+                                       {"params", required_argument, NULL, 'P'},
+                                       {"threads", required_argument, NULL, 't'},
+                                       {"iters", required_argument, NULL, 'i'},
+                                       {"warmup", required_argument, NULL, 'w'},
+                                       {"no-check", no_argument, NULL, 'n'},
+                                       {"format", required_argument, NULL, 'f'},
+                                       {"db", required_argument, NULL, 'd'},
+                                       {"no-db", no_argument, NULL, 'D'},
+                                       {"trans", required_argument, NULL, 'T'},
+                                       {"alpha", required_argument, NULL, 'a'},
+                                       {"beta", required_argument, NULL, 'b'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   opterr = 0;
   optind = 1;
   int ch;
@@ -107,8 +148,20 @@ static int parse_args(int argc, char **argv, run_args *a) {
         return cli_usage_error(c, "--format: expected table or csv, got '%s'", optarg);
       a->csv = strcmp(optarg, "csv") == 0;
       break;
+    case 'd':
+      a->db = optarg;
+      break;
+    case 'D':
+      a->db = NULL;
+      break;
+    case 'T':
+    case 'a':
+    case 'b':
+      if (!extra) return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
+      if (extra(c, ch, optarg, user) != CLI_OK) return CLI_USAGE;
+      break;
     case 'h':
-      usage(stdout);
+      c->usage(stdout);
       return -1;
     case ':':
       return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
@@ -116,130 +169,270 @@ static int parse_args(int argc, char **argv, run_args *a) {
       return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
     }
   }
-  if (optind >= argc) return cli_usage_error(c, "missing problem KEY");
-  if (optind + 1 < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
-  a->key = argv[optind];
+  if (a->db && !*a->db) return cli_usage_error(c, "--db: empty path (use --no-db)");
   return CLI_OK;
 }
 
-/* Checks and times one variant; prints its row. Returns false on failure. */
-static bool run_variant(cb_ctx *ctx, cb_ctx *ref, const cb_variant *v, const cb_problem *p,
-                        const run_args *a) {
-  int params[CB_MAX_PARAMS];
-  cb_variant_default_params(v, params);
-  if (a->nparams >= 0) memcpy(params, a->params, (size_t)a->nparams * sizeof *params);
-  char pstr[64] = "-";
-  for (int i = 0, n = 0; i < v->nparams; i++)
-    n += snprintf(pstr + n, sizeof pstr - (size_t)n, "%s%d", i ? "," : "", params[i]);
+/* ---- the engine ------------------------------------------------------------------- */
 
-  cb_status st = v->supports ? v->supports(ctx, p, params) : CB_OK;
-  if (st != CB_OK) {
-    if (a->variant)
-      fprintf(a->csv ? stderr : stdout, "%-9s %-20s %-8s unsupported: %s\n", ctx->backend->name,
-              v->name, pstr, cb_errmsg());
-    return true;
+typedef struct candidate_row {
+  char check[96];
+  bool ok;
+  char impl[128];
+} candidate_row;
+
+/* Whether backend b is selected by --backend (NULL: def_all decides). */
+static bool selected(const char *list, const cb_backend *b, bool with_ref_by_default) {
+  if (!list) return with_ref_by_default || strcmp(b->name, "ref") != 0;
+  if (strcmp(list, "all") == 0) return strcmp(b->name, "ref") != 0;
+  size_t n = strlen(b->name);
+  for (const char *p = list; *p;) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    if (len == n && strncmp(p, b->name, n) == 0) return true;
+    p += len + (comma ? 1 : 0);
   }
-  char check[96] = "unchecked";
-  bool ok = true;
-  if (a->check) {
-    cb_check chk;
-    st = cb_validate(ctx, v, params, p, ref, 42, &chk);
-    if (st != CB_OK) {
-      fprintf(a->csv ? stderr : stdout, "%-9s %-20s %-8s error: %s\n", ctx->backend->name, v->name,
-              pstr, cb_errmsg());
-      return false;
-    }
-    ok = chk.pass;
-    if (chk.tolerance == 0)
-      snprintf(check, sizeof check, "%s", ok ? "exact" : "MISMATCH (must be exact)");
-    else
-      snprintf(check, sizeof check, "%s (%.1e %s %.0e)", ok ? "ok" : "MISMATCH", chk.max_rel,
-               ok ? "<=" : ">", chk.tolerance);
-  }
-  cb_timing t;
-  st = cb_time_variant(ctx, v, params, p, (int)a->warmup, (int)a->iters, &t);
-  if (st != CB_OK) {
-    fprintf(a->csv ? stderr : stdout, "%-9s %-20s %-8s %-26s error: %s\n", ctx->backend->name,
-            v->name, pstr, check, cb_errmsg());
-    return false;
-  }
-  char impl[128] = "";
-  if (v->plan_info) {
-    void *plan = NULL;
-    if (!v->plan_create || v->plan_create(ctx, p, params, &plan) == CB_OK) {
-      v->plan_info(plan, impl, sizeof impl);
-      if (plan && v->plan_destroy) v->plan_destroy(plan);
-    }
-  }
-  double gflops = cb_problem_flops(p) / (t.median * 1e6);
-  if (a->csv) {
-    char key[CB_KEY_MAX];
-    cb_problem_key(p, key, sizeof key);
-    /* params and check may hold commas: quote them; impl too. */
-    printf("%s,%s,%s,\"%s\",\"%s\",%lld,%.6f,%.6f,%.6f,%d,%.4f,\"%s\"\n", key, ctx->backend->name,
-           v->name, pstr, check, a->threads, t.median, t.min, t.mad, t.samples, gflops, impl);
-    return ok;
-  }
-  printf("%-9s %-20s %-8s %-26s %10.3f %10.3f %9.2f  %s\n", ctx->backend->name, v->name, pstr,
-         check, t.median, t.min, gflops, impl);
-  if (!ok) {
-    char repro[512];
-    cb_repro_line(ctx, v, params, p, repro, sizeof repro);
-    fprintf(a->csv ? stderr : stdout, "  repro: %s\n", repro);
-  }
-  return ok;
+  return false;
 }
 
-static int run_main(int argc, char **argv) {
-  run_args a;
-  int rc = parse_args(argc, argv, &a);
-  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
-  cb_problem p;
-  if (cb_problem_parse(a.key, &p) != CB_OK) {
-    cli_error("run", "%s", cb_errmsg());
-    return CLI_USAGE;
+/* Checks that every name in --backend exists. */
+static bool backends_known(const char *cmd, const char *list) {
+  if (!list || strcmp(list, "all") == 0) return true;
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", list);
+  char *save = NULL;
+  for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+    if (!cb_backend_find(tok)) {
+      cli_error(cmd, "unknown backend '%s' (see 'convbench devices')", tok);
+      return false;
+    }
+  return true;
+}
+
+static void params_str(const cb_variant *v, const int *params, char *buf, size_t len) {
+  snprintf(buf, len, "-");
+  for (int i = 0, n = 0; i < v->nparams && n >= 0 && (size_t)n < len; i++)
+    n += snprintf(buf + n, len - (size_t)n, "%s%d", i ? "," : "", params[i]);
+}
+
+/* Runs p on the selected candidates and prints them; the exit code. */
+static int run_problem(const char *cmd, const cb_problem *p, const run_args *a,
+                       bool with_ref_by_default) {
+  if (!backends_known(cmd, a->backend)) return CLI_USAGE;
+  if (a->variant) {
+    bool any = false;
+    for (const cb_backend *const *b = cb_backends(); *b; b++)
+      any |=
+          selected(a->backend, *b, with_ref_by_default) && cb_variant_find(*b, p->op, a->variant);
+    if (!any) {
+      cli_error(cmd, "no variant '%s' for %s in the selected backends", a->variant,
+                cb_op_name(p->op));
+      return CLI_USAGE;
+    }
   }
-  const cb_backend *only = NULL;
-  if (a.backend && !(only = cb_backend_find(a.backend))) {
-    cli_error("run", "unknown backend '%s' (see 'convbench devices')", a.backend);
-    return CLI_USAGE;
+  /* The peak comes from the database when one exists and holds it, else
+   * from a short measurement; run records nothing itself. */
+  cli_session s;
+  if (cli_session_begin(&s, NULL, cmd, 0, (int)a->threads) != CB_OK) return CLI_FAIL;
+  cb_db *db;
+  if (a->db && access(a->db, F_OK) == 0 && cb_db_open(a->db, &db) == CB_OK) {
+    cb_db_get_peak(db, s.machine.fingerprint, (int)a->threads, &s.peak, &s.have_peak);
+    cb_db_close(db);
   }
-  if (a.variant && (!only || !cb_variant_find(only, p.op, a.variant))) {
-    cli_error("run", "no variant '%s' for %s in backend %s", a.variant, cb_op_name(p.op),
-              only ? only->name : "(give --backend)");
-    return CLI_USAGE;
-  }
-  cb_ctx *ref;
-  if (cb_ctx_open(cb_backend_find("ref"), (int)a.threads, &ref) != CB_OK) {
-    cli_error("run", "%s", cb_errmsg());
+  if (!s.have_peak) cli_session_peak(&s, (int)a->threads);
+
+  cb_ctx *ref, *ctxs[32] = {0};
+  int nctx = 0;
+  if (cb_ctx_open(cb_backend_find("ref"), (int)a->threads, &ref) != CB_OK) {
+    cli_error(cmd, "%s", cb_errmsg());
     return CLI_FAIL;
   }
-  if (a.csv) {
-    printf(
-        "key,backend,variant,params,check,threads,median_ms,min_ms,mad_ms,samples,gflops,impl\n");
-  } else {
-    printf("%s: %.3f GFLOP, %d thread%s, median of %lld after %lld warm-up\n", a.key,
-           cb_problem_flops(&p) / 1e9, (int)a.threads, a.threads == 1 ? "" : "s", a.iters,
-           a.warmup);
-    printf("%-9s %-20s %-8s %-26s %10s %10s %9s  %s\n", "backend", "variant", "params", "check",
-           "median ms", "min ms", "GFLOP/s", "implementation");
-  }
+  static cb_candidate cands[MAX_CANDIDATES];
+  static candidate_row rows[MAX_CANDIDATES];
+  int n = 0;
   bool ok = true;
-  for (const cb_backend *const *b = cb_backends(); *b; b++) {
-    if (only && *b != only) continue;
-    cb_ctx *ctx;
-    if (cb_ctx_open(*b, (int)a.threads, &ctx) != CB_OK) {
-      printf("%-9s unavailable: %s\n", (*b)->name, cb_errmsg());
-      if (only) ok = false;
+  char key[CB_KEY_MAX];
+  cb_problem_key(p, key, sizeof key);
+  FILE *notes = a->csv ? stderr : stdout;
+  if (!a->csv)
+    printf("%s: %.3f GFLOP, %d thread%s, median of %lld interleaved after %lld warm-up%s\n", key,
+           cb_problem_flops(p) / 1e9, (int)a->threads, a->threads == 1 ? "" : "s", a->iters,
+           a->warmup, s.have_peak ? "" : "; peak unknown");
+
+  /* Collect and check the candidates. */
+  for (const cb_backend *const *b = cb_backends(); *b && nctx < 32; b++) {
+    if (!selected(a->backend, *b, with_ref_by_default)) continue;
+    cb_ctx *ctx = NULL;
+    if (cb_ctx_open(*b, (int)a->threads, &ctx) != CB_OK) {
+      fprintf(notes, "%-9s unavailable: %s\n", (*b)->name, cb_errmsg());
+      ok &= a->backend == NULL || strcmp(a->backend, "all") == 0;
       continue;
     }
-    for (const cb_variant *const *v = (*b)->variants[p.op]; v && *v; v++)
-      if (!a.variant || strcmp((*v)->name, a.variant) == 0) ok &= run_variant(ctx, ref, *v, &p, &a);
-    cb_ctx_close(ctx);
+    ctxs[nctx++] = ctx;
+    for (const cb_variant *const *v = (*b)->variants[p->op]; v && *v && n < MAX_CANDIDATES; v++) {
+      if (a->variant && strcmp((*v)->name, a->variant) != 0) continue;
+      cb_candidate *k = &cands[n];
+      k->ctx = ctx;
+      k->variant = *v;
+      cb_variant_default_params(*v, k->params);
+      if (a->nparams >= 0) memcpy(k->params, a->params, (size_t)a->nparams * sizeof(int));
+      char ps[64];
+      params_str(*v, k->params, ps, sizeof ps);
+      if ((*v)->supports && (*v)->supports(ctx, p, k->params) != CB_OK) {
+        if (a->variant)
+          fprintf(notes, "%-9s %-20s %-8s unsupported: %s\n", (*b)->name, (*v)->name, ps,
+                  cb_errmsg());
+        continue;
+      }
+      candidate_row *r = &rows[n];
+      memset(r, 0, sizeof *r);
+      r->ok = true;
+      snprintf(r->check, sizeof r->check, "unchecked");
+      if (a->check) {
+        cb_check chk;
+        if (cb_validate(ctx, *v, k->params, p, ref, 42, &chk) != CB_OK) {
+          fprintf(notes, "%-9s %-20s %-8s error: %s\n", (*b)->name, (*v)->name, ps, cb_errmsg());
+          ok = false;
+          continue;
+        }
+        r->ok = chk.pass;
+        if (chk.tolerance == 0)
+          snprintf(r->check, sizeof r->check, "%s", r->ok ? "exact" : "MISMATCH (must be exact)");
+        else
+          snprintf(r->check, sizeof r->check, "%s (%.1e %s %.0e)", r->ok ? "ok" : "MISMATCH",
+                   chk.max_rel, r->ok ? "<=" : ">", chk.tolerance);
+      }
+      if ((*v)->plan_info) {
+        void *plan = NULL;
+        if (!(*v)->plan_create || (*v)->plan_create(ctx, p, k->params, &plan) == CB_OK) {
+          (*v)->plan_info(plan, r->impl, sizeof r->impl);
+          if (plan && (*v)->plan_destroy) (*v)->plan_destroy(plan);
+        }
+      }
+      n++;
+    }
   }
+
+  /* Time them together: round by round, caches flushed between samples. */
+  cb_timing *t = calloc((size_t)(n ? n : 1), sizeof *t);
+  cb_status st =
+      n && t ? cb_time_interleaved(cands, n, p, (int)a->warmup, (int)a->iters, (size_t)64 << 20, t)
+             : CB_OK;
+  if (st != CB_OK) {
+    cli_error(cmd, "%s", cb_errmsg());
+    ok = false;
+  } else if (a->csv) {
+    printf("key,backend,variant,params,check,threads,median_ms,min_ms,mad_ms,samples,gflops,"
+           "peak_gflops,impl\n");
+  } else if (n) {
+    printf("%-9s %-20s %-8s %-26s %10s %10s %9s %6s  %s\n", "backend", "variant", "params", "check",
+           "median ms", "min ms", "GFLOP/s", "%peak", "implementation");
+  }
+  for (int i = 0; st == CB_OK && i < n; i++) {
+    char ps[64];
+    params_str(cands[i].variant, cands[i].params, ps, sizeof ps);
+    double g = cb_problem_flops(p) / (t[i].median * 1e6);
+    double pk = s.have_peak ? s.peak.gflops : 0;
+    if (a->csv)
+      printf("%s,%s,%s,\"%s\",\"%s\",%lld,%.6f,%.6f,%.6f,%d,%.4f,%.3f,\"%s\"\n", key,
+             cands[i].ctx->backend->name, cands[i].variant->name, ps, rows[i].check, a->threads,
+             t[i].median, t[i].min, t[i].mad, t[i].samples, g, pk, rows[i].impl);
+    else
+      printf("%-9s %-20s %-8s %-26s %10.3f %10.3f %9.2f %5.0f%%  %s\n", cands[i].ctx->backend->name,
+             cands[i].variant->name, ps, rows[i].check, t[i].median, t[i].min, g,
+             pk > 0 ? 100 * g / pk : 0, rows[i].impl);
+    if (!rows[i].ok) {
+      char repro[512];
+      cb_repro_line(cands[i].ctx, cands[i].variant, cands[i].params, p, repro, sizeof repro);
+      fprintf(notes, "  repro: %s\n", repro);
+      ok = false;
+    }
+  }
+  if (n == 0) {
+    fprintf(notes, "no selected variant supports %s\n", key);
+    ok = false;
+  }
+  free(t);
+  for (int i = 0; i < nctx; i++) cb_ctx_close(ctxs[i]);
   cb_ctx_close(ref);
   return ok ? CLI_OK : CLI_FAIL;
 }
 
+static void defaults(run_args *a) {
+  *a = (run_args){.nparams = -1, .iters = 10, .warmup = 2, .check = true, .db = "results.db"};
+  a->threads = cli_default_threads();
+}
+
+/* ---- run ------------------------------------------------------------------------------- */
+
+static int run_main(int argc, char **argv) {
+  run_args a;
+  defaults(&a);
+  int rc = parse_common(&cli_run, argc, argv, &a, NULL, NULL);
+  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+  if (optind >= argc) return cli_usage_error(&cli_run, "missing problem KEY");
+  if (optind + 1 < argc)
+    return cli_usage_error(&cli_run, "unexpected argument '%s'", argv[optind + 1]);
+  cb_problem p;
+  if (cb_problem_parse(argv[optind], &p) != CB_OK) {
+    cli_error("run", "%s", cb_errmsg());
+    return CLI_USAGE;
+  }
+  return run_problem("run", &p, &a, true);
+}
+
 const cli_command cli_run = {"run", "check one problem against ref and time it, per variant",
-                             run_main, usage};
+                             run_main, run_usage};
+
+/* ---- gemm ---------------------------------------------------------------------------------- */
+
+typedef struct gemm_opts {
+  bool ta, tb;
+  float alpha, beta;
+} gemm_opts;
+
+static int gemm_extra(const cli_command *c, int ch, const char *val, void *user) {
+  gemm_opts *g = user;
+  if (ch == 'T') {
+    if (strlen(val) != 2 || !strchr("nt", val[0]) || !strchr("nt", val[1]))
+      return cli_usage_error(c, "--trans: expected nn, nt, tn or tt, got '%s'", val);
+    g->ta = val[0] == 't';
+    g->tb = val[1] == 't';
+    return CLI_OK;
+  }
+  char *end;
+  double x = strtod(val, &end);
+  if (end == val || *end)
+    return cli_usage_error(c, "--%s: expected a number, got '%s'", ch == 'a' ? "alpha" : "beta",
+                           val);
+  if (ch == 'a')
+    g->alpha = (float)x;
+  else
+    g->beta = (float)x;
+  return CLI_OK;
+}
+
+static int gemm_main(int argc, char **argv) {
+  run_args a;
+  defaults(&a);
+  gemm_opts g = {.alpha = 1.0f, .beta = 0.0f};
+  int rc = parse_common(&cli_gemm, argc, argv, &a, gemm_extra, &g);
+  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+  if (argc - optind != 3) return cli_usage_error(&cli_gemm, "expected M N K");
+  long long dims[3];
+  static const char *const names[] = {"M", "N", "K"};
+  for (int i = 0; i < 3; i++)
+    if (!cli_parse_int(&cli_gemm, names[i], argv[optind + i], 1, INT32_MAX, &dims[i]))
+      return CLI_USAGE;
+  cb_problem p = cb_problem_gemm(dims[0], dims[1], dims[2], g.ta, g.tb);
+  p.gemm.alpha = g.alpha;
+  p.gemm.beta = g.beta;
+  if (cb_problem_check(&p) != CB_OK) {
+    cli_error("gemm", "%s", cb_errmsg());
+    return CLI_USAGE;
+  }
+  return run_problem("gemm", &p, &a, false);
+}
+
+const cli_command cli_gemm = {"gemm", "benchmark SGEMM on every GEMM backend side by side",
+                              gemm_main, gemm_usage};

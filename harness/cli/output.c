@@ -19,12 +19,20 @@ static void fmt_timing(char *buf, size_t len, const cb_timing *t) {
     snprintf(buf, len, "%.3f (%.3f)", t->median, t->min);
 }
 
-static void fmt_rate(char *buf, size_t len, double flops, const cb_timing *t) {
+/* The machine's peak at the report's thread count, or 0 when unknown. */
+static double peak_of(const cli_report *r) {
+  return r->session && r->session->have_peak ? r->session->peak.gflops : 0.0;
+}
+
+/* "204.4 91%": GFLOP/s and, when the peak is known, its fraction of it. */
+static void fmt_rate(char *buf, size_t len, double flops, const cb_timing *t, double peak) {
   double g = gflops(flops, t->samples ? t->median : 0);
-  if (g > 0)
-    snprintf(buf, len, "%.2f", g);
-  else
+  if (g <= 0)
     snprintf(buf, len, "-");
+  else if (peak > 0)
+    snprintf(buf, len, "%.1f %3.0f%%", g, 100.0 * g / peak);
+  else
+    snprintf(buf, len, "%.1f", g);
 }
 
 static int name_width(const cli_report *r) {
@@ -41,19 +49,20 @@ static int name_width(const cli_report *r) {
 static void print_layers(FILE *f, const cli_report *r, const cli_result *res, int wname) {
   bool any_impl = false;
   for (int i = 0; i < res->nrows; i++) any_impl |= res->rows[i].impl[0] != '\0';
-  fprintf(f, "%3s  %-*s  %-7s %-12s %21s %21s %9s %9s  %s%s\n", "#", wname, "layer", "kind",
-          "output", "forward ms", "backward ms", "fwd GF/s", "bwd GF/s", "kernels",
-          any_impl ? "  [implementation]" : "");
+  double peak = peak_of(r);
+  fprintf(f, "%3s  %-*s  %-7s %-12s %21s %21s %12s %12s  %s%s\n", "#", wname, "layer", "kind",
+          "output", "forward ms", "backward ms", peak > 0 ? "fwd GF/s %pk" : "fwd GF/s",
+          peak > 0 ? "bwd GF/s %pk" : "bwd GF/s", "kernels", any_impl ? "  [implementation]" : "");
   bool any_fallback = false;
   for (int i = 0; i < res->nrows; i++) {
     const cli_row *row = &res->rows[i];
     char fwd[48], bwd[48], gf[24], gb[24];
     fmt_timing(fwd, sizeof fwd, &row->t.fwd);
     fmt_timing(bwd, sizeof bwd, &row->t.bwd);
-    fmt_rate(gf, sizeof gf, row->fwd_flops, &row->t.fwd);
-    fmt_rate(gb, sizeof gb, row->bwd_flops, &row->t.bwd);
+    fmt_rate(gf, sizeof gf, row->fwd_flops, &row->t.fwd, peak);
+    fmt_rate(gb, sizeof gb, row->bwd_flops, &row->t.bwd, peak);
     any_fallback |= row->fallback;
-    fprintf(f, "%3d  %-*s  %-7s %-12s %21s %21s %9s %9s  %s%s%s%s%s\n", i + 1, wname, row->name,
+    fprintf(f, "%3d  %-*s  %-7s %-12s %21s %21s %12s %12s  %s%s%s%s%s\n", i + 1, wname, row->name,
             row->kind, row->out_shape, fwd, bwd, gf, gb, row->kernels, row->fallback ? " *" : "",
             row->impl[0] ? "  [" : "", row->impl, row->impl[0] ? "]" : "");
   }
@@ -64,9 +73,14 @@ static void print_layers(FILE *f, const cli_report *r, const cli_result *res, in
   fmt_timing(tot, sizeof tot, &res->total);
   fmt_timing(fwd, sizeof fwd, &res->fwd);
   fmt_timing(bwd, sizeof bwd, &res->bwd);
-  fprintf(f, "%s: total %s, forward %s, backward %s ms; %.2f / %.2f GFLOP/s fwd / bwd\n",
-          r->shapes ? "sum of layers" : "whole net", tot, fwd, bwd,
-          gflops(res->fwd_flops, res->fwd.median), gflops(res->bwd_flops, res->bwd.median));
+  double gfw = gflops(res->fwd_flops, res->fwd.median),
+         gbw = gflops(res->bwd_flops, res->bwd.median);
+  fprintf(f, "%s: total %s, forward %s, backward %s ms; %.1f / %.1f GFLOP/s fwd / bwd",
+          r->shapes ? "sum of layers" : "whole net", tot, fwd, bwd, gfw, gbw);
+  if (peak > 0)
+    fprintf(f, " (%.0f%% / %.0f%% of the %.0f GFLOP/s peak)", 100 * gfw / peak, 100 * gbw / peak,
+            peak);
+  fputc('\n', f);
 }
 
 /* Forward + backward median per layer, a column per backend, the fastest
@@ -174,10 +188,18 @@ static void csv_timing(FILE *f, const cb_timing *t) {
     fputs(",,", f);
 }
 
+/* The last column: the peak the GFLOP/s compare with (empty if unknown). */
+static void csv_peak(FILE *f, const cli_report *r) {
+  if (peak_of(r) > 0)
+    fprintf(f, ",%.3f\n", peak_of(r));
+  else
+    fputs(",\n", f);
+}
+
 static void print_csv(FILE *f, const cli_report *r) {
   fputs("net,backend,batch,threads,iters,index,layer,kind,in_shape,out_shape,fwd_ms,fwd_min_ms,"
         "bwd_ms,bwd_min_ms,bwd_data_ms,bwd_data_min_ms,bwd_filter_ms,bwd_filter_min_ms,fwd_gflops,"
-        "bwd_gflops,kernels,fallback,impl\n",
+        "bwd_gflops,kernels,fallback,impl,peak_gflops\n",
         f);
   for (int b = 0; b < r->nresults; b++) {
     const cli_result *res = &r->results[b];
@@ -197,7 +219,7 @@ static void print_csv(FILE *f, const cli_report *r) {
       csv_field(f, row->kernels);
       fprintf(f, ",%d,", row->fallback);
       csv_field(f, row->impl);
-      fputc('\n', f);
+      csv_peak(f, r);
     }
     if (res->total.samples == 0) continue;
     csv_field(f, r->net);
@@ -206,8 +228,9 @@ static void print_csv(FILE *f, const cli_report *r) {
     csv_timing(f, &res->fwd);
     csv_timing(f, &res->bwd);
     fputs(",,,,", f);
-    fprintf(f, ",%.4f,%.4f,,,\n", gflops(res->fwd_flops, res->fwd.median),
+    fprintf(f, ",%.4f,%.4f,,,", gflops(res->fwd_flops, res->fwd.median),
             gflops(res->bwd_flops, res->bwd.median));
+    csv_peak(f, r);
   }
 }
 
@@ -274,6 +297,7 @@ static void print_json(FILE *f, const cli_report *r) {
           r->shapes ? "true" : "false", r->interleaved ? "true" : "false",
           r->interrupted ? "true" : "false");
   if (r->session && r->session->db) fprintf(f, "\"run_id\": %lld, ", (long long)r->session->run_id);
+  if (peak_of(r) > 0) fprintf(f, "\"peak_gflops\": %.3f, ", peak_of(r));
   fputs("\"results\": [", f);
   for (int b = 0; b < r->nresults; b++) {
     const cli_result *res = &r->results[b];

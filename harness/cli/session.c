@@ -72,3 +72,21 @@ void cli_session_end(cli_session *s, const char *status, const char *error) {
   cb_db_close(s->db);
   s->db = NULL;
 }
+
+void cli_session_peak(cli_session *s, int threads) {
+  bool found = false;
+  if (s->db && cb_db_get_peak(s->db, s->machine.fingerprint, threads, &s->peak, &found) == CB_OK &&
+      found) {
+    s->have_peak = true;
+    return;
+  }
+  /* A short measurement: enough for a percentage, not for publishing. */
+  if (cb_peak_measure(threads, 0.2, 3, &s->peak) != CB_OK) return;
+  s->have_peak = true;
+  cli_error(NULL,
+            "note: measured the FMA peak at %d thread%s: %.1f GFLOP/s (run 'convbench peak' "
+            "for a longer measurement)",
+            threads, threads == 1 ? "" : "s", s->peak.gflops);
+  if (s->db && cb_db_put_peak(s->db, s->run_id, &s->peak) != CB_OK)
+    cli_error(NULL, "warning: could not record the peak: %s", cb_errmsg());
+}

@@ -147,23 +147,32 @@ static cb_status conv_forward(cb_layer *l) {
   cb_status s = cb_layer_run_binding(l, 0, l->in[0]->data, l->params[0].data, y->data);
   if (s != CB_OK || !p->bias) return s;
   const float *b = l->params[1].data;
-  int64_t plane = y->h * y->w;
-  for (int64_t n = 0; n < y->n; n++)
-    for (int64_t k = 0; k < y->c; k++) {
-      float *row = y->data + (n * y->c + k) * plane;
-      for (int64_t i = 0; i < plane; i++) row[i] += b[k];
-    }
+  int64_t plane = y->h * y->w, planes = y->n * y->c;
+  /* Each (image, channel) plane is independent: threads split them. */
+#pragma omp parallel for if (planes * plane >= CB_LAYER_PAR_MIN) num_threads(cb_layer_threads(l))
+  for (int64_t nk = 0; nk < planes; nk++) {
+    float *row = y->data + nk * plane, bk = b[nk % y->c];
+    for (int64_t i = 0; i < plane; i++) row[i] += bk;
+  }
   return CB_OK;
 }
 
-/* db[k] = sum of dy over n, p, q, accumulated in double. */
-static void conv_bias_grad(const cb_tensor *y, float *db) {
+/* db[k] = sum of dy over n, p, q. Threads split the channels, so each
+ * sum is one thread's and the result does not depend on the thread count;
+ * each plane is summed in float with `omp simd` (vector lanes, a fixed
+ * order for a given build), the planes in double. */
+static void conv_bias_grad(const cb_layer *l, const cb_tensor *y, float *db) {
   int64_t plane = y->h * y->w;
+#pragma omp parallel for if (y->n * y->c * plane >= CB_LAYER_PAR_MIN)                              \
+    num_threads(cb_layer_threads(l))
   for (int64_t k = 0; k < y->c; k++) {
     double sum = 0;
     for (int64_t n = 0; n < y->n; n++) {
       const float *row = y->grad + (n * y->c + k) * plane;
-      for (int64_t i = 0; i < plane; i++) sum += row[i];
+      float part = 0;
+#pragma omp simd reduction(+ : part)
+      for (int64_t i = 0; i < plane; i++) part += row[i];
+      sum += part;
     }
     db[k] = (float)sum;
   }
@@ -176,7 +185,7 @@ static cb_status conv_backward(cb_layer *l) {
   /* bwd_filter: dw = correlate(x, dy). */
   cb_status s = cb_layer_backward_bindings(l, p->dx_scratch, x->data, y->grad);
   if (s != CB_OK) return s;
-  if (p->bias && l->params[1].grad) conv_bias_grad(y, l->params[1].grad);
+  if (p->bias && l->params[1].grad) conv_bias_grad(l, y, l->params[1].grad);
   return CB_OK;
 }
 

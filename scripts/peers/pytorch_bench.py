@@ -1070,6 +1070,7 @@ class Report:
         self.total = Timing()
         self.layer_sum = None  # (fwd, bwd, total) layerwise sums, for a .net
         self.fwd_flops = self.bwd_flops = 0.0
+        self.peak = None  # the machine's FMA peak at args.threads, GFLOP/s
 
     def add_net(self, rows, times, fwd_flops, bwd_flops):
         self.rows.extend(rows)
@@ -1096,9 +1097,12 @@ def fmt_timing(t):
     return "%.3f (%.3f)" % (t.median, t.min) if t.samples else "-"
 
 
-def fmt_rate(flops, t):
+def fmt_rate(flops, t, peak=None):
+    """GFLOP/s and, when the machine's peak is known, its fraction of it."""
     g = gflops(flops, t.median if t.samples else 0)
-    return "%.2f" % g if g > 0 else "-"
+    if g <= 0:
+        return "-"
+    return "%.1f %3.0f%%" % (g, 100.0 * g / peak) if peak else "%.1f" % g
 
 
 def print_table(f, r):
@@ -1118,14 +1122,15 @@ def print_table(f, r):
         f.write("(interrupted: only the layers below finished)\n")
     wname = max([5] + [len(row["name"]) for row in r.rows])
     any_impl = any(row["impl"] for row in r.rows)
-    f.write("\n%3s  %-*s  %-7s %-12s %21s %21s %9s %9s  %s%s\n" %
-            ("#", wname, "layer", "kind", "output", "forward ms", "backward ms", "fwd GF/s",
-             "bwd GF/s", "kernels", "  [implementation]" if any_impl else ""))
+    pk = " %pk" if r.peak else ""
+    f.write("\n%3s  %-*s  %-7s %-12s %21s %21s %12s %12s  %s%s\n" %
+            ("#", wname, "layer", "kind", "output", "forward ms", "backward ms", "fwd GF/s" + pk,
+             "bwd GF/s" + pk, "kernels", "  [implementation]" if any_impl else ""))
     for n, row in enumerate(r.rows, 1):
-        f.write("%3d  %-*s  %-7s %-12s %21s %21s %9s %9s  %s%s\n" %
+        f.write("%3d  %-*s  %-7s %-12s %21s %21s %12s %12s  %s%s\n" %
                 (n, wname, row["name"], row["kind"], row["out_shape"], fmt_timing(row["fwd"]),
-                 fmt_timing(row["bwd"]), fmt_rate(row["fwd_flops"], row["fwd"]),
-                 fmt_rate(row["bwd_flops"], row["bwd"]), BACKEND,
+                 fmt_timing(row["bwd"]), fmt_rate(row["fwd_flops"], row["fwd"], r.peak),
+                 fmt_rate(row["bwd_flops"], row["bwd"], r.peak), BACKEND,
                  "  [%s]" % row["impl"] if row["impl"] else ""))
     if r.layer_sum:
         sf, sb, st = r.layer_sum
@@ -1165,19 +1170,20 @@ def print_csv(f, r):
     a = r.args
     f.write("net,backend,batch,threads,iters,index,layer,kind,in_shape,out_shape,fwd_ms,"
             "fwd_min_ms,bwd_ms,bwd_min_ms,bwd_data_ms,bwd_data_min_ms,bwd_filter_ms,"
-            "bwd_filter_min_ms,fwd_gflops,bwd_gflops,kernels,fallback,impl\n")
+            "bwd_filter_min_ms,fwd_gflops,bwd_gflops,kernels,fallback,impl,peak_gflops\n")
+    peak = "%.3f" % r.peak if r.peak else ""
     head = "%s,%s,%d,%d,%d" % (csv_field(r.name), BACKEND, r.batch, a.threads, a.iters)
     for n, row in enumerate(r.rows, 1):
-        f.write("%s,%d,%s,%s,%s,%s%s%s,,,,,%.4f,%.4f,%s,0,%s\n" %
+        f.write("%s,%d,%s,%s,%s,%s%s%s,,,,,%.4f,%.4f,%s,0,%s,%s\n" %
                 (head, n, csv_field(row["name"]), row["kind"], row["in_shape"],
                  row["out_shape"], csv_timing(row["fwd"]), csv_timing(row["bwd"]),
                  gflops(row["fwd_flops"], row["fwd"].median),
                  gflops(row["bwd_flops"], row["bwd"].median), BACKEND,
-                 csv_field(row["impl"])))
+                 csv_field(row["impl"]), peak))
     if r.total.samples:
-        f.write("%s,,%s,total,,%s%s,,,,,%.4f,%.4f,,,\n" %
+        f.write("%s,,%s,total,,%s%s,,,,,%.4f,%.4f,,,,%s\n" %
                 (head, "sum" if r.shapes else "net", csv_timing(r.fwd), csv_timing(r.bwd),
-                 gflops(r.fwd_flops, r.fwd.median), gflops(r.bwd_flops, r.bwd.median)))
+                 gflops(r.fwd_flops, r.fwd.median), gflops(r.bwd_flops, r.bwd.median), peak))
 
 
 def print_json(f, r):
@@ -1302,6 +1308,7 @@ def bench(a):
         net.verify()
         nets.append(net)
     report = Report(desc["name"], a.netdef, shapes, nets[0].batch, a, machine, info)
+    report.peak = machine_peak(convbench, a)
 
     store = None
     run_id = None
@@ -1349,6 +1356,31 @@ def bench(a):
     finally:
         if store:
             store.close()
+
+
+def machine_peak(convbench, a):
+    """The FMA peak at a.threads, GFLOP/s: the latest convbench recorded in
+    the database, else a short measurement by `convbench peak` (as convbench
+    bench does), so GFLOP/s can be read as a fraction of it."""
+    if a.db is not None and os.path.exists(a.db) and os.path.getsize(a.db) > 0:
+        try:
+            conn = sqlite3.connect("file:%s?mode=ro" % a.db, uri=True)
+            row = conn.execute(
+                "SELECT p.gflops FROM peaks p JOIN machines m ON m.id = p.machine_id"
+                " WHERE m.fingerprint = ? AND p.threads = ? ORDER BY p.id DESC LIMIT 1",
+                (convbench_json(convbench, ["devices", "--format", "json"])["fingerprint"],
+                 a.threads)).fetchone()
+            conn.close()
+            if row:
+                return float(row[0])
+        except sqlite3.Error:
+            pass  # an older schema without peaks: measure instead
+    try:
+        d = convbench_json(convbench, ["peak", "--threads", str(a.threads), "--seconds", "0.2",
+                                       "--repeats", "3", "--no-db", "--format", "json"])
+    except PeerError:
+        return None  # a convbench without `peak`: GFLOP/s without the fraction
+    return next((p["gflops"] for p in d["peaks"] if p["threads"] == a.threads), None)
 
 
 def main(argv):

@@ -181,9 +181,28 @@ has out "exact"
 run 2 run "conv_fwd:f32:nchw:n1c3"
 has err "convbench run: bad problem key \"conv_fwd:f32:nchw:n1c3\": expected 'h' at column 23"
 run 2 run "$key" --backend ref --variant nosuch
-has err "no variant 'nosuch' for conv_fwd in backend ref"
+has err "no variant 'nosuch' for conv_fwd in the selected backends"
 run 2 run "$key" --params x
 has err "--params: expected integers"
+
+# ---- gemm and peak ------------------------------------------------------------------
+run 0 gemm 64 48 32 --trans nt --backend ref --iters 2 --no-db
+has out "gemm:f32:nt:m64n48k32"
+has out "ref       naive"
+has out "exact"
+has out "%peak"
+run 2 gemm 64 48 --no-db
+has err "expected M N K"
+run 2 gemm 64 48 32 --trans xx --no-db
+has err "--trans: expected nn, nt, tn or tt, got 'xx'"
+run 0 peak --seconds 0.05 --repeats 1 --db r.db
+has out "FP32 FMA peak"
+has out "GFLOP/s"
+sql r.db "select count(*) > 0 from peaks" "1"
+run 0 peak --seconds 0.05 --repeats 1 --no-db --format json
+checks=$((checks + 1))
+python3 -c 'import json; d=json.load(open("out")); assert d["peaks"][0]["threads"]==1 and d["peaks"][0]["gflops"]>0' ||
+  fail "peak --format json"
 
 # ---- show: the net as built ---------------------------------------------------------
 run 0 show "$root/netdefs/googlenet-v1.net" --batch 2
@@ -198,9 +217,9 @@ has err "small.net:2:1: layer c1: output would be 0x0"
 
 # ---- db: init and info ---------------------------------------------------------------
 run 0 db init --db fresh.db
-same out "fresh.db: convbench schema 2"
+same out "fresh.db: convbench schema 3"
 run 0 db info --db r.db
-has out "schema version   2"
+has out "schema version   3"
 has out "convbench bench"
 run 2 db frob
 has err "unknown subcommand 'frob'"

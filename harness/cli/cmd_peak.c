@@ -1,0 +1,117 @@
+/* cmd_peak.c: `convbench peak`: measures this machine's FP32 FMA peak on
+ * one thread and on all of them, records both, and prints them. Every
+ * GFLOP/s convbench prints is also shown as a fraction of the peak at the
+ * same thread count; bench measures a short one itself when none is
+ * recorded (cli_session_peak). */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: convbench peak [options]\n"
+          "\n"
+          "Measures the FP32 fused multiply-add peak of this machine: independent\n"
+          "FMA chains on the widest vector ISA (AVX-512, AVX2 or SSE), on one thread\n"
+          "and on T threads at once, best of several runs. Records both in the\n"
+          "database; GFLOP/s elsewhere are shown as a fraction of them.\n"
+          "\n"
+          "options:\n"
+          "  --threads T    threads for the all-cores figure (default: physical cores, %d here)\n"
+          "  --seconds S    length of each run (default 0.5)\n"
+          "  --repeats R    runs per figure, the best is kept (default 5)\n"
+          "  --db PATH      database (default ./results.db)\n"
+          "  --no-db        record nothing\n"
+          "  --format F     table (default) or json\n"
+          "  -h, --help     this help\n",
+          cli_default_threads());
+}
+
+static int peak_main(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"threads", required_argument, NULL, 't'}, {"seconds", required_argument, NULL, 's'},
+      {"repeats", required_argument, NULL, 'r'}, {"db", required_argument, NULL, 'd'},
+      {"no-db", no_argument, NULL, 'n'},         {"format", required_argument, NULL, 'f'},
+      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+  const cli_command *c = &cli_peak;
+  long long threads = cli_default_threads(), ms = 500, repeats = 5;
+  const char *db = "results.db";
+  bool json = false;
+  opterr = 0;
+  optind = 1;
+  int ch;
+  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 't':
+      if (!cli_parse_int(c, "--threads", optarg, 1, 4096, &threads)) return CLI_USAGE;
+      break;
+    case 's': {
+      char *end;
+      double s = strtod(optarg, &end);
+      if (end == optarg || *end || !(s >= 0.01 && s <= 60))
+        return cli_usage_error(c, "--seconds: expected a number from 0.01 to 60, got '%s'", optarg);
+      ms = (long long)(s * 1000);
+      break;
+    }
+    case 'r':
+      if (!cli_parse_int(c, "--repeats", optarg, 1, 1000, &repeats)) return CLI_USAGE;
+      break;
+    case 'd':
+      db = optarg;
+      break;
+    case 'n':
+      db = NULL;
+      break;
+    case 'f':
+      if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0)
+        return cli_usage_error(c, "--format: expected table or json, got '%s'", optarg);
+      json = strcmp(optarg, "json") == 0;
+      break;
+    case 'h':
+      usage(stdout);
+      return CLI_OK;
+    case ':':
+      return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
+    default:
+      return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+  if (db && !*db) return cli_usage_error(c, "--db: empty path (use --no-db to record nothing)");
+
+  cli_session s;
+  if (cli_session_begin(&s, db, "peak", 0, (int)threads) != CB_OK) return CLI_FAIL;
+  int counts[2] = {1, (int)threads};
+  cb_peak p[2];
+  for (int i = 0; i < (threads > 1 ? 2 : 1); i++) {
+    if (cb_peak_measure(counts[i], (double)ms / 1000.0, (int)repeats, &p[i]) != CB_OK ||
+        (s.db && cb_db_put_peak(s.db, s.run_id, &p[i]) != CB_OK)) {
+      char msg[512];
+      snprintf(msg, sizeof msg, "%s", cb_errmsg());
+      cli_session_end(&s, "failed", msg);
+      cli_error("peak", "%s", msg);
+      return CLI_FAIL;
+    }
+  }
+  int n = threads > 1 ? 2 : 1;
+  if (json) {
+    printf("{\"machine\": \"%s\", \"isa\": \"%s\", \"peaks\": [", s.machine.fingerprint, p[0].isa);
+    for (int i = 0; i < n; i++)
+      printf("%s{\"threads\": %d, \"gflops\": %.3f, \"gflops_per_core\": %.3f}", i ? ", " : "",
+             p[i].threads, p[i].gflops, p[i].gflops_per_core);
+    printf("]}\n");
+  } else {
+    printf("FP32 FMA peak of %s (%s), best of %lld runs of %.2f s:\n", s.machine.cpu_model,
+           p[0].isa, repeats, (double)ms / 1000.0);
+    for (int i = 0; i < n; i++)
+      printf("  %d thread%s %8.1f GFLOP/s  (%.1f per core)\n", p[i].threads,
+             p[i].threads == 1 ? ": " : "s:", p[i].gflops, p[i].gflops_per_core);
+  }
+  cli_session_end(&s, "ok", NULL);
+  return CLI_OK;
+}
+
+const cli_command cli_peak = {"peak", "measure the machine's FP32 FMA peak, per core and all cores",
+                              peak_main, usage};
