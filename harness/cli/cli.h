@@ -67,7 +67,7 @@ cb_status cli_session_begin(cli_session *s, const char *path, const char *kind, 
                             int threads);
 
 /* Fills s->peak for `threads`: the latest recorded for this machine, or a
- * short measurement (recorded when there is a database). */
+ * short measurement (not recorded). */
 void cli_session_peak(cli_session *s, int threads);
 
 /* Ends the run with status "ok", "failed" or "interrupted" and closes. */

@@ -80,13 +80,12 @@ void cli_session_peak(cli_session *s, int threads) {
     s->have_peak = true;
     return;
   }
-  /* A short measurement: enough for a percentage, not for publishing. */
-  if (cb_peak_measure(threads, 0.2, 3, &s->peak) != CB_OK) return;
+  /* A short measurement, best of five: enough for a percentage, not for
+   * the record. It is not stored: a busy moment would read low and then
+   * stand as the machine's peak; only `convbench peak` records one. */
+  if (cb_peak_measure(threads, 0.1, 5, &s->peak) != CB_OK) return;
   s->have_peak = true;
-  cli_error(NULL,
-            "note: measured the FMA peak at %d thread%s: %.1f GFLOP/s (run 'convbench peak' "
-            "for a longer measurement)",
+  cli_error(NULL, "note: measured the FMA peak at %d thread%s briefly: %.1f GFLOP/s (run "
+                  "'convbench peak' to measure and record it)",
             threads, threads == 1 ? "" : "s", s->peak.gflops);
-  if (s->db && cb_db_put_peak(s->db, s->run_id, &s->peak) != CB_OK)
-    cli_error(NULL, "warning: could not record the peak: %s", cb_errmsg());
 }

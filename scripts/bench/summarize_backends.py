@@ -142,9 +142,10 @@ def main():
         print(f"\n## {t} thread(s)")
         shapes = read_rounds(out, "shapes", t)
         layers = sorted({l for _, l in shapes if l.startswith("L")})
-        layer_table(shapes, layers, "L1..L5, each alone, input gradient included")
-        ratio_table(shapes, layers, "L1..L5")
-        totals_table(shapes, "L1..L5 (sum of layers)", "sum")
+        if layers:
+            layer_table(shapes, layers, "L1..L5, each alone, input gradient included")
+            ratio_table(shapes, layers, "L1..L5")
+            totals_table(shapes, "L1..L5 (sum of layers)", "sum")
         alex = read_rounds(out, "alexnet", t)
         alayers = []
         for path in sorted(glob.glob(os.path.join(out, f"alexnet_cb_t{t}_r1.csv"))):
@@ -152,9 +153,10 @@ def main():
                 alayers = [r["layer"] for r in csv.DictReader(f)
                            if r["kind"] in ("conv", "fc") and r["backend"] == r["backend"]]
         alayers = list(dict.fromkeys(alayers))
-        layer_table(alex, alayers, "alexnet-owt conv and fc layers")
-        ratio_table(alex, alayers, "alexnet-owt")
-        totals_table(alex, "alexnet-owt (whole net)", "net")
+        if alayers:
+            layer_table(alex, alayers, "alexnet-owt conv and fc layers")
+            ratio_table(alex, alayers, "alexnet-owt")
+            totals_table(alex, "alexnet-owt (whole net)", "net")
         variants_table(out, t)
     return 0
 
