@@ -85,7 +85,8 @@ void cli_session_peak(cli_session *s, int threads) {
    * stand as the machine's peak; only `convbench peak` records one. */
   if (cb_peak_measure(threads, 0.1, 5, &s->peak) != CB_OK) return;
   s->have_peak = true;
-  cli_error(NULL, "note: measured the FMA peak at %d thread%s briefly: %.1f GFLOP/s (run "
-                  "'convbench peak' to measure and record it)",
+  cli_error(NULL,
+            "note: measured the FMA peak at %d thread%s briefly: %.1f GFLOP/s (run "
+            "'convbench peak' to measure and record it)",
             threads, threads == 1 ? "" : "s", s->peak.gflops);
 }
