@@ -25,7 +25,10 @@
  * WAL mode and the busy timeout. */
 #include "store.h"
 
+#include "cache.h"
+
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -182,6 +185,51 @@ static const char *const migration_3[] = {
     "CREATE INDEX peaks_machine ON peaks(machine_id, threads)",
     NULL,
 };
+
+/* 4: the autotuner. measurements holds every candidate of every tuned
+ * problem, winners and losers alike, with the device state around the
+ * problem's tuning (mhz_* are the measured clock, not the reported one).
+ * tune_cache holds the winner per (problem, device, build) and source: a
+ * local row points at its measurement; an imported row has none and keeps
+ * where it came from in origin and in hostname .. git_rev (NULL on local
+ * rows, whose measurement's run says it). */
+static const char *const migration_4[] = {
+    "CREATE TABLE measurements ("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES runs(id),"
+    " problem_id INTEGER NOT NULL REFERENCES problems(id),"
+    " device_fp TEXT NOT NULL, build_fp TEXT NOT NULL,"
+    " threads INTEGER NOT NULL CHECK (threads >= 1),"
+    " backend TEXT NOT NULL, variant TEXT NOT NULL, params TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('ok', 'pruned', 'mismatch', 'error')),"
+    " max_rel_err REAL,"
+    " median_ms REAL, min_ms REAL, max_ms REAL, mad_ms REAL,"
+    " samples INTEGER NOT NULL CHECK (samples >= 0),"
+    " gflops REAL, impl TEXT, error TEXT,"
+    " noisy INTEGER NOT NULL CHECK (noisy IN (0, 1)),"
+    " mhz_before REAL, mhz_after REAL, load_before REAL, load_after REAL,"
+    " busy_after REAL, temp_after REAL,"
+    " created TEXT NOT NULL)",
+    "CREATE INDEX measurements_problem ON measurements(problem_id, device_fp, build_fp)",
+    "CREATE INDEX measurements_run ON measurements(run_id)",
+
+    "CREATE TABLE tune_cache ("
+    " id INTEGER PRIMARY KEY,"
+    " problem_id INTEGER NOT NULL REFERENCES problems(id),"
+    " device_fp TEXT NOT NULL, device_generation TEXT NOT NULL, build_fp TEXT NOT NULL,"
+    " backend TEXT NOT NULL, variant TEXT NOT NULL, params TEXT NOT NULL,"
+    " median_ms REAL NOT NULL, min_ms REAL NOT NULL, max_ms REAL NOT NULL, mad_ms REAL NOT NULL,"
+    " samples INTEGER NOT NULL CHECK (samples >= 1),"
+    " runner_up TEXT NOT NULL, runner_up_median_ms REAL NOT NULL,"
+    " source TEXT NOT NULL CHECK (source IN ('local', 'imported')),"
+    " origin TEXT NOT NULL, measured TEXT NOT NULL,"
+    " measurement_id INTEGER REFERENCES measurements(id),"
+    " hostname TEXT, cpu_model TEXT, isa_level TEXT, cores INTEGER, git_rev TEXT,"
+    " CHECK ((source = 'local') = (measurement_id IS NOT NULL)),"
+    " UNIQUE (problem_id, device_fp, build_fp, source))",
+    "CREATE INDEX tune_cache_generation ON tune_cache(problem_id, device_generation)",
+    NULL,
+};
 // clang-format on
 
 /* migrations[i] takes the schema from version i to version i + 1. */
@@ -189,6 +237,7 @@ static const char *const *const migrations[] = {
     migration_1,
     migration_2,
     migration_3,
+    migration_4,
 };
 
 #define CB_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -213,12 +262,31 @@ typedef enum stmt_id {
   ST_SAMPLE_PUT,
   ST_PEAK_PUT,
   ST_PEAK_GET,
+  ST_MEASUREMENT_PUT,
+  ST_CACHE_PUT,
+  ST_CACHE_GET,
+  ST_CACHE_NEWEST,
+  ST_CACHE_EACH,
+  ST_CACHE_CLEAR,
   ST_COUNT
 } stmt_id;
 
 #define TIMING_VALS(p)                                                                             \
   ":" p "_median_ms, :" p "_min_ms, :" p "_max_ms, :" p "_mad_ms, :" p "_samples, "
 #define TIMING_NAMES(p) p "_median_ms, " p "_min_ms, " p "_max_ms, " p "_mad_ms, " p "_samples, "
+
+/* What every tune_cache query returns, in the order read_cache_row()
+ * reads it. Provenance comes from the row itself when it was imported, or
+ * from the run that measured it when it is local. */
+#define CACHE_COLS                                                                                 \
+  "SELECT p.key, c.device_fp, c.build_fp, c.backend, c.variant, c.params, c.median_ms,"            \
+  " c.min_ms, c.max_ms, c.mad_ms, c.samples, c.runner_up, c.runner_up_median_ms, c.origin,"        \
+  " c.measured, c.measurement_id, c.source, COALESCE(c.hostname, r.hostname),"                     \
+  " COALESCE(c.cpu_model, ma.cpu_model), COALESCE(c.isa_level, ma.isa_level),"                     \
+  " COALESCE(c.cores, ma.cores), COALESCE(c.git_rev, b.git_rev)"                                   \
+  " FROM tune_cache c JOIN problems p ON p.id = c.problem_id"                                      \
+  " LEFT JOIN measurements m ON m.id = c.measurement_id LEFT JOIN runs r ON r.id = m.run_id"       \
+  " LEFT JOIN machines ma ON ma.id = r.machine_id LEFT JOIN builds b ON b.id = r.build_id"
 
 /* Parameters are named so that a binding can never land in the wrong
  * column; bind_*() fails loudly on a name that is not in the statement. */
@@ -283,6 +351,42 @@ static const char *const stmt_sql[ST_COUNT] = {
                       " cpu_mhz_reported, cpu_mhz_measured, load1, busy, temp_c)"
                       " VALUES (:run_id, :net_result_id, :phase, :t, :t_unix, :cpu_mhz_reported,"
                       " :cpu_mhz_measured, :load1, :busy, :temp_c)",
+    [ST_MEASUREMENT_PUT] =
+        "INSERT INTO measurements (run_id, problem_id, device_fp, build_fp, threads, backend,"
+        " variant, params, status, max_rel_err, median_ms, min_ms, max_ms, mad_ms, samples,"
+        " gflops, impl, error, noisy, mhz_before, mhz_after, load_before, load_after, busy_after,"
+        " temp_after, created)"
+        " VALUES (:run_id, :problem_id, :device_fp, :build_fp, :threads, :backend,"
+        " :variant, :params, :status, :max_rel_err, :median_ms, :min_ms, :max_ms, :mad_ms,"
+        " :samples, :gflops, :impl, :error, :noisy, :mhz_before, :mhz_after, :load_before,"
+        " :load_after, :busy_after, :temp_after, :created)",
+    /* An upsert: the row keeps its id, everything else is the new entry's. */
+    [ST_CACHE_PUT] =
+        "INSERT INTO tune_cache (problem_id, device_fp, device_generation, build_fp, backend,"
+        " variant, params, median_ms, min_ms, max_ms, mad_ms, samples, runner_up,"
+        " runner_up_median_ms, source, origin, measured, measurement_id, hostname, cpu_model,"
+        " isa_level, cores, git_rev)"
+        " VALUES (:problem_id, :device_fp, :device_generation, :build_fp, :backend,"
+        " :variant, :params, :median_ms, :min_ms, :max_ms, :mad_ms, :samples, :runner_up,"
+        " :runner_up_median_ms, :source, :origin, :measured, :measurement_id, :hostname,"
+        " :cpu_model, :isa_level, :cores, :git_rev)"
+        " ON CONFLICT (problem_id, device_fp, build_fp, source) DO UPDATE SET"
+        " device_generation = excluded.device_generation, backend = excluded.backend,"
+        " variant = excluded.variant, params = excluded.params, median_ms = excluded.median_ms,"
+        " min_ms = excluded.min_ms, max_ms = excluded.max_ms, mad_ms = excluded.mad_ms,"
+        " samples = excluded.samples, runner_up = excluded.runner_up,"
+        " runner_up_median_ms = excluded.runner_up_median_ms, origin = excluded.origin,"
+        " measured = excluded.measured, measurement_id = excluded.measurement_id,"
+        " hostname = excluded.hostname, cpu_model = excluded.cpu_model,"
+        " isa_level = excluded.isa_level, cores = excluded.cores, git_rev = excluded.git_rev",
+    [ST_CACHE_GET] = CACHE_COLS " WHERE p.key = :key AND c.device_fp = :device_fp"
+                                " AND c.build_fp = :build_fp AND c.source = :source",
+    /* Newest first; the id breaks ties between rows measured in the same
+     * millisecond, so the answer never depends on the query plan. */
+    [ST_CACHE_NEWEST] = CACHE_COLS " WHERE p.key = :key AND c.device_generation = :generation"
+                                   " ORDER BY c.measured DESC, c.id DESC LIMIT 1",
+    [ST_CACHE_EACH] = CACHE_COLS " ORDER BY p.key, c.device_fp, c.build_fp, c.source",
+    [ST_CACHE_CLEAR] = "DELETE FROM tune_cache",
 };
 // clang-format on
 
@@ -388,17 +492,19 @@ static void bind_reading(binder *b, const char *name, double v, bool known) {
     bind_null(b, name);
 }
 
-/* ":<p>_median_ms" ... ":<p>_samples"; the four statistics are NULL when
- * nothing was timed, so AVG() and friends skip them. */
+/* ":<p>_median_ms" ... ":<p>_samples" (":median_ms" ... when p is ""); the
+ * four statistics are NULL when nothing was timed, so AVG() and friends
+ * skip them. */
 static void bind_timing(binder *b, const char *p, const cb_timing *t) {
   static const char *const stat[] = {"median_ms", "min_ms", "max_ms", "mad_ms"};
   const double v[] = {t->median, t->min, t->max, t->mad};
+  const char *sep = *p ? "_" : "";
   char name[64];
   for (int i = 0; i < 4; i++) {
-    snprintf(name, sizeof name, ":%s_%s", p, stat[i]);
+    snprintf(name, sizeof name, ":%s%s%s", p, sep, stat[i]);
     bind_reading(b, name, v[i], t->samples > 0);
   }
-  snprintf(name, sizeof name, ":%s_samples", p);
+  snprintf(name, sizeof name, ":%s%ssamples", p, sep);
   bind_int(b, name, t->samples);
 }
 
@@ -1002,5 +1108,343 @@ cb_status cb_db_get_peak(cb_db *db, const char *machine_fingerprint, int threads
     st = db_fail(db, "cannot read the peak");
   }
   sqlite3_reset(b.s);
+  return st;
+}
+
+/* ---- transactions ------------------------------------------------------------------------ */
+
+cb_status cb_db_begin(cb_db *db) {
+  if (!db) return cb_error(CB_ERR_INVALID, "cb_db_begin: no database");
+  /* IMMEDIATE takes the write lock now, so the busy timeout applies here
+   * rather than a deadlock error half-way through. */
+  if (sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    return db_fail(db, "cannot start a transaction");
+  return CB_OK;
+}
+
+cb_status cb_db_commit(cb_db *db) {
+  if (!db) return cb_error(CB_ERR_INVALID, "cb_db_commit: no database");
+  if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return CB_OK;
+  /* A failed COMMIT may leave the transaction open; callers are promised
+   * all or nothing, so it goes. */
+  cb_status st = db_fail(db, "cannot commit");
+  cb_db_rollback(db);
+  return st;
+}
+
+void cb_db_rollback(cb_db *db) {
+  if (db && !sqlite3_get_autocommit(db->h)) sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Starts a transaction unless the caller has one open (then the caller's
+ * commit decides); *owned says whether this one is ours to end. */
+static cb_status tx_enter(cb_db *db, bool *owned) {
+  *owned = sqlite3_get_autocommit(db->h) != 0;
+  return *owned ? cb_db_begin(db) : CB_OK;
+}
+
+/* Ends what tx_enter started: commit after success, roll back after a
+ * failure st (which is returned). */
+static cb_status tx_leave(cb_db *db, bool owned, cb_status st) {
+  if (!owned) return st;
+  if (st == CB_OK) return cb_db_commit(db);
+  cb_db_rollback(db);
+  return st;
+}
+
+/* ---- measurements ------------------------------------------------------------------------ */
+
+static bool is_cand_status(const char *s) {
+  static const char *const names[] = {"ok", "pruned", "mismatch", "error"};
+  for (size_t i = 0; s && i < sizeof names / sizeof names[0]; i++)
+    if (strcmp(s, names[i]) == 0) return true;
+  return false;
+}
+
+/* Refuses a record the schema would refuse, with a message that says which
+ * field, before any SQL runs. */
+static cb_status check_measurement(const cb_measurement_rec *m) {
+  if (!m->device_fp || !m->build_fp || !m->backend || !m->variant || !m->params)
+    return cb_error(CB_ERR_INVALID, "fingerprints, backend, variant and params are required");
+  if (!is_cand_status(m->status))
+    return cb_error(CB_ERR_INVALID, "status is 'ok', 'pruned', 'mismatch' or 'error', not '%s'",
+                    m->status ? m->status : "(null)");
+  if (m->threads < 1) return cb_error(CB_ERR_INVALID, "%d threads", m->threads);
+  if (m->t.samples < 0) return cb_error(CB_ERR_INVALID, "%d samples", m->t.samples);
+  return CB_OK;
+}
+
+/* Text that may be absent: NULL or "" binds SQL NULL. */
+static void bind_opt_text(binder *b, const char *name, const char *v) {
+  bind_text(b, name, v && *v ? v : NULL);
+}
+
+static cb_status put_measurement_row(cb_db *db, const cb_measurement_rec *m, int64_t *id) {
+  int64_t problem_id = 0;
+  cb_status st = cb_db_put_problem(db, m->problem, &problem_id);
+  if (st != CB_OK) return st;
+  char now[32];
+  iso_now(now, sizeof now);
+  const cb_devstate *bf = m->before, *af = m->after;
+  binder b = {db, NULL, CB_OK};
+  if ((b.st = stmt_get(db, ST_MEASUREMENT_PUT, &b.s)) != CB_OK) return b.st;
+  bind_int(&b, ":run_id", m->run_id);
+  bind_int(&b, ":problem_id", problem_id);
+  bind_text(&b, ":device_fp", m->device_fp);
+  bind_text(&b, ":build_fp", m->build_fp);
+  bind_int(&b, ":threads", m->threads);
+  bind_text(&b, ":backend", m->backend);
+  bind_text(&b, ":variant", m->variant);
+  bind_text(&b, ":params", m->params);
+  bind_text(&b, ":status", m->status);
+  /* NAN (not validated) is NULL; INFINITY (a NaN in the output) is kept. */
+  if (isnan(m->max_rel_err))
+    bind_null(&b, ":max_rel_err");
+  else
+    bind_double(&b, ":max_rel_err", m->max_rel_err);
+  bind_timing(&b, "", &m->t);
+  bind_reading(&b, ":gflops", m->gflops, m->t.samples > 0);
+  bind_opt_text(&b, ":impl", m->impl);
+  bind_opt_text(&b, ":error", m->error);
+  bind_int(&b, ":noisy", m->noisy);
+  bind_reading(&b, ":mhz_before", bf ? bf->cpu_mhz_measured : 0, bf && bf->cpu_mhz_measured > 0);
+  bind_reading(&b, ":mhz_after", af ? af->cpu_mhz_measured : 0, af && af->cpu_mhz_measured > 0);
+  bind_reading(&b, ":load_before", bf ? bf->load1 : 0, bf && bf->load1 >= 0);
+  bind_reading(&b, ":load_after", af ? af->load1 : 0, af && af->load1 >= 0);
+  bind_reading(&b, ":busy_after", af ? af->busy : 0, af && af->busy >= 0);
+  bind_reading(&b, ":temp_after", af ? af->temp_c : 0, af && !isnan(af->temp_c));
+  bind_text(&b, ":created", now);
+  st = exec_stmt(&b, "cannot record a measurement");
+  if (st == CB_OK) *id = sqlite3_last_insert_rowid(db->h);
+  return st;
+}
+
+cb_status cb_db_put_measurement(cb_db *db, const cb_measurement_rec *m, int64_t *id) {
+  if (!db || !m || !m->problem || !id)
+    return cb_error(CB_ERR_INVALID, "cb_db_put_measurement: missing arguments");
+  *id = 0;
+  cb_status st = check_measurement(m);
+  bool owned = false;
+  if (st == CB_OK) st = tx_enter(db, &owned);
+  if (st == CB_OK) st = tx_leave(db, owned, put_measurement_row(db, m, id));
+  if (st != CB_OK) {
+    *id = 0;
+    return cb_error_wrap(st, "measurement of %s/%s: ", m->backend ? m->backend : "?",
+                         m->variant ? m->variant : "?");
+  }
+  return CB_OK;
+}
+
+/* ---- the tune cache's rows ---------------------------------------------------------------- */
+
+int cb_params_format(const int *params, int n, char *buf, size_t len) {
+  if (len) buf[0] = '\0';
+  size_t used = 0;
+  for (int i = 0; i < n; i++) {
+    /* Past the end of buf only the length is counted. */
+    char *at = used < len ? buf + used : NULL;
+    int k = snprintf(at, at ? len - used : 0, "%s%d", i ? "," : "", params[i]);
+    if (k < 0) return k;
+    used += (size_t)k;
+  }
+  return (int)used;
+}
+
+cb_status cb_params_parse(const char *text, int *params, int *n) {
+  *n = 0;
+  if (!text) return cb_error(CB_ERR_PARSE, "params: none given");
+  if (!*text) return CB_OK; /* a variant without parameters */
+  for (const char *c = text;;) {
+    if (*n == CB_MAX_PARAMS)
+      return cb_error(CB_ERR_PARSE, "params \"%s\": more than %d values", text, CB_MAX_PARAMS);
+    /* strtol alone would also take spaces and '+'; the form has neither. */
+    bool digit = (*c >= '0' && *c <= '9') || (*c == '-' && c[1] >= '0' && c[1] <= '9');
+    if (!digit)
+      return cb_error(CB_ERR_PARSE, "params \"%s\": expected an integer at column %d", text,
+                      (int)(c - text) + 1);
+    errno = 0;
+    char *end;
+    long v = strtol(c, &end, 10);
+    if (errno == ERANGE || v < INT_MIN || v > INT_MAX)
+      return cb_error(CB_ERR_PARSE, "params \"%s\": the value at column %d is out of range", text,
+                      (int)(c - text) + 1);
+    params[(*n)++] = (int)v;
+    c = end;
+    if (!*c) return CB_OK;
+    if (*c != ',')
+      return cb_error(CB_ERR_PARSE, "params \"%s\": expected ',' at column %d", text,
+                      (int)(c - text) + 1);
+    c++;
+  }
+}
+
+/* Text column i into buf ("" for NULL); false when it does not fit. */
+static bool col_text(sqlite3_stmt *s, int i, char *buf, size_t len) {
+  const unsigned char *t = sqlite3_column_text(s, i);
+  int n = snprintf(buf, len, "%s", t ? (const char *)t : "");
+  return n >= 0 && (size_t)n < len;
+}
+
+/* The current row of a CACHE_COLS query into e, *imported and prov (both
+ * may be NULL). Rows are checked when stored, so a value that does not fit
+ * means the file was edited or written by another convbench. */
+static cb_status read_cache_row(cb_db *db, sqlite3_stmt *s, cb_cache_entry *e, bool *imported,
+                                cb_cache_prov *prov) {
+  memset(e, 0, sizeof *e);
+  char params[256], source[16];
+  bool ok =
+      col_text(s, 0, e->key, sizeof e->key) && col_text(s, 1, e->device_fp, sizeof e->device_fp) &&
+      col_text(s, 2, e->build_fp, sizeof e->build_fp) &&
+      col_text(s, 3, e->backend, sizeof e->backend) &&
+      col_text(s, 4, e->variant, sizeof e->variant) && col_text(s, 5, params, sizeof params) &&
+      col_text(s, 11, e->runner_up, sizeof e->runner_up) &&
+      col_text(s, 13, e->origin, sizeof e->origin) &&
+      col_text(s, 14, e->measured, sizeof e->measured) && col_text(s, 16, source, sizeof source);
+  cb_cache_prov unused;
+  if (!prov) prov = &unused;
+  memset(prov, 0, sizeof *prov);
+  ok = ok && col_text(s, 17, prov->hostname, sizeof prov->hostname) &&
+       col_text(s, 18, prov->cpu_model, sizeof prov->cpu_model) &&
+       col_text(s, 19, prov->isa_level, sizeof prov->isa_level) &&
+       col_text(s, 21, prov->git_rev, sizeof prov->git_rev);
+  if (!ok)
+    return cb_error(CB_ERR_DB,
+                    "database '%s': a tune_cache row for %.100s holds a value too long "
+                    "for this build",
+                    db->path, e->key);
+  if (cb_params_parse(params, e->params, &e->nparams) != CB_OK)
+    return cb_error(CB_ERR_DB, "database '%s': the tune_cache row for %.100s has params '%.64s'",
+                    db->path, e->key, params);
+  e->timing = (cb_timing){.median = sqlite3_column_double(s, 6),
+                          .min = sqlite3_column_double(s, 7),
+                          .max = sqlite3_column_double(s, 8),
+                          .mad = sqlite3_column_double(s, 9),
+                          .samples = sqlite3_column_int(s, 10)};
+  e->runner_up_median = sqlite3_column_double(s, 12);
+  e->measurement_id = sqlite3_column_int64(s, 15); /* NULL reads as 0 */
+  prov->cores = sqlite3_column_int(s, 20);
+  if (imported) *imported = strcmp(source, "imported") == 0;
+  return CB_OK;
+}
+
+/* Steps a CACHE_COLS query for at most one row, then resets it. */
+static cb_status query_cache_row(binder *b, cb_cache_entry *out, bool *found) {
+  *found = false;
+  if (b->st != CB_OK) return b->st;
+  int rc = sqlite3_step(b->s);
+  cb_status st = CB_OK;
+  if (rc == SQLITE_ROW) {
+    st = read_cache_row(b->db, b->s, out, NULL, NULL);
+    *found = st == CB_OK;
+  } else if (rc != SQLITE_DONE) {
+    st = db_fail(b->db, "cannot read the tune cache");
+  }
+  sqlite3_reset(b->s);
+  return st;
+}
+
+static cb_status put_cache_row(cb_db *db, const cb_cache_entry *e, const char *generation,
+                               bool imported, const cb_cache_prov *prov) {
+  cb_problem p;
+  cb_status st = cb_problem_parse(e->key, &p);
+  int64_t problem_id = 0;
+  if (st == CB_OK) st = cb_db_put_problem(db, &p, &problem_id);
+  if (st != CB_OK) return st;
+  char params[256], now[32];
+  cb_params_format(e->params, e->nparams, params, sizeof params);
+  iso_now(now, sizeof now);
+  binder b = {db, NULL, CB_OK};
+  if ((b.st = stmt_get(db, ST_CACHE_PUT, &b.s)) != CB_OK) return b.st;
+  bind_int(&b, ":problem_id", problem_id);
+  bind_text(&b, ":device_fp", e->device_fp);
+  bind_text(&b, ":device_generation", generation);
+  bind_text(&b, ":build_fp", e->build_fp);
+  bind_text(&b, ":backend", e->backend);
+  bind_text(&b, ":variant", e->variant);
+  bind_text(&b, ":params", params);
+  bind_timing(&b, "", &e->timing);
+  bind_text(&b, ":runner_up", e->runner_up);
+  bind_double(&b, ":runner_up_median_ms", e->runner_up_median);
+  bind_text(&b, ":source", imported ? "imported" : "local");
+  bind_text(&b, ":origin", imported ? e->origin : "local");
+  bind_text(&b, ":measured", e->measured[0] ? e->measured : now);
+  if (imported) {
+    bind_null(&b, ":measurement_id");
+    bind_text(&b, ":hostname", prov->hostname);
+    bind_text(&b, ":cpu_model", prov->cpu_model);
+    bind_text(&b, ":isa_level", prov->isa_level);
+    bind_int(&b, ":cores", prov->cores);
+    bind_text(&b, ":git_rev", prov->git_rev);
+  } else {
+    bind_int(&b, ":measurement_id", e->measurement_id);
+    bind_null(&b, ":hostname");
+    bind_null(&b, ":cpu_model");
+    bind_null(&b, ":isa_level");
+    bind_null(&b, ":cores");
+    bind_null(&b, ":git_rev");
+  }
+  return exec_stmt(&b, "cannot record a tune cache entry");
+}
+
+cb_status cb_db_cache_put(cb_db *db, const cb_cache_entry *e, const char *generation, bool imported,
+                          const cb_cache_prov *prov) {
+  if (!db || !e || !generation || (imported && !prov))
+    return cb_error(CB_ERR_INVALID, "cb_db_cache_put: missing arguments");
+  if (!imported && e->measurement_id <= 0)
+    return cb_error(CB_ERR_INVALID,
+                    "cache entry for %.100s: a local entry needs the measurement it came from",
+                    e->key);
+  bool owned = false;
+  cb_status st = tx_enter(db, &owned);
+  if (st == CB_OK) st = tx_leave(db, owned, put_cache_row(db, e, generation, imported, prov));
+  if (st != CB_OK) return cb_error_wrap(st, "cache entry for %.100s: ", e->key);
+  return CB_OK;
+}
+
+cb_status cb_db_cache_get(cb_db *db, const char *key, const char *device_fp, const char *build_fp,
+                          bool imported, cb_cache_entry *out, bool *found) {
+  binder b = {db, NULL, CB_OK};
+  if ((b.st = stmt_get(db, ST_CACHE_GET, &b.s)) != CB_OK) return b.st;
+  bind_text(&b, ":key", key);
+  bind_text(&b, ":device_fp", device_fp);
+  bind_text(&b, ":build_fp", build_fp);
+  bind_text(&b, ":source", imported ? "imported" : "local");
+  return query_cache_row(&b, out, found);
+}
+
+cb_status cb_db_cache_newest(cb_db *db, const char *key, const char *generation,
+                             cb_cache_entry *out, bool *found) {
+  binder b = {db, NULL, CB_OK};
+  if ((b.st = stmt_get(db, ST_CACHE_NEWEST, &b.s)) != CB_OK) return b.st;
+  bind_text(&b, ":key", key);
+  bind_text(&b, ":generation", generation);
+  return query_cache_row(&b, out, found);
+}
+
+cb_status cb_db_cache_each(cb_db *db, cb_cache_row_fn fn, void *user) {
+  binder b = {db, NULL, CB_OK};
+  if ((b.st = stmt_get(db, ST_CACHE_EACH, &b.s)) != CB_OK) return b.st;
+  /* One statement stepped to the end reads one snapshot, even while
+   * other processes write. */
+  cb_cache_entry e;
+  cb_cache_prov prov;
+  bool imported = false;
+  cb_status st = CB_OK;
+  int rc;
+  while ((rc = sqlite3_step(b.s)) == SQLITE_ROW) {
+    st = read_cache_row(db, b.s, &e, &imported, &prov);
+    if (st != CB_OK || fn(&e, imported, &prov, user)) break;
+  }
+  if (st == CB_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+    st = db_fail(db, "cannot read the tune cache");
+  sqlite3_reset(b.s);
+  return st;
+}
+
+cb_status cb_db_cache_clear(cb_db *db, int64_t *deleted) {
+  binder b = {db, NULL, CB_OK};
+  if ((b.st = stmt_get(db, ST_CACHE_CLEAR, &b.s)) != CB_OK) return b.st;
+  cb_status st = exec_stmt(&b, "cannot clear the tune cache");
+  if (deleted) *deleted = st == CB_OK ? sqlite3_changes64(db->h) : 0;
   return st;
 }

@@ -1,10 +1,10 @@
 /* store.h: the SQLite database everything records into (results.db).
  *
  * Tables: machines, builds, runs, problems, net_results, layer_results,
- * device_samples (schema in store.c, versioned with PRAGMA user_version and
- * migrated forward on open). WAL mode and a busy timeout let several
- * processes write one file; each finished measurement is one transaction,
- * so an interrupted run keeps what it finished and nothing half-written. */
+ * device_samples, peaks, measurements, tune_cache (schema in store.c,
+ * versioned with PRAGMA user_version and migrated forward on open). WAL mode and a busy timeout let
+ * several processes write one file; each finished measurement is one transaction, so an interrupted
+ * run keeps what it finished and nothing half-written. */
 #ifndef CB_STORE_H
 #define CB_STORE_H
 
@@ -86,6 +86,86 @@ typedef struct cb_net_rec {
 cb_status cb_db_put_net_result(cb_db *db, const cb_net_rec *net, int nlayers,
                                const cb_layer_rec *layers, const cb_devstate *before,
                                const cb_devstate *after, int64_t *id);
+
+/* One candidate's measurement while tuning (the measurements table). */
+typedef struct cb_measurement_rec {
+  int64_t run_id;
+  const cb_problem *problem;
+  const char *device_fp, *build_fp;
+  int threads;
+  const char *backend, *variant;
+  const char *params;       /* "16,4", "" when the variant has none */
+  const char *status;       /* "ok", "pruned", "mismatch", "error" */
+  double max_rel_err;       /* against ref; NAN when not validated */
+  cb_timing t;              /* samples == 0: not timed (columns NULL) */
+  double gflops;            /* at the median; 0 when not timed */
+  const char *impl, *error; /* may be NULL */
+  bool noisy;
+  const cb_devstate *before, *after; /* the device around the problem's tuning; may be NULL */
+} cb_measurement_rec;
+
+/* Records one candidate's measurement (and its problem, the first time)
+ * and returns its row id. Inside cb_db_begin/commit it joins that
+ * transaction; otherwise it is a transaction of its own. CB_ERR_INVALID
+ * for a status other than the four above or a thread count below 1. */
+cb_status cb_db_put_measurement(cb_db *db, const cb_measurement_rec *m, int64_t *id);
+
+/* Groups writes into one transaction (BEGIN IMMEDIATE; the busy timeout
+ * waits for other writers): a problem's measurements and its cache entry
+ * land together or not at all. A failed commit rolls everything back;
+ * cb_db_rollback is a no-op when no transaction is open. */
+cb_status cb_db_begin(cb_db *db);
+cb_status cb_db_commit(cb_db *db);
+void cb_db_rollback(cb_db *db);
+
+/* ---- the tune cache's rows (cache.h is the interface: lookup order, files) */
+
+struct cb_cache_entry; /* cache.h */
+
+/* Where a cache entry was measured, for exports. Imported rows keep the
+ * exporting file's; local rows read it from the run of their measurement. */
+typedef struct cb_cache_prov {
+  char hostname[128];
+  char cpu_model[128];
+  char isa_level[16];
+  int cores;
+  char git_rev[48];
+} cb_cache_prov;
+
+/* Inserts or replaces the row for (e's key, device, build, source).
+ * generation is cb_device_generation(e->device_fp). A local row
+ * (imported false) must name its measurement (e->measurement_id) and is
+ * stored with origin "local"; an imported one keeps e->origin and prov.
+ * An empty e->measured is stored as now. Joins an open transaction. */
+cb_status cb_db_cache_put(cb_db *db, const struct cb_cache_entry *e, const char *generation,
+                          bool imported, const cb_cache_prov *prov);
+
+/* The row for exactly (key, device, build) from one source; *found is
+ * false when there is none. */
+cb_status cb_db_cache_get(cb_db *db, const char *key, const char *device_fp, const char *build_fp,
+                          bool imported, struct cb_cache_entry *out, bool *found);
+
+/* The newest measured row for key in a device generation, whatever its
+ * device, build or source; *found is false when there is none. */
+cb_status cb_db_cache_newest(cb_db *db, const char *key, const char *generation,
+                             struct cb_cache_entry *out, bool *found);
+
+/* Calls fn for every row in (key, device, build, source) order, all read
+ * from one snapshot; fn returning non-zero stops. fn may read the database
+ * but must not write tune_cache or call cb_db_cache_each. */
+typedef int (*cb_cache_row_fn)(const struct cb_cache_entry *e, bool imported,
+                               const cb_cache_prov *prov, void *user);
+cb_status cb_db_cache_each(cb_db *db, cb_cache_row_fn fn, void *user);
+
+/* Deletes every row; *deleted says how many. */
+cb_status cb_db_cache_clear(cb_db *db, int64_t *deleted);
+
+/* A parameter point as text, "16,4" ("" for none): how the database and
+ * cache exports write it. format returns the length the whole text needs,
+ * like snprintf; parse takes exactly that form (integers, commas, at most
+ * CB_MAX_PARAMS) and fails with CB_ERR_PARSE otherwise. */
+int cb_params_format(const int *params, int n, char *buf, size_t len);
+cb_status cb_params_parse(const char *text, int *params, int *n);
 
 /* Records a peak measured during run run_id (on that run's machine). */
 cb_status cb_db_put_peak(cb_db *db, int64_t run_id, const cb_peak *p);

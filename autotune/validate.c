@@ -89,117 +89,123 @@ void cb_compare(const float *got, const float *want, int64_t n, double tolerance
   check->pass = tolerance == 0 ? check->max_abs == 0 : check->max_rel <= tolerance;
 }
 
-/* Runs ref's variant on (src0, src1) into dst, which the caller prefilled. */
-static cb_status run_ref(cb_ctx *ctx, const cb_variant *v, const cb_problem *p, buffer *src0,
-                         buffer *src1, buffer *dst) {
-  cb_status st;
-  if ((st = buffer_upload(ctx, src0)) != CB_OK || (st = buffer_upload(ctx, src1)) != CB_OK ||
-      (st = buffer_upload(ctx, dst)) != CB_OK)
-    return st;
-  cb_args args = {src0->dev, src1->dev, dst->dev};
-  if ((st = cb_variant_exec(ctx, v, p, NULL, &args)) != CB_OK) return st;
-  if (ctx->backend->sync && (st = ctx->backend->sync(ctx)) != CB_OK) return st;
-  return buffer_download(ctx, dst);
-}
-
 /* Runs the candidate twice on one plan, its workspace and output refilled
  * with NaN before each run (the C of a GEMM with beta != 0 restored):
  * layers share one workspace, so a variant must not depend on what the
  * previous user left there, and the second run must repeat the first
- * exactly. Compares the first run with want; a second run that differs
+ * exactly. Compares the first run with r->want; a second run that differs
  * fails the check too. */
-static cb_status run_candidate(cb_ctx *ctx, const cb_variant *v, const int *params,
-                               const cb_problem *p, buffer *src0, buffer *src1, buffer *dst,
-                               const float *dst_init, const float *want, cb_check *check) {
-  int64_t n = (int64_t)(dst->bytes / sizeof(float));
-  size_t ws_bytes = 0;
-  buffer ws = {0};
-  void *plan = NULL;
-  float *first = malloc(dst->bytes ? dst->bytes : sizeof(float));
-  cb_status st = first ? CB_OK : cb_error(CB_ERR_NOMEM, "out of memory");
-  if (st == CB_OK && v->supports) st = v->supports(ctx, p, params);
-  if (st == CB_OK && v->workspace) st = v->workspace(ctx, p, params, &ws_bytes);
-  if (st == CB_OK && ws_bytes) st = buffer_alloc(ctx, (int64_t)((ws_bytes + 3) / 4), &ws);
-  if (st == CB_OK && v->plan_create) st = v->plan_create(ctx, p, params, &plan);
-  if (st == CB_OK) st = buffer_upload(ctx, src0);
-  if (st == CB_OK) st = buffer_upload(ctx, src1);
-  for (int rep = 0; rep < 2 && st == CB_OK; rep++) {
-    if (ws.host) fill_nan(ws.host, (int64_t)(ws.bytes / sizeof(float)));
-    memcpy(dst->host, dst_init, dst->bytes);
-    cb_args args = {src0->dev, src1->dev, dst->dev};
-    if ((st = buffer_upload(ctx, &ws)) != CB_OK || (st = buffer_upload(ctx, dst)) != CB_OK ||
-        (st = v->run(ctx, p, params, plan, &args, ws.dev)) != CB_OK ||
-        (ctx->backend->sync && (st = ctx->backend->sync(ctx)) != CB_OK) ||
-        (st = buffer_download(ctx, dst)) != CB_OK)
-      break;
-    if (rep == 0) {
-      cb_compare(dst->host, want, n, v->tolerance, check);
-      memcpy(first, dst->host, dst->bytes);
-    } else if (memcmp(first, dst->host, dst->bytes) != 0) {
-      /* Same inputs, same plan, different answer: the result depends on
-       * leftover workspace contents or on timing. */
-      cb_compare(dst->host, first, n, 0, check);
-      check->pass = false;
-    }
-  }
-  if (plan && v->plan_destroy) v->plan_destroy(plan);
-  buffer_free(ctx, &ws);
-  free(first);
-  return st;
-}
-
-cb_status cb_validate(cb_ctx *ctx, const cb_variant *v, const int *params, const cb_problem *p,
-                      cb_ctx *ref_ctx, uint64_t seed, cb_check *check) {
+cb_status cb_validate_against(cb_ctx *ctx, const cb_variant *v, const int *params,
+                              const cb_reference *r, cb_check *check) {
   memset(check, 0, sizeof *check);
   int defaults[CB_MAX_PARAMS];
   if (!params) {
     cb_variant_default_params(v, defaults);
     params = defaults;
   }
-  const cb_variant *ref =
-      ref_ctx->backend->variants[p->op] ? ref_ctx->backend->variants[p->op][0] : NULL;
-  if (!ref) return cb_error(CB_ERR_UNSUPPORTED, "ref has no variant for %s", cb_op_name(p->op));
+  const cb_problem *p = &r->problem;
   if (p->op != v->op)
     return cb_error(CB_ERR_INVALID, "variant %s computes %s, not %s", v->name, cb_op_name(v->op),
                     cb_op_name(p->op));
-  cb_status st = cb_problem_check(p);
-  if (st != CB_OK) return st;
-  int64_t n0 = cb_problem_elems(p, 0), n1 = cb_problem_elems(p, 1), n2 = cb_problem_elems(p, 2);
-
-  buffer a = {0}, b = {0}, out = {0}, ra = {0}, rb = {0}, rout = {0};
-  float *init = malloc((size_t)n2 * sizeof(float));
-  if (!init) return cb_error(CB_ERR_NOMEM, "out of memory");
-  if ((st = buffer_alloc(ctx, n0, &a)) != CB_OK || (st = buffer_alloc(ctx, n1, &b)) != CB_OK ||
-      (st = buffer_alloc(ctx, n2, &out)) != CB_OK ||
-      (st = buffer_alloc(ref_ctx, n0, &ra)) != CB_OK ||
-      (st = buffer_alloc(ref_ctx, n1, &rb)) != CB_OK ||
-      (st = buffer_alloc(ref_ctx, n2, &rout)) != CB_OK)
-    goto done;
-  fill_small_ints(a.host, n0, seed);
-  fill_small_ints(b.host, n1, seed + 1);
-  memcpy(ra.host, a.host, a.bytes);
-  memcpy(rb.host, b.host, b.bytes);
-  /* GEMM with beta != 0 reads C: give both the same integers. Everything
-   * else starts as NaN so an unwritten element cannot pass. */
-  if (p->op == CB_OP_GEMM && p->gemm.beta != 0.0f)
-    fill_small_ints(init, n2, seed + 2);
-  else
-    fill_nan(init, n2);
-  memcpy(rout.host, init, rout.bytes);
-
-  if ((st = run_ref(ref_ctx, ref, p, &ra, &rb, &rout)) != CB_OK) {
-    cb_error_wrap(st, "ref: ");
-    goto done;
+  buffer a = {0}, b = {0}, dst = {0}, ws = {0};
+  size_t ws_bytes = 0;
+  void *plan = NULL;
+  float *first = malloc((size_t)(r->n2 ? r->n2 : 1) * sizeof(float));
+  cb_status st = first ? CB_OK : cb_error(CB_ERR_NOMEM, "out of memory");
+  if (st == CB_OK && v->supports) st = v->supports(ctx, p, params);
+  if (st == CB_OK && v->workspace) st = v->workspace(ctx, p, params, &ws_bytes);
+  if (st == CB_OK) st = buffer_alloc(ctx, r->n0, &a);
+  if (st == CB_OK) st = buffer_alloc(ctx, r->n1, &b);
+  if (st == CB_OK) st = buffer_alloc(ctx, r->n2, &dst);
+  if (st == CB_OK && ws_bytes) st = buffer_alloc(ctx, (int64_t)((ws_bytes + 3) / 4), &ws);
+  if (st == CB_OK && v->plan_create) st = v->plan_create(ctx, p, params, &plan);
+  if (st == CB_OK) {
+    memcpy(a.host, r->src0, a.bytes);
+    memcpy(b.host, r->src1, b.bytes);
+    if ((st = buffer_upload(ctx, &a)) == CB_OK) st = buffer_upload(ctx, &b);
   }
-  st = run_candidate(ctx, v, params, p, &a, &b, &out, init, rout.host, check);
-done:
-  free(init);
+  for (int rep = 0; rep < 2 && st == CB_OK; rep++) {
+    if (ws.host) fill_nan(ws.host, (int64_t)(ws.bytes / sizeof(float)));
+    memcpy(dst.host, r->dst_init, dst.bytes);
+    cb_args args = {a.dev, b.dev, dst.dev};
+    if ((st = buffer_upload(ctx, &ws)) != CB_OK || (st = buffer_upload(ctx, &dst)) != CB_OK ||
+        (st = v->run(ctx, p, params, plan, &args, ws.dev)) != CB_OK ||
+        (ctx->backend->sync && (st = ctx->backend->sync(ctx)) != CB_OK) ||
+        (st = buffer_download(ctx, &dst)) != CB_OK)
+      break;
+    if (rep == 0) {
+      cb_compare(dst.host, r->want, r->n2, v->tolerance, check);
+      memcpy(first, dst.host, dst.bytes);
+    } else if (memcmp(first, dst.host, dst.bytes) != 0) {
+      /* Same inputs, same plan, different answer: the result depends on
+       * leftover workspace contents or on timing. */
+      cb_compare(dst.host, first, r->n2, 0, check);
+      check->pass = false;
+    }
+  }
+  if (plan && v->plan_destroy) v->plan_destroy(plan);
+  buffer_free(ctx, &ws);
   buffer_free(ctx, &a);
   buffer_free(ctx, &b);
-  buffer_free(ctx, &out);
-  buffer_free(ref_ctx, &ra);
-  buffer_free(ref_ctx, &rb);
-  buffer_free(ref_ctx, &rout);
+  buffer_free(ctx, &dst);
+  free(first);
+  return st;
+}
+
+void cb_reference_free(cb_reference *r) {
+  free(r->src0);
+  free(r->src1);
+  free(r->dst_init);
+  free(r->want);
+  memset(r, 0, sizeof *r);
+}
+
+cb_status cb_reference_make(cb_ctx *ref_ctx, const cb_problem *p, uint64_t seed, cb_reference *r) {
+  memset(r, 0, sizeof *r);
+  const cb_variant *ref =
+      ref_ctx->backend->variants[p->op] ? ref_ctx->backend->variants[p->op][0] : NULL;
+  if (!ref) return cb_error(CB_ERR_UNSUPPORTED, "ref has no variant for %s", cb_op_name(p->op));
+  cb_status st = cb_problem_check(p);
+  if (st != CB_OK) return st;
+  r->problem = *p;
+  r->n0 = cb_problem_elems(p, 0), r->n1 = cb_problem_elems(p, 1), r->n2 = cb_problem_elems(p, 2);
+  r->src0 = malloc((size_t)(r->n0 ? r->n0 : 1) * sizeof(float));
+  r->src1 = malloc((size_t)(r->n1 ? r->n1 : 1) * sizeof(float));
+  r->dst_init = malloc((size_t)(r->n2 ? r->n2 : 1) * sizeof(float));
+  r->want = malloc((size_t)(r->n2 ? r->n2 : 1) * sizeof(float));
+  if (!r->src0 || !r->src1 || !r->dst_init || !r->want) {
+    cb_reference_free(r);
+    return cb_error(CB_ERR_NOMEM, "out of memory for the reference of a problem");
+  }
+  fill_small_ints(r->src0, r->n0, seed);
+  fill_small_ints(r->src1, r->n1, seed + 1);
+  /* GEMM with beta != 0 reads C: give it integers too. Everything else
+   * starts as NaN so an unwritten element cannot pass. */
+  if (p->op == CB_OP_GEMM && p->gemm.beta != 0.0f)
+    fill_small_ints(r->dst_init, r->n2, seed + 2);
+  else
+    fill_nan(r->dst_init, r->n2);
+  memcpy(r->want, r->dst_init, (size_t)r->n2 * sizeof(float));
+  /* ref is a host backend: its buffers are the host arrays. */
+  cb_args args = {r->src0, r->src1, r->want};
+  if ((st = cb_variant_exec(ref_ctx, ref, p, NULL, &args)) != CB_OK) {
+    cb_reference_free(r);
+    return cb_error_wrap(st, "ref: ");
+  }
+  return CB_OK;
+}
+
+cb_status cb_validate(cb_ctx *ctx, const cb_variant *v, const int *params, const cb_problem *p,
+                      cb_ctx *ref_ctx, uint64_t seed, cb_check *check) {
+  memset(check, 0, sizeof *check);
+  if (p->op != v->op)
+    return cb_error(CB_ERR_INVALID, "variant %s computes %s, not %s", v->name, cb_op_name(v->op),
+                    cb_op_name(p->op));
+  cb_reference r;
+  cb_status st = cb_reference_make(ref_ctx, p, seed, &r);
+  if (st != CB_OK) return st;
+  st = cb_validate_against(ctx, v, params, &r, check);
+  cb_reference_free(&r);
   return st;
 }
 
@@ -209,53 +215,6 @@ static double now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
-cb_status cb_time_variant(cb_ctx *ctx, const cb_variant *v, const int *params, const cb_problem *p,
-                          int warmup, int iters, cb_timing *t) {
-  memset(t, 0, sizeof *t);
-  int defaults[CB_MAX_PARAMS];
-  if (!params) {
-    cb_variant_default_params(v, defaults);
-    params = defaults;
-  }
-  cb_status st = cb_problem_check(p);
-  if (st != CB_OK) return st;
-  if (v->supports && (st = v->supports(ctx, p, params)) != CB_OK) return st;
-  int64_t n0 = cb_problem_elems(p, 0), n1 = cb_problem_elems(p, 1), n2 = cb_problem_elems(p, 2);
-  buffer a = {0}, b = {0}, out = {0}, ws = {0};
-  size_t ws_bytes = 0;
-  void *plan = NULL;
-  double *samples = calloc((size_t)(iters > 0 ? iters : 1), sizeof *samples);
-  if (!samples) return cb_error(CB_ERR_NOMEM, "out of memory");
-  if ((st = buffer_alloc(ctx, n0, &a)) != CB_OK || (st = buffer_alloc(ctx, n1, &b)) != CB_OK ||
-      (st = buffer_alloc(ctx, n2, &out)) != CB_OK)
-    goto done;
-  fill_uniform(a.host, n0, 1);
-  fill_uniform(b.host, n1, 2);
-  fill_uniform(out.host, n2, 3);
-  if ((st = buffer_upload(ctx, &a)) != CB_OK || (st = buffer_upload(ctx, &b)) != CB_OK ||
-      (st = buffer_upload(ctx, &out)) != CB_OK)
-    goto done;
-  if (v->workspace && (st = v->workspace(ctx, p, params, &ws_bytes)) != CB_OK) goto done;
-  if (ws_bytes && (st = buffer_alloc(ctx, (int64_t)((ws_bytes + 3) / 4), &ws)) != CB_OK) goto done;
-  if (v->plan_create && (st = v->plan_create(ctx, p, params, &plan)) != CB_OK) goto done;
-  cb_args args = {a.dev, b.dev, out.dev};
-  for (int i = 0; i < warmup + iters; i++) {
-    double t0 = now_ms();
-    if ((st = v->run(ctx, p, params, plan, &args, ws.dev)) != CB_OK) goto done;
-    if (ctx->backend->sync && (st = ctx->backend->sync(ctx)) != CB_OK) goto done;
-    if (i >= warmup) samples[i - warmup] = now_ms() - t0;
-  }
-  cb_timing_compute(samples, iters, t);
-done:
-  if (plan && v->plan_destroy) v->plan_destroy(plan);
-  buffer_free(ctx, &ws);
-  buffer_free(ctx, &a);
-  buffer_free(ctx, &b);
-  buffer_free(ctx, &out);
-  free(samples);
-  return st;
-}
-
 /* Reads and writes `bytes` of memory so the caches hold nothing a kernel
  * is about to use. */
 static void flush_caches(float *buf, size_t bytes) {
@@ -263,80 +222,150 @@ static void flush_caches(float *buf, size_t bytes) {
   for (size_t i = 0; i < n; i += 16) buf[i] += 1.0f;
 }
 
-cb_status cb_time_interleaved(const cb_candidate *cands, int n, const cb_problem *p, int warmup,
-                              int iters, size_t flush_bytes, cb_timing *out) {
-  memset(out, 0, (size_t)n * sizeof *out);
-  if (n < 1 || iters < 1 || warmup < 0)
-    return cb_error(CB_ERR_INVALID, "timing needs candidates, iters >= 1 and warmup >= 0");
+struct cb_time_session {
+  const cb_candidate *cands;
+  int n;
+  cb_problem p;
+  cb_ctx *dev; /* where the inputs live: every candidate's device */
+  buffer a, b, c;
+  buffer *ws;
+  void **plans;
+  double **samples; /* per candidate, grown as rounds run */
+  int *count, *cap;
+  float *flush;
+  size_t flush_bytes;
+  int round;
+};
+
+void cb_time_session_end(cb_time_session *s) {
+  if (!s) return;
+  for (int i = 0; i < s->n; i++) {
+    if (s->plans && s->plans[i] && s->cands[i].variant->plan_destroy)
+      s->cands[i].variant->plan_destroy(s->plans[i]);
+    if (s->ws) buffer_free(s->cands[i].ctx, &s->ws[i]);
+    if (s->samples) free(s->samples[i]);
+  }
+  buffer_free(s->dev, &s->a);
+  buffer_free(s->dev, &s->b);
+  buffer_free(s->dev, &s->c);
+  free(s->ws);
+  free(s->plans);
+  free(s->samples);
+  free(s->count);
+  free(s->cap);
+  free(s->flush);
+  free(s);
+}
+
+cb_status cb_time_session_begin(const cb_candidate *cands, int n, const cb_problem *p,
+                                size_t flush_bytes, cb_time_session **out) {
+  *out = NULL;
+  if (n < 1) return cb_error(CB_ERR_INVALID, "timing needs at least one candidate");
   cb_status st = cb_problem_check(p);
   if (st != CB_OK) return st;
-  cb_ctx *dev = cands[0].ctx;
   for (int i = 1; i < n; i++)
-    if (cands[i].ctx->backend->alloc != dev->backend->alloc || cands[i].ctx->device != dev->device)
+    if (cands[i].ctx->backend->alloc != cands[0].ctx->backend->alloc ||
+        cands[i].ctx->device != cands[0].ctx->device)
       return cb_error(CB_ERR_INVALID, "interleaved candidates must share one device");
-
-  int64_t n0 = cb_problem_elems(p, 0), n1 = cb_problem_elems(p, 1), n2 = cb_problem_elems(p, 2);
-  buffer a = {0}, b = {0}, c = {0};
-  buffer *ws = calloc((size_t)n, sizeof *ws);
-  void **plans = calloc((size_t)n, sizeof *plans);
-  double *samples = calloc((size_t)n * (size_t)iters, sizeof *samples);
-  float *flush = flush_bytes ? malloc(flush_bytes) : NULL;
-  if (!ws || !plans || !samples || (flush_bytes && !flush)) {
-    st = cb_error(CB_ERR_NOMEM, "out of memory for timing");
-    goto done;
+  cb_time_session *s = calloc(1, sizeof *s);
+  if (!s) return cb_error(CB_ERR_NOMEM, "out of memory for timing");
+  s->cands = cands, s->n = n, s->p = *p, s->dev = cands[0].ctx, s->flush_bytes = flush_bytes;
+  s->ws = calloc((size_t)n, sizeof *s->ws);
+  s->plans = calloc((size_t)n, sizeof *s->plans);
+  s->samples = calloc((size_t)n, sizeof *s->samples);
+  s->count = calloc((size_t)n, sizeof *s->count);
+  s->cap = calloc((size_t)n, sizeof *s->cap);
+  s->flush = flush_bytes ? calloc(1, flush_bytes) : NULL;
+  if (!s->ws || !s->plans || !s->samples || !s->count || !s->cap || (flush_bytes && !s->flush)) {
+    cb_time_session_end(s);
+    return cb_error(CB_ERR_NOMEM, "out of memory for timing");
   }
-  if (flush) memset(flush, 0, flush_bytes);
-  if ((st = buffer_alloc(dev, n0, &a)) != CB_OK || (st = buffer_alloc(dev, n1, &b)) != CB_OK ||
-      (st = buffer_alloc(dev, n2, &c)) != CB_OK)
-    goto done;
-  fill_uniform(a.host, n0, 1);
-  fill_uniform(b.host, n1, 2);
-  fill_uniform(c.host, n2, 3);
-  if ((st = buffer_upload(dev, &a)) != CB_OK || (st = buffer_upload(dev, &b)) != CB_OK ||
-      (st = buffer_upload(dev, &c)) != CB_OK)
-    goto done;
+  int64_t n0 = cb_problem_elems(p, 0), n1 = cb_problem_elems(p, 1), n2 = cb_problem_elems(p, 2);
+  if ((st = buffer_alloc(s->dev, n0, &s->a)) != CB_OK ||
+      (st = buffer_alloc(s->dev, n1, &s->b)) != CB_OK ||
+      (st = buffer_alloc(s->dev, n2, &s->c)) != CB_OK)
+    goto fail;
+  fill_uniform(s->a.host, n0, 1);
+  fill_uniform(s->b.host, n1, 2);
+  fill_uniform(s->c.host, n2, 3);
+  if ((st = buffer_upload(s->dev, &s->a)) != CB_OK ||
+      (st = buffer_upload(s->dev, &s->b)) != CB_OK || (st = buffer_upload(s->dev, &s->c)) != CB_OK)
+    goto fail;
   for (int i = 0; i < n; i++) {
     const cb_candidate *k = &cands[i];
     size_t bytes = 0;
     if (k->variant->supports && (st = k->variant->supports(k->ctx, p, k->params)) != CB_OK)
-      goto done;
+      goto fail;
     if (k->variant->workspace &&
         (st = k->variant->workspace(k->ctx, p, k->params, &bytes)) != CB_OK)
-      goto done;
-    if (bytes && (st = buffer_alloc(k->ctx, (int64_t)((bytes + 3) / 4), &ws[i])) != CB_OK)
-      goto done;
+      goto fail;
+    if (bytes && (st = buffer_alloc(k->ctx, (int64_t)((bytes + 3) / 4), &s->ws[i])) != CB_OK)
+      goto fail;
     if (k->variant->plan_create &&
-        (st = k->variant->plan_create(k->ctx, p, k->params, &plans[i])) != CB_OK)
-      goto done;
-  }
-  cb_args args = {a.dev, b.dev, c.dev};
-  for (int round = 0; round < warmup + iters; round++) {
-    for (int j = 0; j < n; j++) {
-      int i = (round + j) % n;
-      const cb_candidate *k = &cands[i];
-      if (flush) flush_caches(flush, flush_bytes);
-      double t0 = now_ms();
-      if ((st = k->variant->run(k->ctx, p, k->params, plans[i], &args, ws[i].dev)) != CB_OK)
-        goto done;
-      if (k->ctx->backend->sync && (st = k->ctx->backend->sync(k->ctx)) != CB_OK) goto done;
-      double t = now_ms() - t0;
-      if (round >= warmup) samples[(size_t)i * (size_t)iters + (size_t)(round - warmup)] = t;
+        (st = k->variant->plan_create(k->ctx, p, k->params, &s->plans[i])) != CB_OK) {
+      char name[160];
+      snprintf(name, sizeof name, "%s/%s", k->ctx->backend->name, k->variant->name);
+      cb_error_wrap(st, "%s: ", name);
+      goto fail;
     }
   }
-  for (int i = 0; i < n; i++)
-    cb_timing_compute(samples + (size_t)i * (size_t)iters, iters, &out[i]);
-done:
-  for (int i = 0; plans && ws && i < n; i++) {
-    if (plans[i] && cands[i].variant->plan_destroy) cands[i].variant->plan_destroy(plans[i]);
-    buffer_free(cands[i].ctx, &ws[i]);
+  *out = s;
+  return CB_OK;
+fail:
+  cb_time_session_end(s);
+  return st;
+}
+
+/* Appends one sample to candidate i's series. */
+static cb_status add_sample(cb_time_session *s, int i, double ms) {
+  if (s->count[i] == s->cap[i]) {
+    int cap = s->cap[i] ? 2 * s->cap[i] : 16;
+    double *grown = realloc(s->samples[i], (size_t)cap * sizeof *grown);
+    if (!grown) return cb_error(CB_ERR_NOMEM, "out of memory for samples");
+    s->samples[i] = grown, s->cap[i] = cap;
   }
-  buffer_free(dev, &a);
-  buffer_free(dev, &b);
-  buffer_free(dev, &c);
-  free(ws);
-  free(plans);
-  free(samples);
-  free(flush);
+  s->samples[i][s->count[i]++] = ms;
+  return CB_OK;
+}
+
+cb_status cb_time_session_round(cb_time_session *s, const bool *active, bool timed) {
+  cb_args args = {s->a.dev, s->b.dev, s->c.dev};
+  for (int j = 0; j < s->n; j++) {
+    int i = (s->round + j) % s->n;
+    if (active && !active[i]) continue;
+    const cb_candidate *k = &s->cands[i];
+    if (s->flush) flush_caches(s->flush, s->flush_bytes);
+    double t0 = now_ms();
+    cb_status st = k->variant->run(k->ctx, &s->p, k->params, s->plans[i], &args, s->ws[i].dev);
+    if (st == CB_OK && k->ctx->backend->sync) st = k->ctx->backend->sync(k->ctx);
+    double t = now_ms() - t0;
+    if (st != CB_OK) return cb_error_wrap(st, "%s/%s: ", k->ctx->backend->name, k->variant->name);
+    if (timed && (st = add_sample(s, i, t)) != CB_OK) return st;
+  }
+  s->round++;
+  return CB_OK;
+}
+
+const double *cb_time_session_samples(const cb_time_session *s, int i, int *count) {
+  *count = s->count[i];
+  return s->samples[i];
+}
+
+cb_status cb_time_interleaved(const cb_candidate *cands, int n, const cb_problem *p, int warmup,
+                              int iters, size_t flush_bytes, cb_timing *out) {
+  memset(out, 0, (size_t)n * sizeof *out);
+  if (iters < 1 || warmup < 0)
+    return cb_error(CB_ERR_INVALID, "timing needs iters >= 1 and warmup >= 0");
+  cb_time_session *s;
+  cb_status st = cb_time_session_begin(cands, n, p, flush_bytes, &s);
+  for (int r = 0; st == CB_OK && r < warmup + iters; r++)
+    st = cb_time_session_round(s, NULL, r >= warmup);
+  for (int i = 0; st == CB_OK && i < n; i++) {
+    int count;
+    const double *v = cb_time_session_samples(s, i, &count);
+    cb_timing_compute(v, count, &out[i]);
+  }
+  cb_time_session_end(s);
   return st;
 }
 

@@ -1,5 +1,5 @@
-/* validate.h: checks a variant against the ref backend, and times one
- * variant on one problem.
+/* validate.h: checks a variant against the ref backend, and times
+ * variants on one problem, interleaved.
  *
  * Validation runs the candidate and ref on the same small-integer data.
  * With integers in [-2, 2] every partial sum of a conv or GEMM is an
@@ -24,21 +24,32 @@ typedef struct cb_check {
   float got, want;  /* the values there */
 } cb_check;
 
-/* Runs v with params (NULL: defaults) on ctx and ref's variant for p's op
- * on ref_ctx, on the same data drawn from seed, and compares. CB_OK when
- * both ran (then check->pass says whether they agree); an error when
- * either could not run. Device backends get their data uploaded. */
+/* The inputs of a problem and ref's answer for them, computed once and
+ * shared by every candidate validated against it. */
+typedef struct cb_reference {
+  cb_problem problem;
+  float *src0, *src1; /* small integers */
+  float *dst_init;    /* what dst holds before a run: NaN, or C for a GEMM with beta != 0 */
+  float *want;        /* ref's result */
+  int64_t n0, n1, n2;
+} cb_reference;
+
+/* Runs ref on p with data drawn from seed. Free with cb_reference_free. */
+cb_status cb_reference_make(cb_ctx *ref_ctx, const cb_problem *p, uint64_t seed, cb_reference *r);
+void cb_reference_free(cb_reference *r);
+
+/* Runs v with params (NULL: defaults) on ctx against r (see the header
+ * comment). CB_OK when it ran (check->pass says whether it agreed). */
+cb_status cb_validate_against(cb_ctx *ctx, const cb_variant *v, const int *params,
+                              const cb_reference *r, cb_check *check);
+
+/* cb_reference_make + cb_validate_against + cb_reference_free. */
 cb_status cb_validate(cb_ctx *ctx, const cb_variant *v, const int *params, const cb_problem *p,
                       cb_ctx *ref_ctx, uint64_t seed, cb_check *check);
 
-/* The same comparison on two host arrays of n values: what cb_validate
+/* The same comparison on two host arrays of n values: what validation
  * uses, exposed so a test can feed it a planted wrong result. */
 void cb_compare(const float *got, const float *want, int64_t n, double tolerance, cb_check *check);
-
-/* Times v on p: plan once, `warmup` untimed runs, then `iters` timed runs
- * (each synchronised for device backends); fills t in milliseconds. */
-cb_status cb_time_variant(cb_ctx *ctx, const cb_variant *v, const int *params, const cb_problem *p,
-                          int warmup, int iters, cb_timing *t);
 
 /* One variant at one parameter point on one context: a timing candidate. */
 typedef struct cb_candidate {
@@ -47,13 +58,30 @@ typedef struct cb_candidate {
   int params[CB_MAX_PARAMS];
 } cb_candidate;
 
-/* Times n candidates on problem p interleaved: `warmup` untimed rounds,
- * then `iters` rounds in which every candidate runs once, the starting
- * candidate rotating each round, so drift of the machine's clock or load
- * falls on all candidates alike. With flush_bytes > 0, that many bytes are
- * streamed through between samples so no candidate starts with a warm
- * cache left by the previous one. Candidates share their inputs (on one
- * device). out[i] receives candidate i's statistics in milliseconds. */
+/* ---- interleaved timing ---------------------------------------------------
+ * A session holds the candidates' plans and workspaces and one set of
+ * inputs (one device), so rounds can run them back to back: in each round
+ * every active candidate runs once, the starting one rotating, with flush
+ * bytes streamed through before each sample so no candidate inherits a
+ * warm cache from the previous one. Drift of the machine's clock or load
+ * over a session falls on all candidates alike. */
+
+typedef struct cb_time_session cb_time_session;
+
+cb_status cb_time_session_begin(const cb_candidate *cands, int n, const cb_problem *p,
+                                size_t flush_bytes, cb_time_session **out);
+
+/* One round over the candidates whose active[i] is true (NULL: all);
+ * timed rounds record a sample per candidate. */
+cb_status cb_time_session_round(cb_time_session *s, const bool *active, bool timed);
+
+/* Candidate i's samples so far (ms). */
+const double *cb_time_session_samples(const cb_time_session *s, int i, int *count);
+
+void cb_time_session_end(cb_time_session *s);
+
+/* A fixed schedule on a session: `warmup` untimed rounds, `iters` timed
+ * ones; out[i] receives candidate i's statistics (ms). */
 cb_status cb_time_interleaved(const cb_candidate *cands, int n, const cb_problem *p, int warmup,
                               int iters, size_t flush_bytes, cb_timing *out);
 

@@ -24,8 +24,7 @@ const cb_layer_ops *cb_layer_kind_find(const char *kind) {
   return NULL;
 }
 
-/* The first variant of ctx's backend for p's op that supports p. */
-static const cb_variant *first_supporting(cb_ctx *ctx, const cb_problem *p) {
+const cb_variant *cb_first_supporting(cb_ctx *ctx, const cb_problem *p) {
   const cb_variant *const *list = ctx ? ctx->backend->variants[p->op] : NULL;
   for (; list && *list; list++) {
     int params[CB_MAX_PARAMS];
@@ -35,7 +34,26 @@ static const cb_variant *first_supporting(cb_ctx *ctx, const cb_problem *p) {
   return NULL;
 }
 
-cb_status cb_layer_plan(cb_layer *l, cb_ctx *ctx, cb_ctx *ref_ctx, size_t *workspace) {
+cb_status cb_bind_first(void *user, const cb_problem *p, cb_binding *bd) {
+  const cb_bind_first_ctx *b = user;
+  bd->ctx = b->ctx;
+  bd->variant = cb_first_supporting(b->ctx, p);
+  if (!bd->variant && b->ref && b->ref != b->ctx) {
+    bd->ctx = b->ref;
+    bd->variant = cb_first_supporting(b->ref, p);
+    bd->fallback = true;
+  }
+  if (!bd->variant) {
+    char key[CB_KEY_MAX];
+    cb_problem_key(p, key, sizeof key);
+    return cb_error(CB_ERR_UNSUPPORTED, "no variant of %s supports %s",
+                    b->ctx ? b->ctx->backend->name : "(none)", key);
+  }
+  cb_variant_default_params(bd->variant, bd->params);
+  return CB_OK;
+}
+
+cb_status cb_layer_plan(cb_layer *l, cb_bind_fn bind, void *user, size_t *workspace) {
   cb_problem probs[3];
   l->nbind = l->ops->problems ? l->ops->problems(l, probs) : 0;
   for (int b = 0; b < l->nbind; b++) {
@@ -43,21 +61,8 @@ cb_status cb_layer_plan(cb_layer *l, cb_ctx *ctx, cb_ctx *ref_ctx, size_t *works
     memset(bd, 0, sizeof *bd);
     bd->problem = probs[b];
     cb_status st = cb_problem_check(&bd->problem);
+    if (st == CB_OK) st = bind(user, &bd->problem, bd);
     if (st != CB_OK) return cb_error_wrap(st, "layer %s: ", l->name);
-    bd->ctx = ctx;
-    bd->variant = first_supporting(ctx, &bd->problem);
-    if (!bd->variant && ref_ctx && ref_ctx != ctx) {
-      bd->ctx = ref_ctx;
-      bd->variant = first_supporting(ref_ctx, &bd->problem);
-      bd->fallback = true;
-    }
-    if (!bd->variant) {
-      char key[CB_KEY_MAX];
-      cb_problem_key(&bd->problem, key, sizeof key);
-      return cb_error(CB_ERR_UNSUPPORTED, "layer %s: no variant of %s supports %s", l->name,
-                      ctx ? ctx->backend->name : "(none)", key);
-    }
-    cb_variant_default_params(bd->variant, bd->params);
     size_t ws = 0;
     if (bd->variant->workspace &&
         (st = bd->variant->workspace(bd->ctx, &bd->problem, bd->params, &ws)) != CB_OK)

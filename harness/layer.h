@@ -38,8 +38,9 @@ typedef struct cb_binding {
   const cb_variant *variant;
   int params[CB_MAX_PARAMS];
   void *plan;
-  bool fallback;  /* the requested backend could not run it; ref did */
-  char impl[128]; /* variant->plan_info's answer, "" when it has none */
+  bool fallback;   /* the requested backend could not run it; ref did */
+  char impl[128];  /* variant->plan_info's answer, "" when it has none */
+  char source[24]; /* how it was chosen when tuned: "exact", "borrowed", "heuristic", ... */
 } cb_binding;
 
 /* State shared by every layer of a net while it runs. */
@@ -113,11 +114,25 @@ struct cb_layer {
 const cb_layer_ops *const *cb_layer_kinds(void);
 const cb_layer_ops *cb_layer_kind_find(const char *kind);
 
-/* Chooses the kernels for l's problems (ops->problems): the first variant
- * of ctx's backend that supports each, else the first of ref_ctx's (marked
- * fallback); makes their plans. *workspace is raised to the largest
- * workspace a binding needs. Call after reshape. */
-cb_status cb_layer_plan(cb_layer *l, cb_ctx *ctx, cb_ctx *ref_ctx, size_t *workspace);
+/* Chooses the kernel of one problem: sets bd->ctx, bd->variant,
+ * bd->params (and fallback / source). */
+typedef cb_status (*cb_bind_fn)(void *user, const cb_problem *p, cb_binding *bd);
+
+/* The plain choice: the first variant of ctx's backend that supports the
+ * problem (at its default parameters), else the first of ref's, marked
+ * fallback. user is a cb_bind_first_ctx. */
+typedef struct cb_bind_first_ctx {
+  cb_ctx *ctx, *ref;
+} cb_bind_first_ctx;
+cb_status cb_bind_first(void *user, const cb_problem *p, cb_binding *bd);
+
+/* The first variant of ctx's backend that supports p at its defaults. */
+const cb_variant *cb_first_supporting(cb_ctx *ctx, const cb_problem *p);
+
+/* Chooses the kernels for l's problems (ops->problems) with bind, and
+ * makes their plans. *workspace is raised to the largest workspace a
+ * binding needs. Call after reshape. */
+cb_status cb_layer_plan(cb_layer *l, cb_bind_fn bind, void *user, size_t *workspace);
 
 /* Destroys the plans cb_layer_plan made. */
 void cb_layer_unplan(cb_layer *l);

@@ -259,7 +259,74 @@ static cb_status allocate_and_setup(cb_net *net, const cb_net_opts *o, size_t wo
   return make_top_seed(net, o->seed);
 }
 
+/* The opened context of backend `name` in a tuned net's pool, opening it
+ * the first time; NULL (and the reason in cb_errmsg) when it cannot run. */
+static cb_ctx *pool_ctx(cb_net *net, const char *name, int threads) {
+  if (strcmp(name, "ref") == 0) return net->ref_ctx;
+  for (int i = 0; i < net->npool; i++)
+    if (strcmp(net->pool[i]->backend->name, name) == 0) return net->pool[i];
+  const cb_backend *b = cb_backend_find(name);
+  if (!b) {
+    cb_error(CB_ERR_UNAVAILABLE, "this build has no backend %s", name);
+    return NULL;
+  }
+  if (net->npool == (int)(sizeof net->pool / sizeof net->pool[0])) return NULL;
+  cb_ctx *ctx;
+  if (cb_ctx_open(b, threads, &ctx) != CB_OK) return NULL;
+  net->pool[net->npool++] = ctx;
+  return ctx;
+}
+
+typedef struct tuned_bind {
+  cb_net *net;
+  const cb_net_opts *o;
+} tuned_bind;
+
+/* The heuristic default: the first preferred backend with a variant that
+ * supports p, else ref. */
+static cb_status bind_heuristic(tuned_bind *t, const cb_problem *p, cb_binding *bd,
+                                const char *why) {
+  static const char *const preferred[] = {"onednn", "cpu", "openblas", "fftw", NULL};
+  const char *const *names = t->o->heuristic ? t->o->heuristic : preferred;
+  snprintf(bd->source, sizeof bd->source, "%s", why);
+  for (; *names; names++) {
+    cb_ctx *ctx = cb_backend_find(*names) ? pool_ctx(t->net, *names, t->o->threads) : NULL;
+    const cb_variant *v = ctx ? cb_first_supporting(ctx, p) : NULL;
+    if (v) {
+      bd->ctx = ctx, bd->variant = v;
+      cb_variant_default_params(v, bd->params);
+      return CB_OK;
+    }
+  }
+  cb_bind_first_ctx ref = {t->net->ref_ctx, t->net->ref_ctx};
+  return cb_bind_first(&ref, p, bd);
+}
+
+/* A tuned net's choice for one problem: the cache's, if this build can
+ * still run it, else the heuristic, and bd->source says which. */
+static cb_status bind_tuned(void *user, const cb_problem *p, cb_binding *bd) {
+  tuned_bind *t = user;
+  cb_choice ch;
+  if (t->o->choose(t->o->choose_user, p, &ch) != CB_OK)
+    return bind_heuristic(t, p, bd, "heuristic");
+  cb_ctx *ctx = pool_ctx(t->net, ch.backend, t->o->threads);
+  const cb_variant *v = ctx ? cb_variant_find(ctx->backend, p->op, ch.variant) : NULL;
+  if (!v || ch.nparams != v->nparams)
+    return bind_heuristic(t, p, bd, "heuristic (cached choice not in this build)");
+  int params[CB_MAX_PARAMS];
+  cb_variant_default_params(v, params);
+  memcpy(params, ch.params, (size_t)ch.nparams * sizeof *params);
+  if (v->supports && v->supports(ctx, p, params) != CB_OK)
+    return bind_heuristic(t, p, bd, "heuristic (cached choice unsupported)");
+  bd->ctx = ctx, bd->variant = v;
+  memcpy(bd->params, params, sizeof bd->params);
+  snprintf(bd->source, sizeof bd->source, "%s", ch.source);
+  return CB_OK;
+}
+
 static cb_status open_backends(cb_net *net, const cb_net_opts *o) {
+  if (o->choose) /* tuned: the pool opens what the choices need */
+    return cb_ctx_open(cb_backend_find("ref"), o->threads, &net->ref_ctx);
   const char *name = o->backend ? o->backend : "ref";
   net->backend = cb_backend_find(name);
   if (!net->backend) {
@@ -322,9 +389,14 @@ static cb_status build(const cb_netdef *nd, const cb_net_opts *o, cb_net *net) {
 
   if ((st = open_backends(net, o)) != CB_OK) return st;
   size_t workspace = 0;
-  for (int i = 0; i < count; i++)
-    if ((st = cb_layer_plan(&net->layers[i], net->ctx, net->ref_ctx, &workspace)) != CB_OK)
-      return st;
+  cb_bind_first_ctx plain = {net->ctx, net->ref_ctx};
+  tuned_bind tuned = {net, o};
+  for (int i = 0; i < count; i++) {
+    cb_layer *l = &net->layers[i];
+    st = o->choose ? cb_layer_plan(l, bind_tuned, &tuned, &workspace)
+                   : cb_layer_plan(l, cb_bind_first, &plain, &workspace);
+    if (st != CB_OK) return st;
+  }
   if ((st = check_memory(net, o, workspace)) != CB_OK) return st;
   if (o->check_only) return CB_OK;
   return allocate_and_setup(net, o, workspace);
@@ -357,6 +429,7 @@ void cb_net_free(cb_net *net) {
     cb_tensor_free(net->tensors[t]);
     free(net->tensors[t]);
   }
+  for (int i = 0; i < net->npool; i++) cb_ctx_close(net->pool[i]);
   if (net->ref_ctx != net->ctx) cb_ctx_close(net->ref_ctx);
   cb_ctx_close(net->ctx);
   cb_free(net->exec.workspace);

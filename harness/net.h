@@ -9,15 +9,35 @@
 
 #include "layer.h"
 
+/* A kernel choice for one problem, from a tuner's cache. */
+typedef struct cb_choice {
+  char backend[32];
+  char variant[64];
+  int params[CB_MAX_PARAMS];
+  int nparams;
+  char source[24]; /* "exact", "imported", "borrowed" */
+} cb_choice;
+
+/* Looks a problem up: CB_OK with *out filled, or CB_ERR_UNSUPPORTED for a
+ * miss (the net then uses its heuristic default and says so). */
+typedef cb_status (*cb_choose_fn)(void *user, const cb_problem *p, cb_choice *out);
+
 typedef struct cb_net_opts {
   int64_t batch;       /* 0: the netdef's batch */
   const char *backend; /* backend for conv and fc kernels; NULL: "ref" */
-  int threads;         /* >= 1 */
-  uint64_t seed;       /* parameter initialisation, synthetic data, dropout */
-  bool input_grad;     /* also compute the gradient of the data input */
-  int64_t mem_limit;   /* bytes the net may use; 0: the memory available now */
-  int shape_index;     /* .shapes files: which statement to build (one layer alone) */
-  bool check_only;     /* stop after shapes, plans and the memory check: allocate nothing */
+  /* Tuned nets: when choose is set, backend is ignored and every problem
+   * asks choose; a miss, or a choice this build cannot run, falls back to
+   * the heuristic: the first backend of `heuristic` (NULL-terminated; NULL:
+   * onednn, cpu, openblas, fftw) with a variant that supports it. */
+  cb_choose_fn choose;
+  void *choose_user;
+  const char *const *heuristic;
+  int threads;       /* >= 1 */
+  uint64_t seed;     /* parameter initialisation, synthetic data, dropout */
+  bool input_grad;   /* also compute the gradient of the data input */
+  int64_t mem_limit; /* bytes the net may use; 0: the memory available now */
+  int shape_index;   /* .shapes files: which statement to build (one layer alone) */
+  bool check_only;   /* stop after shapes, plans and the memory check: allocate nothing */
 } cb_net_opts;
 
 typedef struct cb_net {
@@ -33,11 +53,13 @@ typedef struct cb_net {
   cb_tensor *top;      /* the last layer's output */
   bool has_loss;       /* the last layer is a loss: backward seeds d(loss) = 1 */
   cb_exec exec;
-  const cb_backend *backend;
-  cb_ctx *ctx;     /* the requested backend */
-  cb_ctx *ref_ctx; /* ref, for what the requested backend does not support */
-  int64_t bytes;   /* tensors + parameters + workspace */
-  float *top_seed; /* the top gradient, kept when an in-place top layer overwrites it */
+  const cb_backend *backend; /* NULL for a tuned net */
+  cb_ctx *ctx;               /* the requested backend (NULL for a tuned net) */
+  cb_ctx *ref_ctx;           /* ref, for what the requested backend does not support */
+  int npool;
+  cb_ctx *pool[16]; /* a tuned net's backends, opened as its choices need them */
+  int64_t bytes;    /* tensors + parameters + workspace */
+  float *top_seed;  /* the top gradient, kept when an in-place top layer overwrites it */
   int ndead;
   cb_tensor **dead; /* outputs nobody reads: their gradient is zeroed before backward */
 } cb_net;

@@ -112,7 +112,8 @@ static inline cb_status cb_fx_build(cb_fixture *f) {
     if ((s = cb_tensor_alloc(&f->l.params[i], true)) != CB_OK) return s;
   if ((s = cb_ctx_open(cb_backend_find("ref"), 1, &f->ctx)) != CB_OK) return s;
   size_t ws = 0;
-  if ((s = cb_layer_plan(&f->l, f->ctx, f->ctx, &ws)) != CB_OK) return s;
+  cb_bind_first_ctx first = {f->ctx, f->ctx};
+  if ((s = cb_layer_plan(&f->l, cb_bind_first, &first, &ws)) != CB_OK) return s;
   if (ws && !(f->exec.workspace = cb_alloc(ws))) return cb_error(CB_ERR_NOMEM, "fixture: ws");
   f->exec.workspace_bytes = ws;
   f->set_up = true;

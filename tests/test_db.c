@@ -525,7 +525,7 @@ static void test_roundtrip(const char *path) {
     return;
   }
   sqlite3 *h = cb_db_handle(db);
-  CHECK_EQ_INT(cb_db_schema_version(), 3);
+  CHECK_EQ_INT(cb_db_schema_version(), 4);
   CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), cb_db_schema_version());
   CHECK_EQ_INT(sql_int(h, "PRAGMA foreign_keys"), 1);
   CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"),
@@ -788,7 +788,7 @@ static void test_refusals(void) {
   CHECK(sqlite3_exec(h, "PRAGMA user_version = 7", NULL, NULL, NULL) == SQLITE_OK);
   sqlite3_close(h);
   snprintf(want, sizeof want,
-           "'%s' was written by a newer convbench (schema 7, this build knows 3)", p);
+           "'%s' was written by a newer convbench (schema 7, this build knows 4)", p);
   expect_refusal(p, want);
   CHECK(sqlite3_open(p, &h) == SQLITE_OK);
   CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), 7);
@@ -974,6 +974,8 @@ static void test_migration(void) {
       sqlite3_exec(h,
                    "ALTER TABLE layer_results DROP COLUMN impl;"
                    "DROP TABLE peaks;"
+                   "DROP TABLE tune_cache;"
+                   "DROP TABLE measurements;"
                    "INSERT INTO problems (key, op, flops) VALUES ('gemm:f32:nn:m1n1k1', 'gemm', 2);"
                    "PRAGMA user_version = 1;",
                    NULL, NULL, NULL) == SQLITE_OK);

@@ -9,6 +9,7 @@
  * layers and marks the run interrupted. Several backends are timed
  * interleaved, round by round, when their nets fit in memory together. */
 #include "cli.h"
+#include "tuning.h"
 
 #include "machine.h"
 #include "sha256.h"
@@ -25,11 +26,15 @@ typedef struct bench_args {
   const char *path;
   long long batch, iters, warmup, threads, seed;
   const char *backend_arg;
-  const char *backends[MAX_BACKENDS]; /* resolved from --backend */
+  bool backend_given;                 /* --backend was on the command line */
+  const char *backends[MAX_BACKENDS]; /* resolved from --backend; "tuned" plans from the cache */
   int nbackends;
   const char *db; /* NULL: --no-db */
   cli_format format;
-  bool input_grad, quiet;
+  bool input_grad, quiet, tune_missing;
+  cli_chooser chooser; /* for "tuned": the cache, this device and build */
+  char device_fp[160];
+  cb_build build;
   char netdef_sha256[65]; /* of the file's bytes, so results name the exact netdef */
 } bench_args;
 
@@ -46,12 +51,15 @@ static void usage(FILE *f) {
           "  --batch N          batch size (default: the netdef's batch=)\n"
           "  --iters K          timed iterations (default 10)\n"
           "  --warmup W         untimed iterations first (default 1)\n"
-          "  --backend B        kernels for conv and fc layers (default ref): a backend,\n"
-          "                     a comma-separated list, or 'all' (every available\n"
-          "                     backend but ref). Several backends are timed\n"
-          "                     interleaved and compared in one table. A layer a\n"
+          "  --backend B        kernels for conv and fc layers: a backend, 'tuned' (each\n"
+          "                     op of each layer from the tune cache of this device and\n"
+          "                     build; a miss uses a heuristic default and says so), a\n"
+          "                     comma-separated list, or 'all' (every available backend\n"
+          "                     but ref). Default: tuned when the database holds tuned\n"
+          "                     choices for this machine, else ref. Several backends are\n"
+          "                     timed interleaved and compared in one table. A layer a\n"
           "                     backend cannot run uses ref and is marked '*'.\n"
-          "                     'convbench devices' lists them.\n"
+          "  --tune-missing     with tuned: first tune the problems the cache lacks\n"
           "  --threads T        threads for the kernels (default: physical cores, %d here)\n"
           "  --seed S           seed for weights and synthetic data (default 1)\n"
           "  --input-grad       also compute the gradient of the net input (the first\n"
@@ -91,14 +99,14 @@ static int resolve_backends(bench_args *a) {
   snprintf(list, sizeof list, "%s", a->backend_arg);
   char *save = NULL;
   for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-    if (!cb_backend_find(tok)) {
+    if (strcmp(tok, "tuned") != 0 && !cb_backend_find(tok)) {
       char known[256] = "";
       for (const cb_backend *const *b = cb_backends(); *b; b++) {
         size_t used = strlen(known);
         snprintf(known + used, sizeof known - used, "%s%s", used ? ", " : "", (*b)->name);
       }
-      return cli_usage_error(c, "--backend: unknown backend '%s' (this build has: %s, or all)", tok,
-                             known);
+      return cli_usage_error(
+          c, "--backend: unknown backend '%s' (this build has: %s; or tuned, or all)", tok, known);
     }
     for (int i = 0; i < a->nbackends; i++)
       if (strcmp(a->backends[i], tok) == 0)
@@ -111,19 +119,14 @@ static int resolve_backends(bench_args *a) {
 }
 
 static int parse_args(int argc, char **argv, bench_args *a) {
-  static const struct option opts[] = {{"batch", required_argument, NULL, 'b'},
-                                       {"iters", required_argument, NULL, 'i'},
-                                       {"warmup", required_argument, NULL, 'w'},
-                                       {"backend", required_argument, NULL, 'B'},
-                                       {"threads", required_argument, NULL, 't'},
-                                       {"seed", required_argument, NULL, 's'},
-                                       {"db", required_argument, NULL, 'd'},
-                                       {"no-db", no_argument, NULL, 'n'},
-                                       {"format", required_argument, NULL, 'f'},
-                                       {"input-grad", no_argument, NULL, 'g'},
-                                       {"quiet", no_argument, NULL, 'q'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {
+      {"batch", required_argument, NULL, 'b'},   {"iters", required_argument, NULL, 'i'},
+      {"warmup", required_argument, NULL, 'w'},  {"backend", required_argument, NULL, 'B'},
+      {"threads", required_argument, NULL, 't'}, {"seed", required_argument, NULL, 's'},
+      {"db", required_argument, NULL, 'd'},      {"no-db", no_argument, NULL, 'n'},
+      {"format", required_argument, NULL, 'f'},  {"input-grad", no_argument, NULL, 'g'},
+      {"tune-missing", no_argument, NULL, 'T'},  {"quiet", no_argument, NULL, 'q'},
+      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
   *a = (bench_args){.iters = 10, .warmup = 1, .seed = 1, .backend_arg = "ref", .db = "results.db"};
   a->threads = cli_default_threads();
   const cli_command *c = &cli_bench;
@@ -158,6 +161,9 @@ static int parse_args(int argc, char **argv, bench_args *a) {
       break;
     case 'g':
       a->input_grad = true;
+      break;
+    case 'T':
+      a->tune_missing = true;
       break;
     case 'q':
       a->quiet = true;
@@ -231,8 +237,11 @@ static void progress_done(progress *p) {
  * on one backend. */
 static cb_status build(const cb_netdef *nd, const bench_args *a, int index, const char *backend,
                        bool check_only, cb_net **net) {
+  bool tuned = strcmp(backend, "tuned") == 0;
   cb_net_opts o = {.batch = a->batch,
-                   .backend = backend,
+                   .backend = tuned ? NULL : backend,
+                   .choose = tuned ? cli_choose_cached : NULL,
+                   .choose_user = tuned ? (void *)&a->chooser : NULL,
                    .threads = (int)a->threads,
                    .seed = (uint64_t)a->seed,
                    .input_grad = a->input_grad,
@@ -268,7 +277,19 @@ static cb_status check_all(const cb_netdef *nd, const bench_args *a, int nnets, 
 
 static const char *const op_names[] = {"fwd", "bwd_data", "bwd_filter"};
 
-/* "ref/direct" when every op of the layer ran the same kernel, else per
+/* "onednn/auto_blocked", with the parameters when the variant has some
+ * ("fftw/fft_tiled[16]"), and how a tuned net chose it when that was not
+ * an exact cache hit ("(heuristic)", "(borrowed)"). */
+static void binding_name(const cb_binding *bd, char *buf, size_t len) {
+  int n = snprintf(buf, len, "%s/%s", bd->ctx->backend->name, bd->variant->name);
+  for (int i = 0; i < bd->variant->nparams && n > 0 && (size_t)n < len; i++)
+    n += snprintf(buf + n, len - (size_t)n, "%s%d%s", i ? "," : "[", bd->params[i],
+                  i + 1 == bd->variant->nparams ? "]" : "");
+  if (bd->source[0] && strcmp(bd->source, "exact") != 0 && n > 0 && (size_t)n < len)
+    snprintf(buf + n, len - (size_t)n, "(%s)", bd->source);
+}
+
+/* One kernel name when every op of the layer ran the same one, else per
  * op; impl gets what the libraries chose, per op. */
 static void describe_kernels(const cb_layer *l, cli_row *row) {
   row->kernels[0] = row->impl[0] = '\0';
@@ -276,11 +297,12 @@ static void describe_kernels(const cb_layer *l, cli_row *row) {
     snprintf(row->kernels, sizeof row->kernels, "-");
     return;
   }
+  char names[3][160];
   bool same = true;
   for (int b = 0; b < l->nbind; b++) {
     row->fallback |= l->bind[b].fallback;
-    same &= l->bind[b].ctx == l->bind[0].ctx &&
-            strcmp(l->bind[b].variant->name, l->bind[0].variant->name) == 0;
+    binding_name(&l->bind[b], names[b], sizeof names[b]);
+    same &= strcmp(names[b], names[0]) == 0;
     if (l->bind[b].impl[0]) {
       size_t used = strlen(row->impl);
       snprintf(row->impl + used, sizeof row->impl - used, "%s%s=%s", used ? " " : "", op_names[b],
@@ -288,14 +310,13 @@ static void describe_kernels(const cb_layer *l, cli_row *row) {
     }
   }
   if (same) {
-    snprintf(row->kernels, sizeof row->kernels, "%s/%s", l->bind[0].ctx->backend->name,
-             l->bind[0].variant->name);
+    snprintf(row->kernels, sizeof row->kernels, "%s", names[0]);
     return;
   }
   for (int b = 0; b < l->nbind; b++) {
     size_t used = strlen(row->kernels);
-    snprintf(row->kernels + used, sizeof row->kernels - used, "%s%s=%s/%s", b ? " " : "",
-             op_names[b], l->bind[b].ctx->backend->name, l->bind[b].variant->name);
+    snprintf(row->kernels + used, sizeof row->kernels - used, "%s%s=%s", b ? " " : "", op_names[b],
+             names[b]);
   }
 }
 
@@ -324,7 +345,7 @@ static cb_status record(const cli_session *s, const bench_args *a, const char *b
   if (!s->db) return CB_OK;
   int nrows = net->nlayers;
   cb_layer_rec *lr = calloc((size_t)nrows, sizeof *lr);
-  char(*variants)[256] = calloc((size_t)nrows, sizeof *variants);
+  char(*variants)[512] = calloc((size_t)nrows, sizeof *variants);
   if (!lr || !variants) {
     free(lr);
     free(variants);
@@ -333,9 +354,11 @@ static cb_status record(const cli_session *s, const bench_args *a, const char *b
   for (int i = 0; i < nrows; i++) {
     const cb_layer *l = &net->layers[i];
     for (int b = 0; b < l->nbind; b++) {
+      char name[160];
+      binding_name(&l->bind[b], name, sizeof name);
       size_t used = strlen(variants[i]);
-      snprintf(variants[i] + used, sizeof variants[i] - used, "%s%s=%s/%s", b ? " " : "",
-               op_names[b], l->bind[b].ctx->backend->name, l->bind[b].variant->name);
+      snprintf(variants[i] + used, sizeof variants[i] - used, "%s%s=%s", b ? " " : "", op_names[b],
+               name);
       lr[i].problem[b] = &l->bind[b].problem;
     }
     lr[i] = (cb_layer_rec){.index = i,
@@ -439,6 +462,89 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
   return st;
 }
 
+/* Counts cache entries of this device generation: whether tuned is a
+ * sensible default. */
+typedef struct gen_count {
+  char gen[160];
+  int n;
+} gen_count;
+
+static int count_generation(const cb_cache_entry *e, void *user) {
+  gen_count *g = user;
+  char gen[160];
+  cb_device_generation(e->device_fp, gen, sizeof gen);
+  g->n += strcmp(gen, g->gen) == 0;
+  return 0;
+}
+
+/* For --backend tuned (or its default): opens the cache the nets plan
+ * from, with this device's and build's fingerprints. */
+static int setup_tuned(bench_args *a) {
+  const cli_command *c = &cli_bench;
+  cb_machine m;
+  if (cb_machine_probe(&m) != CB_OK || cb_build_probe(&a->build) != CB_OK) {
+    cli_error("bench", "%s", cb_errmsg());
+    return CLI_FAIL;
+  }
+  cb_device_fingerprint(&m, (int)a->threads, a->device_fp, sizeof a->device_fp);
+  a->chooser.device_fp = a->device_fp;
+  a->chooser.build_fp = a->build.fingerprint;
+  bool exists = a->db && access(a->db, F_OK) == 0;
+  if (!a->backend_given && exists) {
+    /* tuned is the default once the cache knows this kind of machine. */
+    cb_db *db;
+    if (cb_db_open(a->db, &db) == CB_OK) {
+      gen_count g = {.n = 0};
+      cb_device_generation(a->device_fp, g.gen, sizeof g.gen);
+      cb_cache_each(db, count_generation, &g);
+      cb_db_close(db);
+      if (g.n > 0) {
+        a->backends[0] = a->backend_arg = "tuned";
+        a->nbackends = 1;
+      }
+    }
+  }
+  bool tuned = false;
+  for (int i = 0; i < a->nbackends; i++) tuned |= strcmp(a->backends[i], "tuned") == 0;
+  if (!tuned) {
+    if (a->tune_missing) return cli_usage_error(c, "--tune-missing needs --backend tuned");
+    return CLI_OK;
+  }
+  if (!a->db)
+    return cli_usage_error(c, "--backend tuned reads the tune cache in the database: drop --no-db");
+  if (!exists && !a->tune_missing) {
+    cli_error("bench",
+              "--backend tuned: there is no database '%s' with a tune cache (run "
+              "'convbench tune NET' first, or add --tune-missing)",
+              a->db);
+    return CLI_USAGE;
+  }
+  if (cb_db_open(a->db, &a->chooser.db) != CB_OK) {
+    cli_error("bench", "%s", cb_errmsg());
+    return CLI_FAIL;
+  }
+  return CLI_OK;
+}
+
+/* --tune-missing: tunes what the cache lacks for this net, reporting on
+ * stderr so stdout stays the bench's table, CSV or JSON. */
+static cb_status tune_missing(const cb_netdef *nd, const bench_args *a, const cli_session *s) {
+  bool ops[3] = {true, true, true};
+  cli_problems ps;
+  cb_status st = cli_collect_problems(nd, a->batch, (int)a->threads, a->input_grad, ops, &ps);
+  if (st != CB_OK) return st;
+  cli_tune_opts o = {
+      .threads = (int)a->threads, .device_fp = a->device_fp, .quiet = a->quiet, .report = stderr};
+  cb_tune_rules_default(&o.rules);
+  cli_tune_stats stats;
+  st = cli_tune_problems(s, &o, &ps, &stats);
+  if (st == CB_OK)
+    fprintf(stderr, "tuned %d missing problems (%d cached) in %.1f s; %d were cached already\n",
+            stats.tuned, stats.cached, stats.seconds, stats.already);
+  cli_problems_free(&ps);
+  return st;
+}
+
 static int bench_main(int argc, char **argv) {
   bench_args a;
   int rc = parse_args(argc, argv, &a);
@@ -450,6 +556,10 @@ static int bench_main(int argc, char **argv) {
   if (st != CB_OK) {
     fprintf(stderr, "%s\n", cb_errmsg());
     return CLI_USAGE;
+  }
+  if ((rc = setup_tuned(&a)) != CLI_OK) {
+    cb_netdef_free(nd);
+    return rc;
   }
   /* Check every net before touching the database. */
   int nnets = nd->is_shapes ? nd->n : 1, nrows = 0;
@@ -472,6 +582,20 @@ static int bench_main(int argc, char **argv) {
   }
   cli_session_peak(&s, (int)a.threads);
   cli_install_signals();
+  if (a.chooser.db && a.tune_missing && (st = tune_missing(nd, &a, &s)) != CB_OK) {
+    if (st == CB_ERR_INTERRUPTED) {
+      cli_session_end(&s, "interrupted", NULL);
+      cli_error("bench", "interrupted while tuning; finished problems were kept");
+    } else {
+      char msg[1024];
+      snprintf(msg, sizeof msg, "%s", cb_errmsg());
+      cli_session_end(&s, "failed", msg);
+      cli_error("bench", "%s", msg);
+    }
+    cb_db_close(a.chooser.db);
+    cb_netdef_free(nd);
+    return cli_exit_code(st);
+  }
 
   const char *name = NULL;
   cb_stmt_str(&nd->header, "name", "net", &name);
@@ -520,6 +644,7 @@ static int bench_main(int argc, char **argv) {
     rc = CLI_FAIL;
   }
   for (int b = 0; b < a.nbackends; b++) free(results[b].rows);
+  cb_db_close(a.chooser.db);
   cb_netdef_free(nd);
   return rc;
 }

@@ -50,6 +50,8 @@ static void info(cb_db *db, const char *path) {
   count(h, "net results", "SELECT count(*) FROM net_results");
   count(h, "layer results", "SELECT count(*) FROM layer_results");
   count(h, "problems", "SELECT count(*) FROM problems");
+  count(h, "measurements", "SELECT count(*) FROM measurements");
+  count(h, "cache entries", "SELECT count(*) FROM tune_cache");
   sqlite3_stmt *s;
   if (sqlite3_prepare_v2(h,
                          "SELECT id, started, status, command FROM runs ORDER BY id DESC LIMIT 5",

@@ -1,0 +1,369 @@
+/* tune.c: enumerate, validate and time the candidates for one problem
+ * (the algorithm is in tune.h). */
+#include "tune.h"
+
+#include "stats.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Candidates whose workspaces together exceed this are timed in groups
+ * that fit: interleaving is worth less than running out of memory. */
+#define SESSION_BYTES ((size_t)2 << 30)
+
+/* Validation runs conv problems at this batch at most: the variants'
+ * arithmetic does not change with the batch, and ref is slow. */
+#define VALIDATE_BATCH 2
+
+void cb_tune_rules_default(cb_tune_rules *r) {
+  *r = (cb_tune_rules){.warmup_rounds = 2,
+                       .min_samples = 10,
+                       .min_ms = 200.0,
+                       .max_samples = 100,
+                       .max_ms = 2000.0,
+                       .prune_after = 3,
+                       .prune_ratio = 1.5,
+                       .noisy = 0.05,
+                       .too_noisy = 0.10,
+                       .noise_floor_ms = 0.002,
+                       .flush_bytes = (size_t)64 << 20,
+                       .max_workspace = (size_t)1 << 30,
+                       .all_isas = false};
+}
+
+const char *cb_cand_status_name(cb_cand_status s) {
+  switch (s) {
+  case CB_CAND_OK:
+    return "ok";
+  case CB_CAND_PRUNED:
+    return "pruned";
+  case CB_CAND_MISMATCH:
+    return "mismatch";
+  case CB_CAND_ERROR:
+    return "error";
+  }
+  return "?";
+}
+
+void cb_candidate_name(const cb_candidate *c, char *buf, size_t len) {
+  int n = snprintf(buf, len, "%s/%s", c->ctx->backend->name, c->variant->name);
+  for (int i = 0; i < c->variant->nparams && n > 0 && (size_t)n < len; i++)
+    n += snprintf(buf + n, len - (size_t)n, "%s%d%s", i ? "," : "[", c->params[i],
+                  i + 1 == c->variant->nparams ? "]" : "");
+}
+
+void cb_tune_outcome_free(cb_tune_outcome *o) {
+  free(o->cand);
+  memset(o, 0, sizeof *o);
+}
+
+/* ---- 1. enumerate ------------------------------------------------------------------ */
+
+typedef struct cand_list {
+  cb_tune_candidate *v;
+  size_t *ws; /* workspace bytes per candidate */
+  int n, cap;
+} cand_list;
+
+static bool same_point(const cb_candidate *a, const cb_candidate *b) {
+  return a->ctx == b->ctx && a->variant == b->variant &&
+         memcmp(a->params, b->params, sizeof a->params) == 0;
+}
+
+/* Adds (ctx, v, params) if it supports p within the workspace limit. */
+static cb_status add_point(cand_list *l, const cb_tune_rules *r, cb_ctx *ctx, const cb_variant *v,
+                           const int *params, const cb_problem *p) {
+  cb_candidate c = {.ctx = ctx, .variant = v};
+  memcpy(c.params, params, sizeof c.params);
+  for (int i = 0; i < l->n; i++)
+    if (same_point(&l->v[i].c, &c)) return CB_OK;
+  if (v->supports && v->supports(ctx, p, params) != CB_OK) return CB_OK;
+  size_t bytes = 0;
+  if (v->workspace && (v->workspace(ctx, p, params, &bytes) != CB_OK || bytes > r->max_workspace))
+    return CB_OK;
+  if (l->n == l->cap) {
+    int cap = l->cap ? 2 * l->cap : 32;
+    cb_tune_candidate *grown = realloc(l->v, (size_t)cap * sizeof *grown);
+    if (!grown) return cb_error(CB_ERR_NOMEM, "out of memory enumerating candidates");
+    l->v = grown;
+    size_t *wgrown = realloc(l->ws, (size_t)cap * sizeof *wgrown);
+    if (!wgrown) return cb_error(CB_ERR_NOMEM, "out of memory enumerating candidates");
+    l->ws = wgrown;
+    l->cap = cap;
+  }
+  memset(&l->v[l->n], 0, sizeof l->v[l->n]);
+  l->v[l->n].c = c;
+  l->ws[l->n] = bytes;
+  l->n++;
+  return CB_OK;
+}
+
+/* The defaults, then each parameter through its values with the others at
+ * their defaults ("isa" only when asked). */
+static cb_status enumerate(const cb_tuner *t, const cb_problem *p, cand_list *l) {
+  cb_status st = CB_OK;
+  for (int b = 0; b < t->nctx && st == CB_OK; b++) {
+    const cb_variant *const *list = t->ctxs[b]->backend->variants[p->op];
+    for (; list && *list && st == CB_OK; list++) {
+      const cb_variant *v = *list;
+      int params[CB_MAX_PARAMS];
+      cb_variant_default_params(v, params);
+      st = add_point(l, &t->rules, t->ctxs[b], v, params, p);
+      for (int i = 0; i < v->nparams && st == CB_OK; i++) {
+        if (!t->rules.all_isas && strcmp(v->params[i].name, "isa") == 0) continue;
+        for (int j = 0; j < v->params[i].nvalues && st == CB_OK; j++) {
+          cb_variant_default_params(v, params);
+          params[i] = v->params[i].values[j];
+          st = add_point(l, &t->rules, t->ctxs[b], v, params, p);
+        }
+      }
+    }
+  }
+  return st;
+}
+
+/* ---- 2. validate ----------------------------------------------------------------- */
+
+static bool stopped(const cb_tuner *t) {
+  return t->stop && *t->stop;
+}
+
+static void progress(const cb_tuner *t, const char *phase, const cb_tune_candidate *c,
+                     double best) {
+  if (t->progress) t->progress(t->progress_user, phase, c, best);
+}
+
+/* Validates every candidate; failures are marked and excluded later. The
+ * reference is made once (at a small batch for convolutions) and, for a
+ * candidate that only supports the full problem, once more at full size. */
+static cb_status validate_all(const cb_tuner *t, const cb_problem *p, cand_list *l) {
+  cb_problem small = *p;
+  if (p->op != CB_OP_GEMM && small.conv.n > VALIDATE_BATCH) small.conv.n = VALIDATE_BATCH;
+  cb_reference ref_small = {0}, ref_full = {0};
+  bool have_small = false, have_full = false;
+  cb_status st = CB_OK;
+  for (int i = 0; i < l->n && st == CB_OK; i++) {
+    cb_tune_candidate *k = &l->v[i];
+    if (stopped(t)) {
+      st = cb_error(CB_ERR_INTERRUPTED, "interrupted");
+      break;
+    }
+    progress(t, "validate", k, 0);
+    const cb_variant *v = k->c.variant;
+    bool use_small = !v->supports || v->supports(k->c.ctx, &small, k->c.params) == CB_OK;
+    cb_reference *r = use_small ? &ref_small : &ref_full;
+    bool *have = use_small ? &have_small : &have_full;
+    if (!*have) {
+      if ((st = cb_reference_make(t->ref, use_small ? &small : p, 42, r)) != CB_OK) break;
+      *have = true;
+    }
+    cb_status vs = cb_validate_against(k->c.ctx, v, k->c.params, r, &k->check);
+    if (vs != CB_OK) {
+      k->status = CB_CAND_ERROR;
+      snprintf(k->error, sizeof k->error, "%s", cb_errmsg());
+    } else if (!k->check.pass) {
+      k->status = CB_CAND_MISMATCH;
+      snprintf(k->error, sizeof k->error, "max error %.3g (relative %.3g) > tolerance %.3g",
+               k->check.max_abs, k->check.max_rel, k->check.tolerance);
+    }
+    if (v->plan_info) {
+      void *plan = NULL;
+      if (!v->plan_create || v->plan_create(k->c.ctx, p, k->c.params, &plan) == CB_OK) {
+        v->plan_info(plan, k->impl, sizeof k->impl);
+        if (plan && v->plan_destroy) v->plan_destroy(plan);
+      }
+    }
+  }
+  if (have_small) cb_reference_free(&ref_small);
+  if (have_full) cb_reference_free(&ref_full);
+  return st;
+}
+
+/* ---- 3. time ------------------------------------------------------------------ */
+
+static double sum_of(const double *v, int n) {
+  double s = 0;
+  for (int i = 0; i < n; i++) s += v[i];
+  return s;
+}
+
+/* Times the candidates idx[0..n) (all validated) in one session, by the
+ * rules, and fills their timings and status. */
+static cb_status time_group(const cb_tuner *t, const cb_problem *p, cand_list *l, const int *idx,
+                            int n) {
+  const cb_tune_rules *r = &t->rules;
+  cb_candidate *cands = malloc((size_t)n * sizeof *cands);
+  bool *active = malloc((size_t)n * sizeof *active);
+  bool *extended = calloc((size_t)n, sizeof *extended);
+  int *want = malloc((size_t)n * sizeof *want);
+  if (!cands || !active || !extended || !want) {
+    free(cands), free(active), free(extended), free(want);
+    return cb_error(CB_ERR_NOMEM, "out of memory for timing");
+  }
+  for (int i = 0; i < n; i++) {
+    cands[i] = l->v[idx[i]].c;
+    active[i] = true;
+    want[i] = r->min_samples;
+  }
+  cb_time_session *s = NULL;
+  cb_status st = cb_time_session_begin(cands, n, p, r->flush_bytes, &s);
+  for (int w = 0; st == CB_OK && w < r->warmup_rounds; w++)
+    st = cb_time_session_round(s, active, false);
+
+  for (int round = 1; st == CB_OK; round++) {
+    if (stopped(t)) {
+      st = cb_error(CB_ERR_INTERRUPTED, "interrupted");
+      break;
+    }
+    if ((st = cb_time_session_round(s, active, true)) != CB_OK) break;
+
+    /* Where everyone stands: medians so far and the best of them. */
+    double best = INFINITY;
+    for (int i = 0; i < n; i++) {
+      int c;
+      const double *v = cb_time_session_samples(s, i, &c);
+      if (c && l->v[idx[i]].status == CB_CAND_OK) best = fmin(best, cb_median(v, c));
+    }
+    bool any = false;
+    for (int i = 0; i < n; i++) {
+      if (!active[i]) continue;
+      int c;
+      const double *v = cb_time_session_samples(s, i, &c);
+      double mn = v[0];
+      for (int j = 1; j < c; j++) mn = fmin(mn, v[j]);
+      /* Clear losers stop early: even their best sample is far behind. */
+      if (round >= r->prune_after && mn > r->prune_ratio * best) {
+        active[i] = false;
+        l->v[idx[i]].status = CB_CAND_PRUNED;
+        continue;
+      }
+      double total = sum_of(v, c);
+      bool capped = c >= r->max_samples || total >= r->max_ms;
+      bool enough = c >= want[i] && total >= r->min_ms;
+      if (enough && !capped && !extended[i]) {
+        /* A wide spread gets as many samples again, once. */
+        cb_timing tm;
+        cb_timing_compute(v, c, &tm);
+        if (tm.median > 0 && tm.mad > r->noise_floor_ms && tm.mad / tm.median > r->noisy) {
+          extended[i] = true;
+          want[i] = 2 * c;
+          enough = false;
+        }
+      }
+      if (enough || capped)
+        active[i] = false;
+      else
+        any = true;
+    }
+    progress(t, "time", NULL, best);
+    if (!any) break;
+  }
+  for (int i = 0; st == CB_OK && i < n; i++) {
+    int c;
+    const double *v = cb_time_session_samples(s, i, &c);
+    cb_tune_candidate *k = &l->v[idx[i]];
+    cb_timing_compute(v, c, &k->t);
+    k->noisy = k->t.median > 0 && k->t.mad > r->noise_floor_ms && k->t.mad / k->t.median > r->noisy;
+  }
+  if (st != CB_OK && st != CB_ERR_INTERRUPTED)
+    for (int i = 0; i < n; i++) {
+      cb_tune_candidate *k = &l->v[idx[i]];
+      if (k->status == CB_CAND_OK) {
+        k->status = CB_CAND_ERROR;
+        snprintf(k->error, sizeof k->error, "%s", cb_errmsg());
+      }
+    }
+  cb_time_session_end(s);
+  free(cands), free(active), free(extended), free(want);
+  /* A group that could not run is the candidates' failure, not the tune's. */
+  return st == CB_ERR_INTERRUPTED || st == CB_ERR_NOMEM ? st : CB_OK;
+}
+
+/* Splits the validated candidates into groups whose workspaces fit
+ * together and times each group. */
+static cb_status time_all(const cb_tuner *t, const cb_problem *p, cand_list *l) {
+  int *idx = malloc((size_t)(l->n ? l->n : 1) * sizeof *idx);
+  if (!idx) return cb_error(CB_ERR_NOMEM, "out of memory for timing");
+  cb_status st = CB_OK;
+  int n = 0;
+  size_t bytes = 0;
+  for (int i = 0; i <= l->n && st == CB_OK; i++) {
+    bool last = i == l->n;
+    bool timeable = !last && l->v[i].status == CB_CAND_OK;
+    if (n > 0 && (last || (timeable && bytes + l->ws[i] > SESSION_BYTES))) {
+      st = time_group(t, p, l, idx, n);
+      n = 0;
+      bytes = 0;
+    }
+    if (timeable) {
+      idx[n++] = i;
+      bytes += l->ws[i];
+    }
+  }
+  free(idx);
+  return st;
+}
+
+/* ---- 4. choose ----------------------------------------------------------------------- */
+
+static void choose(const cb_tuner *t, cb_tune_outcome *o) {
+  o->winner = o->runner_up = -1;
+  for (int i = 0; i < o->ncand; i++) {
+    const cb_tune_candidate *k = &o->cand[i];
+    if (k->status != CB_CAND_OK || k->t.samples == 0) continue;
+    if (o->winner < 0 || k->t.median < o->cand[o->winner].t.median) {
+      o->runner_up = o->winner;
+      o->winner = i;
+    } else if (o->runner_up < 0 || k->t.median < o->cand[o->runner_up].t.median) {
+      o->runner_up = i;
+    }
+  }
+  if (o->winner < 0) {
+    snprintf(o->why_not, sizeof o->why_not, "no candidate ran correctly");
+    return;
+  }
+  o->cacheable = cb_tune_cacheable(&t->rules, &o->cand[o->winner].t, &o->before, &o->after,
+                                   o->why_not, sizeof o->why_not);
+}
+
+bool cb_tune_cacheable(const cb_tune_rules *r, const cb_timing *t, const cb_devstate *before,
+                       const cb_devstate *after, char *why, size_t len) {
+  double spread = t->median > 0 ? t->mad / t->median : 0;
+  if (spread > r->too_noisy && t->mad > r->noise_floor_ms) {
+    snprintf(why, len, "winner too noisy: MAD %.1f%% of the median", 100 * spread);
+    return false;
+  }
+  /* A clock that fell while measuring means the numbers mix two speeds. */
+  if (before->cpu_mhz_measured > 0 && after->cpu_mhz_measured > 0 &&
+      after->cpu_mhz_measured < 0.9 * before->cpu_mhz_measured) {
+    snprintf(why, len, "throttled: clock fell from %.0f to %.0f MHz", before->cpu_mhz_measured,
+             after->cpu_mhz_measured);
+    return false;
+  }
+  if (len) why[0] = '\0';
+  return true;
+}
+
+cb_status cb_tune_problem(const cb_tuner *t, const cb_problem *p, cb_tune_outcome *out) {
+  memset(out, 0, sizeof *out);
+  out->winner = out->runner_up = -1;
+  cb_status st = cb_problem_check(p);
+  if (st != CB_OK) return st;
+  cand_list l = {0};
+  if ((st = enumerate(t, p, &l)) == CB_OK) {
+    cb_devstate_sample(&out->before);
+    st = validate_all(t, p, &l);
+    if (st == CB_OK) st = time_all(t, p, &l);
+    cb_devstate_sample(&out->after);
+  }
+  free(l.ws);
+  out->cand = l.v;
+  out->ncand = l.n;
+  if (st != CB_OK) return st;
+  choose(t, out);
+  progress(t, "done", out->winner >= 0 ? &out->cand[out->winner] : NULL,
+           out->winner >= 0 ? out->cand[out->winner].t.median : 0);
+  return CB_OK;
+}

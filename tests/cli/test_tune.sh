@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# test_tune.sh: convbench tune, the cache commands and bench --backend tuned,
+# driven as a user would: what gets cached, what a tuned net runs, export /
+# clear / import, and two tunes writing one database at the same time.
+#   test_tune.sh PATH/TO/convbench REPO_ROOT
+set -uo pipefail
+cb=$(realpath "$1")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+fails=0
+checks=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+run() {
+  local want=$1
+  shift
+  checks=$((checks + 1))
+  "$cb" "$@" >out 2>err
+  local got=$?
+  [[ $got == "$want" ]] || fail "convbench $* exited $got, expected $want; stderr: $(head -c 600 err)"
+}
+has() {
+  checks=$((checks + 1))
+  grep -qF -- "$2" "$1" || fail "$1 lacks '$2': $(head -c 800 "$1")"
+}
+sql() {
+  checks=$((checks + 1))
+  local got
+  got=$(sqlite3 "$1" "$2" 2>&1)
+  [[ "$got" == "$3" ]] || fail "sqlite3 $1 \"$2\" gave '$got', expected '$3'"
+}
+
+backends=$("$cb" devices | awk '$2 == "available" && $1 != "ref" {print $1}' | paste -sd, -)
+if [[ -z "$backends" ]]; then
+  echo "SKIP: no backend besides ref in this build"
+  exit 77
+fi
+quick=(--min-samples 3 --min-ms 1 --quiet)
+printf 'net name=tiny input=4x10x10 batch=2\nconv name=c1 out=6 k=3 pad=1\nrelu\nconv name=c2 out=4 k=1\nfc name=f out=5\n' >tiny.net
+
+# ---- tune: every problem once, winners cached ---------------------------------------
+run 0 tune tiny.net --db t.db "${quick[@]}"
+has out "tuning 8 problems"
+has out "conv_fwd:f32:nchw:n2c4h10w10_k6r3s3_p1x1_u1x1_d1x1_g1"
+has out "8 tuned"
+sql t.db "select count(*) from runs where kind = 'tune' and status = 'ok'" "1"
+sql t.db "select count(distinct problem_id) from measurements" "8"
+sql t.db "select count(*) from measurements where status = 'mismatch'" "0"
+ncached=$(sqlite3 t.db "select count(*) from tune_cache")
+checks=$((checks + 1))
+[[ $ncached -ge 1 ]] || fail "nothing was cached"
+# A second tune finds them cached and is quick.
+run 0 tune tiny.net --db t.db "${quick[@]}"
+has out "already cached"
+run 2 tune tiny.net --db t.db --backends ref
+has err "--backends: 'ref' is not a backend to tune"
+run 2 tune tiny.net --db t.db --ops fwd,sideways
+has err "--ops: unknown op 'sideways'"
+
+# ---- bench --backend tuned plans from the cache ---------------------------------------
+run 0 bench tiny.net --backend tuned --db t.db --iters 2 --quiet
+has out "backend tuned"
+sql t.db "select count(*) from net_results where backend = 'tuned'" "1"
+# the default backend is tuned once the cache knows this machine
+run 0 bench tiny.net --db t.db --iters 1 --quiet
+has out "backend tuned"
+run 2 bench tiny.net --backend tuned --no-db
+has err "--backend tuned reads the tune cache in the database"
+run 2 bench tiny.net --backend tuned --db missing.db
+has err "there is no database 'missing.db' with a tune cache"
+
+# ---- cache: list, show, export, clear, import ----------------------------------------
+run 0 cache list --db t.db
+has out "cpu:"
+ncached=$(sqlite3 t.db "select count(*) from tune_cache")
+run 0 cache show "conv_fwd:f32:nchw:n2c4h10w10_k6r3s3_p1x1_u1x1_d1x1_g1" --db t.db
+has out "measurements:"
+run 0 cache export exported.jsonl --db t.db
+has out "exported $ncached entries"
+run 0 cache clear --db t.db
+has out "cleared $ncached cache entries"
+sql t.db "select count(*) from tune_cache" "0"
+run 0 bench tiny.net --backend tuned --db t.db --iters 1 --quiet
+has out "(heuristic)"
+run 0 cache import exported.jsonl --db t.db
+has out "imported $ncached entries"
+sql t.db "select count(*) from tune_cache where source = 'imported'" "$ncached"
+echo '{"format": "convbench-cache"' >broken.jsonl
+run 2 cache import broken.jsonl --db t.db
+has err "broken.jsonl:1:"
+run 2 cache frob --db t.db
+has err "unknown subcommand 'frob'"
+
+# ---- two tunes on one database at the same time both finish --------------------------
+printf 'net name=a input=3x12x12 batch=2\nconv name=a1 out=5 k=3\nconv name=a2 out=7 k=1\n' >a.net
+printf 'net name=b input=5x9x9 batch=2\nconv name=b1 out=6 k=3 pad=1\nconv name=b2 out=3 k=1\n' >b.net
+"$cb" tune a.net --db c.db "${quick[@]}" >a.out 2>a.err &
+pa=$!
+"$cb" tune b.net --db c.db "${quick[@]}" >b.out 2>b.err &
+pb=$!
+wait $pa
+ra=$?
+wait $pb
+rb=$?
+checks=$((checks + 1))
+[[ $ra == 0 && $rb == 0 ]] || fail "concurrent tunes exited $ra and $rb: $(cat a.err b.err)"
+sql c.db "select count(*) from runs where kind = 'tune' and status = 'ok'" "2"
+sql c.db "select count(distinct problem_id) from measurements" "10"
+# Every problem of each net was measured by its own run: none lost to the other writer.
+sql c.db "select count(*) from (select run_id, count(distinct problem_id) n from measurements group by run_id) where n = 5" "2"
+
+if [[ $fails -gt 0 ]]; then
+  echo "FAILED: $fails of $checks checks" >&2
+  exit 1
+fi
+echo "ok: $checks checks"

@@ -1,0 +1,150 @@
+/* test_tune.c: the tuner's rules on fixed inputs: the statistics and the
+ * noise rule, the candidate enumeration, a planted wrong variant that is
+ * faster than the right one and still never wins, and a tuned net that
+ * plans each op from its chooser and falls back to the heuristic on a miss. */
+#include "cb_test.h"
+#include "net.h"
+#include "stats.h"
+#include "tune.h"
+
+/* ---- statistics and the noise rule --------------------------------------------- */
+
+static void test_stats(void) {
+  /* Median of an even count is the mean of the middle two; MAD is the
+   * median of the absolute deviations from the median. */
+  const double v[] = {5, 1, 4, 2, 3, 100};
+  cb_timing t;
+  cb_timing_compute(v, 6, &t);
+  CHECK_NEAR(t.median, 3.5, 0);
+  CHECK_NEAR(t.min, 1, 0);
+  CHECK_NEAR(t.max, 100, 0);
+  CHECK_NEAR(t.mad, 1.5, 0); /* |dev| = 1.5 2.5 0.5 1.5 0.5 96.5 -> median 1.5 */
+  CHECK_EQ_INT(t.samples, 6);
+  const double w[] = {2, 2, 2};
+  cb_timing_compute(w, 3, &t);
+  CHECK_NEAR(t.mad, 0, 0);
+  cb_timing_compute(w, 0, &t);
+  CHECK_EQ_INT(t.samples, 0);
+
+  cb_tune_rules r;
+  cb_tune_rules_default(&r);
+  cb_devstate quiet = {.cpu_mhz_measured = 3600}, slow = {.cpu_mhz_measured = 3000};
+  char why[160];
+  cb_timing clean = {.median = 10, .mad = 0.5, .samples = 10};
+  cb_timing noisy = {.median = 10, .mad = 1.5, .samples = 10};
+  cb_timing tiny = {.median = 0.01, .mad = 0.001, .samples = 100}; /* 10%, under the floor */
+  CHECK(cb_tune_cacheable(&r, &clean, &quiet, &quiet, why, sizeof why));
+  CHECK(!cb_tune_cacheable(&r, &noisy, &quiet, &quiet, why, sizeof why));
+  CHECK_EQ_STR(why, "winner too noisy: MAD 15.0% of the median");
+  CHECK(cb_tune_cacheable(&r, &tiny, &quiet, &quiet, why, sizeof why));
+  CHECK(!cb_tune_cacheable(&r, &clean, &quiet, &slow, why, sizeof why));
+  CHECK_EQ_STR(why, "throttled: clock fell from 3600 to 3000 MHz");
+}
+
+/* ---- a backend of its own: one right variant, one wrong and faster one --------- */
+
+/* The right answer: ref's conv. */
+static cb_status right_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
+                           const cb_args *args, void *ws) {
+  const cb_variant *ref = cb_backend_find("ref")->variants[p->op][0];
+  return ref->run(ctx, p, params, plan, args, ws);
+}
+
+/* A fast wrong answer: zeros. */
+static cb_status wrong_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
+                           const cb_args *args, void *ws) {
+  (void)ctx, (void)params, (void)plan, (void)ws;
+  memset(args->dst, 0, (size_t)cb_problem_elems(p, 2) * sizeof(float));
+  return CB_OK;
+}
+
+static const int tile_values[] = {4, 8, 16};
+static const cb_param_def tile_param[] = {{"tile", tile_values, 3, 8}};
+
+static const cb_variant right = {
+    .name = "right", .op = CB_OP_CONV_FWD, .nparams = 1, .params = tile_param, .run = right_run};
+static const cb_variant wrong = {.name = "wrong", .op = CB_OP_CONV_FWD, .run = wrong_run};
+static const cb_variant *const fwd_variants[] = {&wrong, &right, NULL};
+static const cb_backend planted = {.api_version = CB_API_VERSION,
+                                   .name = "planted",
+                                   .desc = "test",
+                                   .device = CB_DEVICE_HOST,
+                                   .variants = {fwd_variants}};
+
+static void test_planted(void) {
+  cb_ctx *ctx, *ref;
+  CHECK(cb_ctx_open(&planted, 1, &ctx) == CB_OK);
+  CHECK(cb_ctx_open(cb_backend_find("ref"), 1, &ref) == CB_OK);
+  cb_tuner t = {.ctxs = &ctx, .nctx = 1, .ref = ref};
+  cb_tune_rules_default(&t.rules);
+  t.rules.min_samples = 3, t.rules.min_ms = 0, t.rules.flush_bytes = 0;
+  cb_problem p = cb_problem_conv(
+      CB_OP_CONV_FWD,
+      (cb_conv){.n = 3, .c = 4, .h = 9, .w = 9, .k = 5, .r = 3, .s = 3, .pad_h = 1, .pad_w = 1});
+  cb_tune_outcome o;
+  CHECK(cb_tune_problem(&t, &p, &o) == CB_OK);
+  /* wrong at its one point, right at tile 8 (default), 4 and 16. */
+  CHECK_EQ_INT(o.ncand, 4);
+  int mismatches = 0;
+  for (int i = 0; i < o.ncand; i++)
+    if (o.cand[i].c.variant == &wrong) {
+      CHECK_EQ_INT(o.cand[i].status, CB_CAND_MISMATCH);
+      CHECK_EQ_INT(o.cand[i].t.samples, 0); /* never timed */
+      mismatches++;
+    }
+  CHECK_EQ_INT(mismatches, 1);
+  CHECK(o.winner >= 0);
+  if (o.winner >= 0) CHECK(o.cand[o.winner].c.variant == &right);
+  char name[160];
+  cb_candidate_name(&o.cand[1].c, name, sizeof name);
+  CHECK_EQ_STR(name, "planted/right[8]");
+  cb_tune_outcome_free(&o);
+  cb_ctx_close(ctx);
+  cb_ctx_close(ref);
+}
+
+/* ---- a tuned net: each op from the chooser, misses from the heuristic ----------- */
+
+static int calls;
+
+/* Knows only conv_fwd problems: bwd_filter is a miss. */
+static cb_status choose_fwd_only(void *user, const cb_problem *p, cb_choice *out) {
+  (void)user;
+  calls++;
+  if (p->op != CB_OP_CONV_FWD) return CB_ERR_UNSUPPORTED;
+  memset(out, 0, sizeof *out);
+  snprintf(out->backend, sizeof out->backend, "ref");
+  snprintf(out->variant, sizeof out->variant, "direct");
+  snprintf(out->source, sizeof out->source, "exact");
+  return CB_OK;
+}
+
+static void test_tuned_net(void) {
+  cb_netdef *nd;
+  CHECK(cb_netdef_parse("t.net", "net input=2x6x6 batch=2\nconv name=c out=3 k=3\n", &nd) == CB_OK);
+  static const char *const heuristic[] = {"ref", NULL};
+  cb_net_opts o = {.threads = 1,
+                   .seed = 1,
+                   .choose = choose_fwd_only,
+                   .heuristic = heuristic,
+                   .check_only = true};
+  cb_net *net = NULL;
+  CHECK(cb_net_build(nd, &o, &net) == CB_OK);
+  if (net) {
+    const cb_layer *l = &net->layers[0];
+    CHECK_EQ_INT(l->nbind, 3);
+    CHECK_EQ_STR(l->bind[0].source, "exact");
+    CHECK_EQ_STR(l->bind[2].source, "heuristic");
+    CHECK_EQ_STR(l->bind[2].ctx->backend->name, "ref");
+    CHECK_EQ_INT(calls, 3);
+  }
+  cb_net_free(net);
+  cb_netdef_free(nd);
+}
+
+int main(void) {
+  test_stats();
+  test_planted();
+  test_tuned_net();
+  return cb_test_result();
+}
