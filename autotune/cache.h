@@ -41,12 +41,12 @@ typedef struct cb_cache_entry {
   char variant[64];
   int params[CB_MAX_PARAMS];
   int nparams;
-  cb_timing timing;         /* the winner's, ms */
-  char runner_up[128];      /* "backend/variant[params]" or "" */
-  double runner_up_median;  /* ms, 0 when there was none */
-  char origin[256];         /* "local" or "imported from FILE (host, date)" */
-  char measured[32];        /* ISO-8601 */
-  int64_t measurement_id;   /* the measurements row of the winner (local only) */
+  cb_timing timing;        /* the winner's, ms */
+  char runner_up[128];     /* "backend/variant[params]" or "" */
+  double runner_up_median; /* ms, 0 when there was none */
+  char origin[256];        /* "local" or "imported from FILE (host, date)" */
+  char measured[32];       /* ISO-8601 */
+  int64_t measurement_id;  /* the measurements row of the winner (local only) */
 } cb_cache_entry;
 
 /* Looks p up for this device and build; *source says what was found.
