@@ -230,14 +230,71 @@ static const char *const migration_4[] = {
     "CREATE INDEX tune_cache_generation ON tune_cache(problem_id, device_generation)",
     NULL,
 };
+
+/* 5: training (convbench train, and peers such as PyTorch as backend
+ * 'pytorch') and gradient checks (convbench check). seconds is wall time
+ * since the start of training; images_per_s is the rate of that step or
+ * epoch alone. A grad_checks row is one comparison: what is 'fd_input',
+ * 'fd_weights' (finite differences on ref) or 'fwd', 'bwd_data',
+ * 'bwd_filter', 'dweights' (a backend against ref). */
+static const char *const migration_5[] = {
+    "CREATE TABLE train_steps ("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES runs(id),"
+    " net TEXT NOT NULL, backend TEXT NOT NULL,"
+    " epoch INTEGER NOT NULL, step INTEGER NOT NULL,"
+    " loss REAL NOT NULL, accuracy REAL, lr REAL NOT NULL,"
+    " images_per_s REAL, seconds REAL NOT NULL)",
+    "CREATE INDEX train_steps_run ON train_steps(run_id, step)",
+
+    "CREATE TABLE train_epochs ("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES runs(id),"
+    " net TEXT NOT NULL, backend TEXT NOT NULL, dataset TEXT NOT NULL,"
+    " batch INTEGER NOT NULL, threads INTEGER NOT NULL,"
+    " epoch INTEGER NOT NULL, steps INTEGER NOT NULL,"
+    " train_loss REAL NOT NULL, train_accuracy REAL,"
+    " test_loss REAL, test_accuracy REAL,"
+    " lr REAL NOT NULL, images_per_s REAL NOT NULL, epoch_seconds REAL NOT NULL,"
+    " seconds REAL NOT NULL, created TEXT NOT NULL)",
+    "CREATE INDEX train_epochs_run ON train_epochs(run_id, epoch)",
+
+    "CREATE TABLE grad_checks ("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES runs(id),"
+    " net TEXT NOT NULL, layer TEXT NOT NULL, kind TEXT NOT NULL,"
+    " backend TEXT NOT NULL, variant TEXT, what TEXT NOT NULL,"
+    " batch INTEGER NOT NULL,"
+    " max_abs_err REAL NOT NULL, max_rel_err REAL NOT NULL, threshold REAL NOT NULL,"
+    " pass INTEGER NOT NULL CHECK (pass IN (0, 1)),"
+    " created TEXT NOT NULL)",
+    "CREATE INDEX grad_checks_run ON grad_checks(run_id)",
+    NULL,
+};
+
+/* 6: GPU state beside every device sample and tuning measurement (NVML:
+ * clocks, temperature, power, throttle reasons); NULL on hosts without a
+ * GPU. gpu_throttle is NVML's reason bits as names, comma separated. */
+static const char *const migration_6[] = {
+    "ALTER TABLE device_samples ADD COLUMN gpu_index INTEGER",
+    "ALTER TABLE device_samples ADD COLUMN gpu_name TEXT",
+    "ALTER TABLE device_samples ADD COLUMN gpu_sm_mhz REAL",
+    "ALTER TABLE device_samples ADD COLUMN gpu_mem_mhz REAL",
+    "ALTER TABLE device_samples ADD COLUMN gpu_temp_c REAL",
+    "ALTER TABLE device_samples ADD COLUMN gpu_power_w REAL",
+    "ALTER TABLE device_samples ADD COLUMN gpu_util REAL",
+    "ALTER TABLE device_samples ADD COLUMN gpu_throttle TEXT",
+    "ALTER TABLE measurements ADD COLUMN gpu_sm_mhz_after REAL",
+    "ALTER TABLE measurements ADD COLUMN gpu_temp_after REAL",
+    "ALTER TABLE measurements ADD COLUMN gpu_power_after REAL",
+    "ALTER TABLE measurements ADD COLUMN gpu_throttle_after TEXT",
+    NULL,
+};
 // clang-format on
 
 /* migrations[i] takes the schema from version i to version i + 1. */
 static const char *const *const migrations[] = {
-    migration_1,
-    migration_2,
-    migration_3,
-    migration_4,
+    migration_1, migration_2, migration_3, migration_4, migration_5, migration_6,
 };
 
 #define CB_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
