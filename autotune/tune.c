@@ -18,13 +18,14 @@
 #define VALIDATE_BATCH 2
 
 void cb_tune_rules_default(cb_tune_rules *r) {
-  *r = (cb_tune_rules){.warmup_rounds = 2,
+  *r = (cb_tune_rules){.warmup_rounds = 1,
                        .min_samples = 10,
                        .min_ms = 200.0,
                        .max_samples = 100,
                        .max_ms = 2000.0,
                        .prune_after = 3,
                        .prune_ratio = 1.5,
+                       .screen_ratio = 3.0,
                        .noisy = 0.05,
                        .too_noisy = 0.10,
                        .noise_floor_ms = 0.002,
@@ -233,8 +234,12 @@ static cb_status time_group(const cb_tuner *t, const cb_problem *p, cand_list *l
       const double *v = cb_time_session_samples(s, i, &c);
       double mn = v[0];
       for (int j = 1; j < c; j++) mn = fmin(mn, v[j]);
-      /* Clear losers stop early: even their best sample is far behind. */
-      if (round >= r->prune_after && mn > r->prune_ratio * best) {
+      /* Clear losers stop early: even their best sample is far behind.
+       * After the first timed round only the hopeless go (one sample is
+       * noisy); on big problems that round is most of the tuning time. */
+      bool loser = round >= r->prune_after ? mn > r->prune_ratio * best
+                                           : r->screen_ratio > 0 && mn > r->screen_ratio * best;
+      if (loser) {
         active[i] = false;
         l->v[idx[i]].status = CB_CAND_PRUNED;
         continue;

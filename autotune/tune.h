@@ -12,10 +12,11 @@
  *    a batch of at most 2, sharing one ref run): a candidate that fails is
  *    recorded as failed and never timed or chosen.
  * 3. Time the rest interleaved, round by round, caches flushed between
- *    samples: warm-up rounds; then rounds until every candidate has at
+ *    samples: a warm-up round; then rounds until every candidate has at
  *    least min_samples samples and min_ms of them (capped); after
  *    prune_after rounds, candidates slower than prune_ratio times the best
- *    median stop (clear losers); candidates whose MAD / median exceeds
+ *    median stop (clear losers; hopeless ones, screen_ratio behind, stop
+ *    after the first timed round); candidates whose MAD / median exceeds
  *    `noisy` get more rounds; rank by median.
  * 4. The device state is sampled before and after; a winner measured with
  *    MAD / median over `too_noisy`, or while the clock dropped or the
@@ -29,13 +30,14 @@
 #include "validate.h"
 
 typedef struct cb_tune_rules {
-  int warmup_rounds;     /* untimed rounds first (2) */
+  int warmup_rounds;     /* untimed rounds first (1) */
   int min_samples;       /* per candidate (10) */
   double min_ms;         /* per candidate, sum of its samples (200) */
   int max_samples;       /* per candidate (100) */
   double max_ms;         /* per candidate (2000) */
   int prune_after;       /* rounds before pruning (3) */
   double prune_ratio;    /* a candidate whose min exceeds this x best median stops (1.5) */
+  double screen_ratio;   /* before prune_after, one this far behind stops (3; 0 = never) */
   double noisy;          /* MAD / median above which a candidate gets more rounds (0.05) */
   double too_noisy;      /* MAD / median above which a winner is not cached (0.10) */
   double noise_floor_ms; /* a MAD below this is timer resolution, never noise (0.002) */
