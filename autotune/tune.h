@@ -35,9 +35,9 @@ typedef struct cb_tune_rules {
   double min_ms;         /* per candidate, sum of its samples (200) */
   int max_samples;       /* per candidate (100) */
   double max_ms;         /* per candidate (2000) */
-  int prune_after;       /* rounds before pruning (3) */
+  int prune_after;       /* rounds before pruning (2) */
   double prune_ratio;    /* a candidate whose min exceeds this x best median stops (1.5) */
-  double screen_ratio;   /* before prune_after, one this far behind stops (3; 0 = never) */
+  double screen_ratio;   /* before prune_after, one this far behind stops (2; 0 = never) */
   double noisy;          /* MAD / median above which a candidate gets more rounds (0.05) */
   double too_noisy;      /* MAD / median above which a winner is not cached (0.10) */
   double noise_floor_ms; /* a MAD below this is timer resolution, never noise (0.002) */
