@@ -152,6 +152,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
       break;
     case 'B':
       a->backend_arg = optarg;
+      a->backend_given = true;
       break;
     case 'd':
       a->db = optarg;

@@ -64,6 +64,12 @@ sql t.db "select count(*) from net_results where backend = 'tuned'" "1"
 # the default backend is tuned once the cache knows this machine
 run 0 bench tiny.net --db t.db --iters 1 --quiet
 has out "backend tuned"
+# ... but a backend named on the command line is what runs, alone or beside tuned
+run 0 bench tiny.net --backend ref --db t.db --iters 1 --quiet
+has out "backend ref"
+sql t.db "select count(*) from net_results where backend = 'tuned'" "2"
+run 0 bench tiny.net --backend tuned,ref --db t.db --iters 1 --quiet --format csv
+sql t.db "select group_concat(backend) from (select backend from net_results order by id desc limit 2)" "ref,tuned"
 run 2 bench tiny.net --backend tuned --no-db
 has err "--backend tuned reads the tune cache in the database"
 run 2 bench tiny.net --backend tuned --db missing.db
