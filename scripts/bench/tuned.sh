@@ -45,6 +45,8 @@ log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 netfile() { if [[ $1 == layers ]]; then echo "$root/netdefs/layers.shapes"; else echo "$root/netdefs/$1.net"; fi; }
 log "backends $backends; batch $batch; $threads threads; $rounds rounds of $iters iterations; out $out"
 
+log "peak"
+$lock "$cb" peak --threads "$threads" --db "$out/results.db" >"$out/peak.txt"
 : >"$out/tune_times.txt"
 for pass in first second; do
   for net in $nets; do
