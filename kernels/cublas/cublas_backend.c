@@ -5,11 +5,11 @@
  * cuBLAS is column-major; a row-major C = op(A) op(B) is the column-major
  * C^T = op(B)^T op(A)^T, so every call swaps the operands (rm_sgemm). The
  * math mode is CUBLAS_DEFAULT_MATH: fp32 all the way, no TF32 tensor ops
- * (those need CUBLAS_TF32_TENSOR_OP_MATH). The convolutions lower exactly
- * as the cuda backend's do (cuda_conv.c): per group, batched over the
- * images of an im2col step; backward-filter sums images with beta 1.
+ * (those need CUBLAS_TF32_TENSOR_OP_MATH). The convolutions run the same
+ * lowering code as the cuda backend's (cuda_lower.h) with cuBLAS GEMMs.
  * With small-integer data everything matches ref exactly (tolerance 0). */
 #include "../cuda/cuda_impl.h"
+#include "../cuda/cuda_lower.h"
 
 #include <cublas_v2.h>
 #include <stdio.h>
@@ -111,49 +111,38 @@ static cb_status conv_workspace(const cb_ctx *ctx, const cb_problem *p, const in
   return CB_OK;
 }
 
+/* The lowering's operations on cuBLAS: the cuda backend's im2col /
+ * col2im kernels and cublasSgemmStridedBatched. */
+static cb_status blas_im2col(void *user, const cb_cu_conv *g, const float *x, int64_t i0,
+                             int64_t nimg, float *col) {
+  cb_ctx *ctx = user;
+  return cb_cuda_check(cb_cu_im2col(cb_cuda_of(ctx)->stream, g, x, i0, nimg, col), "im2col launch");
+}
+
+static cb_status blas_col2im(void *user, const cb_cu_conv *g, const float *col, int64_t i0,
+                             int64_t nimg, float *dx) {
+  cb_ctx *ctx = user;
+  return cb_cuda_check(cb_cu_col2im(cb_cuda_of(ctx)->stream, g, col, i0, nimg, dx),
+                       "col2im launch");
+}
+
+static cb_status blas_sgemm(void *user, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                            float alpha, const float *a, int64_t lda, int64_t sa, const float *b,
+                            int64_t ldb, int64_t sb, float beta, float *c, int64_t ldc, int64_t sc,
+                            int64_t batch) {
+  return rm_sgemm(user, ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch);
+}
+
 static cb_status conv_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
                           const cb_args *args, void *ws) {
   (void)params, (void)plan;
   cb_status st = cb_cuda_check_args("cublas conv", args);
   if (st == CB_OK) st = cb_cuda_enter(ctx);
   if (st != CB_OK) return st;
-  cudaStream_t stream = cb_cuda_of(ctx)->stream;
+  cb_cu_lower_ops ops = {blas_im2col, blas_col2im, blas_sgemm, ctx};
   cb_cu_conv g;
   cb_cuda_geom(p, &g);
-  float *col = ws;
-  int64_t b = cb_cu_step_images(&g, CB_CUDA_COL_BUDGET), pq = g.p * g.q;
-  for (int64_t i0 = 0; i0 < g.n && st == CB_OK; i0 += b) {
-    int64_t nb = g.n - i0 < b ? g.n - i0 : b;
-    int64_t ldcol = nb * pq;
-    if (p->op == CB_OP_CONV_FWD) {
-      const float *x = args->src0, *w = args->src1;
-      float *y = args->dst;
-      st = cb_cuda_check(cb_cu_im2col(stream, &g, x, i0, nb, col), "im2col launch");
-      for (int64_t grp = 0; grp < g.groups && st == CB_OK; grp++)
-        st = rm_sgemm(ctx, false, false, g.kg, pq, g.crs, 1.0f, w + grp * g.kg * g.crs, g.crs, 0,
-                      col + grp * g.crs * ldcol, ldcol, pq, 0.0f, y + (i0 * g.k + grp * g.kg) * pq,
-                      pq, g.k * pq, nb);
-    } else if (p->op == CB_OP_CONV_BWD_DATA) {
-      const float *dy = args->src0, *w = args->src1;
-      for (int64_t grp = 0; grp < g.groups && st == CB_OK; grp++)
-        st = rm_sgemm(ctx, true, false, g.crs, pq, g.kg, 1.0f, w + grp * g.kg * g.crs, g.crs, 0,
-                      dy + (i0 * g.k + grp * g.kg) * pq, pq, g.k * pq, 0.0f,
-                      col + grp * g.crs * ldcol, ldcol, pq, nb);
-      if (st == CB_OK)
-        st = cb_cuda_check(cb_cu_col2im(stream, &g, col, i0, nb, args->dst), "col2im launch");
-    } else {
-      const float *x = args->src0, *dy = args->src1;
-      float *dw = args->dst;
-      st = cb_cuda_check(cb_cu_im2col(stream, &g, x, i0, nb, col), "im2col launch");
-      for (int64_t i = 0; i < nb && st == CB_OK; i++)
-        for (int64_t grp = 0; grp < g.groups && st == CB_OK; grp++)
-          st = rm_sgemm(ctx, false, true, g.kg, g.crs, pq, 1.0f,
-                        dy + ((i0 + i) * g.k + grp * g.kg) * pq, pq, 0,
-                        col + grp * g.crs * ldcol + i * pq, ldcol, 0, i0 + i == 0 ? 0.0f : 1.0f,
-                        dw + grp * g.kg * g.crs, g.crs, 0, 1);
-    }
-  }
-  return st;
+  return cb_cu_lower(&ops, p->op, &g, cb_cu_step_images(&g, CB_CUDA_COL_BUDGET), args, ws);
 }
 
 /* ---- the table ------------------------------------------------------------------------- */

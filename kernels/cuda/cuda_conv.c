@@ -3,7 +3,7 @@
  * SGEMM itself. All run on the context's stream and return after queueing
  * (the caller synchronises); every launch is checked.
  *
- * Lowering, per group g (rows g kg.. of W and y, rows g crs.. of col):
+ * The lowering (cuda_lower.h, shared with cublas and the unit test):
  *   fwd         y_i[kg, PQ] = W_g[kg, crs] col_i[crs, PQ]      (batched over images)
  *   bwd_data    dcol_i[crs, PQ] = W_g^T dy_i[kg, PQ]; dx = col2im(dcol)
  *   bwd_filter  dW_g[kg, crs] = sum_i dy_i[kg, PQ] col_i^T      (beta 1 after the first image)
@@ -11,6 +11,7 @@
  * col budget. With small-integer data every sum is exact in fp32, so all
  * match ref exactly (tolerance 0). */
 #include "cuda_impl.h"
+#include "cuda_lower.h"
 
 #include <stdio.h>
 
@@ -82,90 +83,46 @@ static cb_status bwd_filter_gemm_supports(const cb_ctx *ctx, const cb_problem *p
   return gemm_conv_supports("cuda conv_bwd_filter/im2col_gemm", p, params);
 }
 
-/* x (src0), w (src1) -> y (dst). */
-static cb_status fwd_gemm_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
-                              const cb_args *args, void *ws) {
-  (void)plan;
-  cb_status st = cb_cuda_check_args("cuda conv_fwd/im2col_gemm", args);
-  if (st == CB_OK) st = cb_cuda_enter(ctx);
-  if (st != CB_OK) return st;
-  cudaStream_t stream = cb_cuda_of(ctx)->stream;
-  cb_cu_conv g;
-  cb_cuda_geom(p, &g);
-  const float *x = args->src0, *w = args->src1;
-  float *y = args->dst, *col = ws;
-  int64_t b = cb_cu_step_images(&g, CB_CUDA_COL_BUDGET), pq = g.p * g.q;
-  for (int64_t i0 = 0; i0 < g.n; i0 += b) {
-    int64_t nb = g.n - i0 < b ? g.n - i0 : b;
-    if ((st = cb_cuda_check(cb_cu_im2col(stream, &g, x, i0, nb, col), "im2col launch")) != CB_OK)
-      return st;
-    for (int64_t grp = 0; grp < g.groups; grp++) {
-      cudaError_t e =
-          cb_cu_sgemm(stream, tile_m(params), tile_n(params), false, false, g.kg, pq, g.crs, 1.0f,
-                      w + grp * g.kg * g.crs, g.crs, 0, col + grp * g.crs * nb * pq, nb * pq, pq,
-                      0.0f, y + (i0 * g.k + grp * g.kg) * pq, pq, g.k * pq, nb);
-      if ((st = cb_cuda_check(e, "sgemm launch")) != CB_OK) return st;
-    }
-  }
-  return CB_OK;
+/* The cuda backend's three lowering operations: its own kernels. */
+typedef struct dev_ops {
+  cudaStream_t stream;
+  int bm, bn;
+} dev_ops;
+
+static cb_status dev_im2col(void *user, const cb_cu_conv *g, const float *x, int64_t i0,
+                            int64_t nimg, float *col) {
+  const dev_ops *d = user;
+  return cb_cuda_check(cb_cu_im2col(d->stream, g, x, i0, nimg, col), "im2col launch");
 }
 
-/* dy (src0), w (src1) -> dx (dst). */
-static cb_status bwd_data_gemm_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
-                                   const cb_args *args, void *ws) {
-  (void)plan;
-  cb_status st = cb_cuda_check_args("cuda conv_bwd_data/gemm_col2im", args);
-  if (st == CB_OK) st = cb_cuda_enter(ctx);
-  if (st != CB_OK) return st;
-  cudaStream_t stream = cb_cuda_of(ctx)->stream;
-  cb_cu_conv g;
-  cb_cuda_geom(p, &g);
-  const float *dy = args->src0, *w = args->src1;
-  float *dx = args->dst, *col = ws;
-  int64_t b = cb_cu_step_images(&g, CB_CUDA_COL_BUDGET), pq = g.p * g.q;
-  for (int64_t i0 = 0; i0 < g.n; i0 += b) {
-    int64_t nb = g.n - i0 < b ? g.n - i0 : b;
-    for (int64_t grp = 0; grp < g.groups; grp++) {
-      cudaError_t e =
-          cb_cu_sgemm(stream, tile_m(params), tile_n(params), true, false, g.crs, pq, g.kg, 1.0f,
-                      w + grp * g.kg * g.crs, g.crs, 0, dy + (i0 * g.k + grp * g.kg) * pq, pq,
-                      g.k * pq, 0.0f, col + grp * g.crs * nb * pq, nb * pq, pq, nb);
-      if ((st = cb_cuda_check(e, "sgemm launch")) != CB_OK) return st;
-    }
-    if ((st = cb_cuda_check(cb_cu_col2im(stream, &g, col, i0, nb, dx), "col2im launch")) != CB_OK)
-      return st;
-  }
-  return CB_OK;
+static cb_status dev_col2im(void *user, const cb_cu_conv *g, const float *col, int64_t i0,
+                            int64_t nimg, float *dx) {
+  const dev_ops *d = user;
+  return cb_cuda_check(cb_cu_col2im(d->stream, g, col, i0, nimg, dx), "col2im launch");
 }
 
-/* x (src0), dy (src1) -> dw (dst). */
-static cb_status bwd_filter_gemm_run(cb_ctx *ctx, const cb_problem *p, const int *params,
-                                     void *plan, const cb_args *args, void *ws) {
+static cb_status dev_sgemm(void *user, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                           float alpha, const float *a, int64_t lda, int64_t sa, const float *b,
+                           int64_t ldb, int64_t sb, float beta, float *c, int64_t ldc, int64_t sc,
+                           int64_t batch) {
+  const dev_ops *d = user;
+  return cb_cuda_check(cb_cu_sgemm(d->stream, d->bm, d->bn, ta, tb, m, n, k, alpha, a, lda, sa, b,
+                                   ldb, sb, beta, c, ldc, sc, batch),
+                       "sgemm launch");
+}
+
+/* fwd: x, w -> y; bwd_data: dy, w -> dx; bwd_filter: x, dy -> dw. */
+static cb_status gemm_conv_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
+                               const cb_args *args, void *ws) {
   (void)plan;
-  cb_status st = cb_cuda_check_args("cuda conv_bwd_filter/im2col_gemm", args);
+  cb_status st = cb_cuda_check_args("cuda im2col lowering", args);
   if (st == CB_OK) st = cb_cuda_enter(ctx);
   if (st != CB_OK) return st;
-  cudaStream_t stream = cb_cuda_of(ctx)->stream;
+  dev_ops d = {cb_cuda_of(ctx)->stream, tile_m(params), tile_n(params)};
+  cb_cu_lower_ops ops = {dev_im2col, dev_col2im, dev_sgemm, &d};
   cb_cu_conv g;
   cb_cuda_geom(p, &g);
-  const float *x = args->src0, *dy = args->src1;
-  float *dw = args->dst, *col = ws;
-  int64_t b = cb_cu_step_images(&g, CB_CUDA_COL_BUDGET), pq = g.p * g.q;
-  for (int64_t i0 = 0; i0 < g.n; i0 += b) {
-    int64_t nb = g.n - i0 < b ? g.n - i0 : b;
-    if ((st = cb_cuda_check(cb_cu_im2col(stream, &g, x, i0, nb, col), "im2col launch")) != CB_OK)
-      return st;
-    for (int64_t i = 0; i < nb; i++)
-      for (int64_t grp = 0; grp < g.groups; grp++) {
-        float beta = i0 + i == 0 ? 0.0f : 1.0f;
-        cudaError_t e = cb_cu_sgemm(stream, tile_m(params), tile_n(params), false, true, g.kg,
-                                    g.crs, pq, 1.0f, dy + ((i0 + i) * g.k + grp * g.kg) * pq, pq, 0,
-                                    col + grp * g.crs * nb * pq + i * pq, nb * pq, 0, beta,
-                                    dw + grp * g.kg * g.crs, g.crs, 0, 1);
-        if ((st = cb_cuda_check(e, "sgemm launch")) != CB_OK) return st;
-      }
-  }
-  return CB_OK;
+  return cb_cu_lower(&ops, p->op, &g, cb_cu_step_images(&g, CB_CUDA_COL_BUDGET), args, ws);
 }
 
 /* ---- direct ------------------------------------------------------------------------ */
@@ -246,7 +203,7 @@ const cb_variant cb_cuda_conv_fwd_im2col_gemm = {
     .params = tile_params,
     .supports = fwd_gemm_supports,
     .workspace = gemm_conv_workspace,
-    .run = fwd_gemm_run,
+    .run = gemm_conv_run,
 };
 const cb_variant cb_cuda_conv_bwd_data_gemm_col2im = {
     .name = "gemm_col2im",
@@ -256,7 +213,7 @@ const cb_variant cb_cuda_conv_bwd_data_gemm_col2im = {
     .params = tile_params,
     .supports = bwd_data_gemm_supports,
     .workspace = gemm_conv_workspace,
-    .run = bwd_data_gemm_run,
+    .run = gemm_conv_run,
 };
 const cb_variant cb_cuda_conv_bwd_filter_im2col_gemm = {
     .name = "im2col_gemm",
@@ -266,7 +223,7 @@ const cb_variant cb_cuda_conv_bwd_filter_im2col_gemm = {
     .params = tile_params,
     .supports = bwd_filter_gemm_supports,
     .workspace = gemm_conv_workspace,
-    .run = bwd_filter_gemm_run,
+    .run = gemm_conv_run,
 };
 const cb_variant cb_cuda_conv_fwd_direct = {
     .name = "direct",
