@@ -46,10 +46,7 @@ static cb_status cublas_init(cb_ctx *ctx) {
 }
 
 static void cublas_version(char *buf, size_t len) {
-  char rt[96];
-  cb_cuda_version(rt, sizeof rt);
-  snprintf(buf, len, "cuBLAS %d.%d.%d, %s", CUBLAS_VER_MAJOR, CUBLAS_VER_MINOR, CUBLAS_VER_PATCH,
-           rt);
+  snprintf(buf, len, "cuBLAS %d.%d.%d", CUBLAS_VER_MAJOR, CUBLAS_VER_MINOR, CUBLAS_VER_PATCH);
 }
 
 /* batch row-major GEMMs C_z = alpha op(A_z) op(B_z) + beta C_z (see the

@@ -73,10 +73,8 @@ static cb_status dnn_init(cb_ctx *ctx) {
 
 static void dnn_version(char *buf, size_t len) {
   size_t v = cudnnGetVersion();
-  char rt[96];
-  cb_cuda_version(rt, sizeof rt);
-  snprintf(buf, len, "cuDNN %zu.%zu.%zu (built with %d.%d.%d), %s", v / 10000, v % 10000 / 100,
-           v % 100, CUDNN_MAJOR, CUDNN_MINOR, CUDNN_PATCHLEVEL, rt);
+  snprintf(buf, len, "cuDNN %zu.%zu.%zu (built with %d.%d.%d)", v / 10000, v % 10000 / 100, v % 100,
+           CUDNN_MAJOR, CUDNN_MINOR, CUDNN_PATCHLEVEL);
 }
 
 static cudnnHandle_t handle_of(const cb_ctx *ctx) {

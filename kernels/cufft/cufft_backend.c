@@ -69,10 +69,8 @@ static cb_status fft_check(cufftResult r, const char *what) {
 
 static void fft_version(char *buf, size_t len) {
   int v = 0;
-  char rt[96];
-  cb_cuda_version(rt, sizeof rt);
   if (cufftGetVersion(&v) != CUFFT_SUCCESS) v = 0;
-  snprintf(buf, len, "cuFFT %d.%d.%d, %s", v / 1000, v % 1000 / 100, v % 100, rt);
+  snprintf(buf, len, "cuFFT %d.%d.%d", v / 1000, v % 1000 / 100, v % 100);
 }
 
 static int op_index(cb_op op) {
