@@ -15,10 +15,14 @@
  *   - the direct kernels' per-thread loops against ref;
  *   - the FFT backend's geometry (placements, crops, the spectral product's
  *     indices) with the transforms replaced by the circular correlations
- *     they compute, against ref. */
+ *     they compute, against ref;
+ *   - GPU device fingerprints and generations, cuda:N parsing, NVML's
+ *     throttle reasons and the tuner's refusal to cache a throttled GPU. */
 #include "cb_test.h"
 #include "cuda/cuda_lower.h"
 #include "cufft/cufft_geom.h"
+#include "gpustate.h"
+#include "tune.h"
 #include "validate.h"
 
 #include <stdint.h>
@@ -452,6 +456,55 @@ static void test_fft_geometry(void) {
   printf("fft geometry: %d case/op combinations\n", checked);
 }
 
+/* ---- device names, fingerprints, NVML readings ------------------------------------------ */
+
+static void test_names(void) {
+  cb_gpu_info g = {.cc_major = 9, .cc_minor = 0, .sms = 132};
+  snprintf(g.name, sizeof g.name, "NVIDIA H100 80GB HBM3");
+  char fp[192], gen[192];
+  cb_gpu_fingerprint(&g, fp, sizeof fp);
+  CHECK_EQ_STR(fp, "gpu:NVIDIA H100 80GB HBM3:sm_90:132sm");
+  cb_device_generation(fp, gen, sizeof gen);
+  CHECK_EQ_STR(gen, "gpu:NVIDIA H100 80GB HBM3:sm_90");
+  snprintf(g.name, sizeof g.name, "Odd:Name");
+  cb_gpu_fingerprint(&g, fp, sizeof fp);
+  CHECK_EQ_STR(fp, "gpu:Odd Name:sm_90:132sm"); /* ':' separates fields */
+
+  int d = 7;
+  CHECK(cb_gpu_parse_device("cuda:0", &d) == CB_OK && d == 0);
+  CHECK(cb_gpu_parse_device("cuda:12", &d) == CB_OK && d == 12);
+  CHECK(cb_gpu_parse_device("cpu", &d) == CB_OK && d == -1);
+  CHECK(cb_gpu_parse_device("cuda:", &d) == CB_ERR_INVALID);
+  CHECK(cb_gpu_parse_device("cuda:1x", &d) == CB_ERR_INVALID);
+  CHECK(cb_gpu_parse_device("gpu0", &d) == CB_ERR_INVALID);
+
+  char t[128];
+  cb_gpustate_reasons(0, t, sizeof t);
+  CHECK_EQ_STR(t, "none");
+  cb_gpustate_reasons(0x1, t, sizeof t);
+  CHECK_EQ_STR(t, "idle");
+  CHECK(!cb_gpustate_throttled(t));
+  cb_gpustate_reasons(0x4 | 0x40, t, sizeof t);
+  CHECK_EQ_STR(t, "sw_power_cap,hw_thermal");
+  CHECK(cb_gpustate_throttled(t));
+  cb_gpustate_reasons(1ull << 40, t, sizeof t);
+  CHECK_EQ_STR(t, "other");
+
+  /* The tuner refuses to cache a winner measured on a throttled GPU. */
+  cb_tune_rules r;
+  cb_tune_rules_default(&r);
+  cb_timing tm = {.median = 1, .mad = 0.001, .samples = 10};
+  cb_devstate before = {.has_gpu = true, .gpu = {.sm_mhz = 1980}}, after = before;
+  char why[160];
+  CHECK(cb_tune_cacheable(&r, &tm, &before, &after, why, sizeof why));
+  after.gpu.sm_mhz = 1500;
+  CHECK(!cb_tune_cacheable(&r, &tm, &before, &after, why, sizeof why));
+  CHECK(strstr(why, "GPU throttled") != NULL);
+  after.gpu.sm_mhz = 1980;
+  snprintf(after.gpu.throttle, sizeof after.gpu.throttle, "hw_slowdown");
+  CHECK(!cb_tune_cacheable(&r, &tm, &before, &after, why, sizeof why));
+}
+
 int main(void) {
   if (cb_ctx_open(cb_backend_find("ref"), 1, &ref_ctx) != CB_OK) {
     fprintf(stderr, "cannot open ref: %s\n", cb_errmsg());
@@ -461,6 +514,7 @@ int main(void) {
   test_lowering();
   test_direct();
   test_fft_geometry();
+  test_names();
   cb_ctx_close(ref_ctx);
   return cb_test_result();
 }

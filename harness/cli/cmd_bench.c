@@ -533,8 +533,11 @@ static cb_status tune_missing(const cb_netdef *nd, const bench_args *a, const cl
   cli_problems ps;
   cb_status st = cli_collect_problems(nd, a->batch, (int)a->threads, a->input_grad, ops, &ps);
   if (st != CB_OK) return st;
-  cli_tune_opts o = {
-      .threads = (int)a->threads, .device_fp = a->device_fp, .quiet = a->quiet, .report = stderr};
+  cli_tune_opts o = {.threads = (int)a->threads,
+                     .device = -1, /* a tuned net runs on the host backends */
+                     .device_fp = a->device_fp,
+                     .quiet = a->quiet,
+                     .report = stderr};
   cb_tune_rules_default(&o.rules);
   cli_tune_stats stats;
   st = cli_tune_problems(s, &o, &ps, &stats);
