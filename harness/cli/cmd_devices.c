@@ -86,6 +86,33 @@ static void json_str(const char *key, const char *v, bool last) {
   printf("\"%s\n", last ? "" : ",");
 }
 
+/* "gpus": each GPU with its device fingerprint, and "cuda": "ok" or the
+ * reason there is none. */
+static void print_gpus_json(void) {
+  int n = 0;
+  if (cb_gpu_count(&n) != CB_OK) {
+    json_str("cuda", cb_errmsg(), false);
+    printf("  \"gpus\": [],\n");
+    return;
+  }
+  json_str("cuda", "ok", false);
+  printf("  \"gpus\": [");
+  for (int i = 0, k = 0; i < n; i++) {
+    cb_gpu_info g;
+    if (cb_gpu_info_get(i, &g) != CB_OK) continue;
+    char fp[192];
+    cb_gpu_fingerprint(&g, fp, sizeof fp);
+    printf("%s\n    {\"index\": %d, \"sms\": %d, \"cc\": \"%d.%d\", \"mem_bytes\": %lld, ",
+           k++ ? "," : "", i, g.sms, g.cc_major, g.cc_minor, (long long)g.mem_bytes);
+    printf("\"pci_bus_id\": \"%s\",\n    ", g.pci_bus_id);
+    json_str("name", g.name, false);
+    printf("    ");
+    json_str("fingerprint", fp, true);
+    printf("    }");
+  }
+  printf("],\n");
+}
+
 /* The machine and build as results.db's machines and builds rows hold
  * them, and the backends: what peer scripts need to record beside us. */
 static int print_json(const cb_machine *m) {
@@ -112,6 +139,7 @@ static int print_json(const cb_machine *m) {
   json_str("build_fingerprint", b.fingerprint, false);
   json_str("git_rev", b.git_rev, false);
   json_str("libs", b.libs, false);
+  print_gpus_json();
   printf("  \"schema_version\": %d,\n  \"backends\": [", cb_db_schema_version());
   int threads = cli_default_threads(), i = 0;
   for (const cb_backend *const *be = cb_backends(); *be; be++, i++) {

@@ -46,6 +46,17 @@ if [[ $gpu_built == 1 ]]; then
   has out "sgemm_tiled"
 fi
 
+# JSON: "cuda" is "ok" with a GPU list, or the reason with an empty one.
+run 0 devices --format json
+checks=$((checks + 1))
+python3 -c '
+import json, sys
+d = json.load(open("out"))
+assert (d["cuda"] == "ok") == (len(d["gpus"]) > 0), d["cuda"]
+for g in d["gpus"]:
+    assert g["fingerprint"].startswith("gpu:"), g
+' || fail "devices --format json: bad cuda/gpus fields: $(head -c 600 out)"
+
 # Usage errors exit 2 and name the flag.
 run 2 tune "$root/netdefs/lenet.net" --device gpu0 --db t.db
 has err "--device: device 'gpu0': expected cpu or cuda:N"
