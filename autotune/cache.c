@@ -33,6 +33,14 @@ void cb_device_fingerprint(const cb_machine *m, int threads, char *buf, size_t l
   snprintf(buf, len, "%s:%dt", m->fingerprint, threads);
 }
 
+void cb_gpu_fingerprint(const cb_gpu_info *g, char *buf, size_t len) {
+  char name[sizeof g->name];
+  snprintf(name, sizeof name, "%s", g->name);
+  for (char *c = name; *c; c++)
+    if (*c == ':') *c = ' ';
+  snprintf(buf, len, "gpu:%s:sm_%d%d:%dsm", name, g->cc_major, g->cc_minor, g->sms);
+}
+
 /* The rule: a device fingerprint is ':'-separated fields, the first its
  * kind. For "cpu" and "gpu" the generation is the first three fields:
  *   cpu:<model>:<isa level>:<cores>c:<threads>t  ->  cpu:<model>:<isa level>

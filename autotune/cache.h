@@ -13,11 +13,17 @@
 #ifndef CB_CACHE_H
 #define CB_CACHE_H
 
+#include "gpu.h"
 #include "store.h"
 
 /* The device fingerprint measurements are keyed by: the machine's
  * fingerprint plus the thread count, e.g. "cpu:AMD EPYC:avx512:2c:2t". */
 void cb_device_fingerprint(const cb_machine *m, int threads, char *buf, size_t len);
+
+/* The device fingerprint of a GPU: "gpu:<name>:sm_<cc>:<SMs>sm", e.g.
+ * "gpu:NVIDIA H100 80GB HBM3:sm_90:132sm"; its generation (below) is
+ * "gpu:<name>:sm_<cc>". A ':' in the name becomes a space. */
+void cb_gpu_fingerprint(const cb_gpu_info *g, char *buf, size_t len);
 
 /* The device generation of a fingerprint: the part that says which
  * hardware, without core and thread counts ("cpu:AMD EPYC:avx512"). */

@@ -242,5 +242,18 @@ cb_status cb_devstate_sample(cb_devstate *s) {
   s->load1 = load1();
   s->busy = busy_fraction();
   s->temp_c = hottest_c();
+  s->has_gpu = false;
+  s->gpu_index = -1;
+  memset(&s->gpu, 0, sizeof s->gpu);
+  s->gpu.sm_mhz = s->gpu.mem_mhz = s->gpu.temp_c = s->gpu.power_w = s->gpu.util = NAN;
+  return CB_OK;
+}
+
+cb_status cb_devstate_sample_gpu(cb_devstate *s, int gpu) {
+  cb_status st = cb_devstate_sample(s);
+  if (st != CB_OK || gpu < 0) return st;
+  s->has_gpu = true;
+  s->gpu_index = gpu;
+  if (cb_gpustate_sample(gpu, &s->gpu) != CB_OK) cb_error_clear();
   return CB_OK;
 }

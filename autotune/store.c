@@ -405,18 +405,24 @@ static const char *const stmt_sql[ST_COUNT] = {
         " JOIN machines m ON m.id = p.machine_id"
         " WHERE m.fingerprint = :fingerprint AND p.threads = :threads ORDER BY p.id DESC LIMIT 1",
     [ST_SAMPLE_PUT] = "INSERT INTO device_samples (run_id, net_result_id, phase, t, t_unix,"
-                      " cpu_mhz_reported, cpu_mhz_measured, load1, busy, temp_c)"
+                      " cpu_mhz_reported, cpu_mhz_measured, load1, busy, temp_c, gpu_index,"
+                      " gpu_name, gpu_sm_mhz, gpu_mem_mhz, gpu_temp_c, gpu_power_w, gpu_util,"
+                      " gpu_throttle)"
                       " VALUES (:run_id, :net_result_id, :phase, :t, :t_unix, :cpu_mhz_reported,"
-                      " :cpu_mhz_measured, :load1, :busy, :temp_c)",
+                      " :cpu_mhz_measured, :load1, :busy, :temp_c, :gpu_index, :gpu_name,"
+                      " :gpu_sm_mhz, :gpu_mem_mhz, :gpu_temp_c, :gpu_power_w, :gpu_util,"
+                      " :gpu_throttle)",
     [ST_MEASUREMENT_PUT] =
         "INSERT INTO measurements (run_id, problem_id, device_fp, build_fp, threads, backend,"
         " variant, params, status, max_rel_err, median_ms, min_ms, max_ms, mad_ms, samples,"
         " gflops, impl, error, noisy, mhz_before, mhz_after, load_before, load_after, busy_after,"
-        " temp_after, created)"
+        " temp_after, gpu_sm_mhz_after, gpu_temp_after, gpu_power_after, gpu_throttle_after,"
+        " created)"
         " VALUES (:run_id, :problem_id, :device_fp, :build_fp, :threads, :backend,"
         " :variant, :params, :status, :max_rel_err, :median_ms, :min_ms, :max_ms, :mad_ms,"
         " :samples, :gflops, :impl, :error, :noisy, :mhz_before, :mhz_after, :load_before,"
-        " :load_after, :busy_after, :temp_after, :created)",
+        " :load_after, :busy_after, :temp_after, :gpu_sm_mhz_after, :gpu_temp_after,"
+        " :gpu_power_after, :gpu_throttle_after, :created)",
     /* An upsert: the row keeps its id, everything else is the new entry's. */
     [ST_CACHE_PUT] =
         "INSERT INTO tune_cache (problem_id, device_fp, device_generation, build_fp, backend,"
@@ -1068,6 +1074,19 @@ static cb_status put_layer_row(cb_db *db, int64_t net_id, const cb_layer_rec *l)
   return exec_stmt(&b, "cannot record a layer result");
 }
 
+/* The GPU columns of a device sample: all NULL when no GPU was sampled. */
+static void bind_gpu(binder *b, const cb_devstate *s) {
+  bool g = s->has_gpu;
+  bind_reading(b, ":gpu_index", s->gpu_index, g);
+  bind_text(b, ":gpu_name", g && s->gpu.name[0] ? s->gpu.name : NULL);
+  bind_reading(b, ":gpu_sm_mhz", s->gpu.sm_mhz, g && !isnan(s->gpu.sm_mhz));
+  bind_reading(b, ":gpu_mem_mhz", s->gpu.mem_mhz, g && !isnan(s->gpu.mem_mhz));
+  bind_reading(b, ":gpu_temp_c", s->gpu.temp_c, g && !isnan(s->gpu.temp_c));
+  bind_reading(b, ":gpu_power_w", s->gpu.power_w, g && !isnan(s->gpu.power_w));
+  bind_reading(b, ":gpu_util", s->gpu.util, g && !isnan(s->gpu.util));
+  bind_text(b, ":gpu_throttle", g && s->gpu.throttle[0] ? s->gpu.throttle : NULL);
+}
+
 /* A device sample; readings the sampler could not take (0 MHz, busy -1,
  * NAN temperature) are stored as NULL. */
 static cb_status put_sample(cb_db *db, int64_t run_id, int64_t net_id, const char *phase,
@@ -1086,6 +1105,7 @@ static cb_status put_sample(cb_db *db, int64_t run_id, int64_t net_id, const cha
   bind_reading(&b, ":load1", s->load1, s->load1 >= 0);
   bind_reading(&b, ":busy", s->busy, s->busy >= 0);
   bind_reading(&b, ":temp_c", s->temp_c, !isnan(s->temp_c));
+  bind_gpu(&b, s);
   return exec_stmt(&b, "cannot record a device sample");
 }
 
@@ -1270,6 +1290,11 @@ static cb_status put_measurement_row(cb_db *db, const cb_measurement_rec *m, int
   bind_reading(&b, ":load_after", af ? af->load1 : 0, af && af->load1 >= 0);
   bind_reading(&b, ":busy_after", af ? af->busy : 0, af && af->busy >= 0);
   bind_reading(&b, ":temp_after", af ? af->temp_c : 0, af && !isnan(af->temp_c));
+  bool ga = af && af->has_gpu;
+  bind_reading(&b, ":gpu_sm_mhz_after", ga ? af->gpu.sm_mhz : 0, ga && !isnan(af->gpu.sm_mhz));
+  bind_reading(&b, ":gpu_temp_after", ga ? af->gpu.temp_c : 0, ga && !isnan(af->gpu.temp_c));
+  bind_reading(&b, ":gpu_power_after", ga ? af->gpu.power_w : 0, ga && !isnan(af->gpu.power_w));
+  bind_text(&b, ":gpu_throttle_after", ga && af->gpu.throttle[0] ? af->gpu.throttle : NULL);
   bind_text(&b, ":created", now);
   st = exec_stmt(&b, "cannot record a measurement");
   if (st == CB_OK) *id = sqlite3_last_insert_rowid(db->h);

@@ -347,8 +347,27 @@ bool cb_tune_cacheable(const cb_tune_rules *r, const cb_timing *t, const cb_devs
              after->cpu_mhz_measured);
     return false;
   }
+  /* The GPU: its SM clock fell, or power or heat held it down. */
+  if (before->has_gpu && after->has_gpu) {
+    if (before->gpu.sm_mhz > 0 && after->gpu.sm_mhz < 0.9 * before->gpu.sm_mhz) {
+      snprintf(why, len, "GPU throttled: SM clock fell from %.0f to %.0f MHz", before->gpu.sm_mhz,
+               after->gpu.sm_mhz);
+      return false;
+    }
+    if (cb_gpustate_throttled(after->gpu.throttle)) {
+      snprintf(why, len, "GPU throttled: %s", after->gpu.throttle);
+      return false;
+    }
+  }
   if (len) why[0] = '\0';
   return true;
+}
+
+/* The GPU the tuner's candidates run on, -1 when they run on the host. */
+static int tuner_gpu(const cb_tuner *t) {
+  for (int i = 0; i < t->nctx; i++)
+    if (t->ctxs[i]->backend->device == CB_DEVICE_CUDA) return t->ctxs[i]->device;
+  return -1;
 }
 
 cb_status cb_tune_problem(const cb_tuner *t, const cb_problem *p, cb_tune_outcome *out) {
@@ -358,10 +377,11 @@ cb_status cb_tune_problem(const cb_tuner *t, const cb_problem *p, cb_tune_outcom
   if (st != CB_OK) return st;
   cand_list l = {0};
   if ((st = enumerate(t, p, &l)) == CB_OK) {
-    cb_devstate_sample(&out->before);
+    int gpu = tuner_gpu(t);
+    cb_devstate_sample_gpu(&out->before, gpu);
     st = validate_all(t, p, &l);
     if (st == CB_OK) st = time_all(t, p, &l);
-    cb_devstate_sample(&out->after);
+    cb_devstate_sample_gpu(&out->after, gpu);
   }
   free(l.ws);
   out->cand = l.v;

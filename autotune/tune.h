@@ -18,7 +18,8 @@
  *    median stop (clear losers; hopeless ones, screen_ratio behind, stop
  *    after the first timed round); candidates whose MAD / median exceeds
  *    `noisy` get more rounds; rank by median.
- * 4. The device state is sampled before and after; a winner measured with
+ * 4. The device state (the GPU's too, for GPU candidates) is sampled
+ *    before and after; a winner measured with
  *    MAD / median over `too_noisy`, or while the clock dropped or the
  *    machine was busy, is reported but not cached. */
 #ifndef CB_TUNE_H
@@ -102,7 +103,8 @@ void cb_tune_outcome_free(cb_tune_outcome *o);
 /* Whether a winner measured with timing t between device states before
  * and after may be cached: false (with the reason in why) when its spread
  * is over rules->too_noisy (and above the timer's noise floor) or the
- * measured clock fell by more than 10%. */
+ * measured clock fell by more than 10%, or, for a GPU, its SM clock fell
+ * by more than 10% or NVML reports power or thermal throttling after. */
 bool cb_tune_cacheable(const cb_tune_rules *r, const cb_timing *t, const cb_devstate *before,
                        const cb_devstate *after, char *why, size_t len);
 

@@ -328,17 +328,39 @@ static cb_status add_sample(cb_time_session *s, int i, double ms) {
   return CB_OK;
 }
 
+/* One sample on the host clock: caches flushed, then run and sync. */
+static cb_status time_host(cb_time_session *s, const cb_candidate *k, int i, const cb_args *args,
+                           double *ms) {
+  if (s->flush) flush_caches(s->flush, s->flush_bytes);
+  double t0 = now_ms();
+  cb_status st = k->variant->run(k->ctx, &s->p, k->params, s->plans[i], args, s->ws[i].dev);
+  if (st == CB_OK && k->ctx->backend->sync) st = k->ctx->backend->sync(k->ctx);
+  *ms = now_ms() - t0;
+  return st;
+}
+
+/* One sample on a device: its L2 flushed (queued before the start event,
+ * so not timed), then the run between two device events. The host's
+ * flush buffer is for host caches and is not streamed here. */
+static cb_status time_device(cb_time_session *s, const cb_candidate *k, int i, const cb_args *args,
+                             double *ms) {
+  const cb_backend *b = k->ctx->backend;
+  cb_status st = b->flush ? b->flush(k->ctx) : CB_OK;
+  if (st == CB_OK) st = b->time_begin(k->ctx);
+  if (st == CB_OK) st = k->variant->run(k->ctx, &s->p, k->params, s->plans[i], args, s->ws[i].dev);
+  if (st == CB_OK) st = b->time_end(k->ctx, ms);
+  return st;
+}
+
 cb_status cb_time_session_round(cb_time_session *s, const bool *active, bool timed) {
   cb_args args = {s->a.dev, s->b.dev, s->c.dev};
   for (int j = 0; j < s->n; j++) {
     int i = (s->round + j) % s->n;
     if (active && !active[i]) continue;
     const cb_candidate *k = &s->cands[i];
-    if (s->flush) flush_caches(s->flush, s->flush_bytes);
-    double t0 = now_ms();
-    cb_status st = k->variant->run(k->ctx, &s->p, k->params, s->plans[i], &args, s->ws[i].dev);
-    if (st == CB_OK && k->ctx->backend->sync) st = k->ctx->backend->sync(k->ctx);
-    double t = now_ms() - t0;
+    double t = 0;
+    cb_status st = k->ctx->backend->time_begin ? time_device(s, k, i, &args, &t)
+                                               : time_host(s, k, i, &args, &t);
     if (st != CB_OK) return cb_error_wrap(st, "%s/%s: ", k->ctx->backend->name, k->variant->name);
     if (timed && (st = add_sample(s, i, t)) != CB_OK) return st;
   }

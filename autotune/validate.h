@@ -63,7 +63,9 @@ typedef struct cb_candidate {
  * inputs (one device), so rounds can run them back to back: in each round
  * every active candidate runs once, the starting one rotating, with flush
  * bytes streamed through before each sample so no candidate inherits a
- * warm cache from the previous one. Drift of the machine's clock or load
+ * warm cache from the previous one. On a device backend (time_begin set)
+ * a sample is the time between two device events around the run, the
+ * device's L2 flushed before it. Drift of the machine's clock or load
  * over a session falls on all candidates alike. */
 
 typedef struct cb_time_session cb_time_session;

@@ -67,7 +67,11 @@ cb_status cb_layer_plan(cb_layer *l, cb_bind_fn bind, void *user, size_t *worksp
     if (bd->variant->workspace &&
         (st = bd->variant->workspace(bd->ctx, &bd->problem, bd->params, &ws)) != CB_OK)
       return cb_error_wrap(st, "layer %s: ", l->name);
-    if (ws > *workspace) *workspace = ws;
+    /* A device binding's workspace lives on its device (staging). */
+    if (bd->ctx->backend->device != CB_DEVICE_HOST)
+      bd->dev_ws = ws;
+    else if (ws > *workspace)
+      *workspace = ws;
     if (bd->variant->plan_create &&
         (st = bd->variant->plan_create(bd->ctx, &bd->problem, bd->params, &bd->plan)) != CB_OK)
       return cb_error_wrap(st, "layer %s: ", l->name);
@@ -81,7 +85,36 @@ void cb_layer_unplan(cb_layer *l) {
     cb_binding *bd = &l->bind[b];
     if (bd->plan && bd->variant && bd->variant->plan_destroy) bd->variant->plan_destroy(bd->plan);
     bd->plan = NULL;
+    for (int i = 0; i < 4; i++)
+      if (bd->dev[i]) bd->ctx->backend->free(bd->ctx, bd->dev[i]);
+    memset(bd->dev, 0, sizeof bd->dev);
   }
+}
+
+/* Bytes of tensor i (0 src0, 1 src1, 2 dst) of a problem, 3 the workspace. */
+static size_t staged_bytes(const cb_binding *bd, int i) {
+  return i < 3 ? (size_t)cb_problem_elems(&bd->problem, i) * sizeof(float) : bd->dev_ws;
+}
+
+/* Runs a device binding on host tensors: device buffers on first use,
+ * inputs uploaded, the run, a sync, dst downloaded. */
+static cb_status run_staged(cb_binding *bd, const void *src0, const void *src1, void *dst) {
+  cb_ctx *ctx = bd->ctx;
+  const cb_backend *be = ctx->backend;
+  cb_status st = CB_OK;
+  for (int i = 0; i < 4 && st == CB_OK; i++)
+    if (!bd->dev[i] && staged_bytes(bd, i) > 0)
+      st = be->alloc(ctx, staged_bytes(bd, i), &bd->dev[i]);
+  bool reads_dst = bd->problem.op == CB_OP_GEMM && bd->problem.gemm.beta != 0.0f;
+  if (st == CB_OK) st = be->upload(ctx, bd->dev[0], src0, staged_bytes(bd, 0));
+  if (st == CB_OK) st = be->upload(ctx, bd->dev[1], src1, staged_bytes(bd, 1));
+  if (st == CB_OK && reads_dst) st = be->upload(ctx, bd->dev[2], dst, staged_bytes(bd, 2));
+  cb_args args = {bd->dev[0], bd->dev[1], bd->dev[2]};
+  if (st == CB_OK)
+    st = bd->variant->run(ctx, &bd->problem, bd->params, bd->plan, &args, bd->dev[3]);
+  if (st == CB_OK && be->sync) st = be->sync(ctx);
+  if (st == CB_OK) st = be->download(ctx, dst, bd->dev[2], staged_bytes(bd, 2));
+  return st;
 }
 
 cb_status cb_layer_run_binding(cb_layer *l, int b, const void *src0, const void *src1, void *dst) {
@@ -89,8 +122,10 @@ cb_status cb_layer_run_binding(cb_layer *l, int b, const void *src0, const void 
   if (b >= l->nbind || !bd->variant)
     return cb_error(CB_ERR_INTERNAL, "layer %s: binding %d was never planned", l->name, b);
   cb_args args = {src0, src1, dst};
-  cb_status st = bd->variant->run(bd->ctx, &bd->problem, bd->params, bd->plan, &args,
-                                  l->exec ? l->exec->workspace : NULL);
+  cb_status st = bd->ctx->backend->device != CB_DEVICE_HOST
+                     ? run_staged(bd, src0, src1, dst)
+                     : bd->variant->run(bd->ctx, &bd->problem, bd->params, bd->plan, &args,
+                                        l->exec ? l->exec->workspace : NULL);
   if (st != CB_OK)
     return cb_error_wrap(st, "layer %s: %s/%s: ", l->name, bd->ctx->backend->name,
                          bd->variant->name);

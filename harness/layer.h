@@ -41,6 +41,12 @@ typedef struct cb_binding {
   bool fallback;   /* the requested backend could not run it; ref did */
   char impl[128];  /* variant->plan_info's answer, "" when it has none */
   char source[24]; /* how it was chosen when tuned: "exact", "borrowed", "heuristic", ... */
+  /* Layer-level staging for a device backend (a GPU): device copies of
+   * src0, src1, dst and the workspace, allocated on the first run and
+   * freed by cb_layer_unplan. Each run uploads the inputs and downloads
+   * the output, so a layer's time on a GPU includes those copies. */
+  void *dev[4];
+  size_t dev_ws; /* the variant's workspace bytes on the device */
 } cb_binding;
 
 /* State shared by every layer of a net while it runs. */
@@ -137,7 +143,10 @@ cb_status cb_layer_plan(cb_layer *l, cb_bind_fn bind, void *user, size_t *worksp
 /* Destroys the plans cb_layer_plan made. */
 void cb_layer_unplan(cb_layer *l);
 
-/* Runs binding b of layer l on the given tensors, with the net's workspace. */
+/* Runs binding b of layer l on the given tensors (host memory), with the
+ * net's workspace. A binding on a device backend stages: it copies the
+ * inputs (and a GEMM's C when beta != 0) to the device, runs there with a
+ * device workspace, waits, and copies dst back. */
 cb_status cb_layer_run_binding(cb_layer *l, int b, const void *src0, const void *src1, void *dst);
 
 /* Deterministic initialisation helpers (seeded, portable). */

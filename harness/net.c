@@ -337,7 +337,7 @@ static cb_status open_backends(cb_net *net, const cb_net_opts *o) {
     }
     return cb_error(CB_ERR_INVALID, "unknown backend '%s' (this build has: %s)", name, list);
   }
-  cb_status st = cb_ctx_open(net->backend, o->threads, &net->ctx);
+  cb_status st = cb_ctx_open_on(net->backend, o->threads, o->device, &net->ctx);
   if (st != CB_OK) return cb_error_wrap(st, "backend %s: ", name);
   if (strcmp(name, "ref") == 0) {
     net->ref_ctx = net->ctx;

@@ -33,6 +33,7 @@ typedef struct cb_net_opts {
   void *choose_user;
   const char *const *heuristic;
   int threads;       /* >= 1 */
+  int device;        /* CUDA device a GPU backend runs on (cuda:N); 0 by default */
   uint64_t seed;     /* parameter initialisation, synthetic data, dropout */
   bool input_grad;   /* also compute the gradient of the data input */
   int64_t mem_limit; /* bytes the net may use; 0: the memory available now */

@@ -25,7 +25,7 @@ extern "C" {
 
 /* Bumped when cb_backend or cb_variant change shape; a backend built
  * against another version is refused at registration. */
-#define CB_API_VERSION 1
+#define CB_API_VERSION 2
 
 /* ---- status and errors ------------------------------------------------- */
 
@@ -232,6 +232,14 @@ struct cb_backend {
   cb_status (*upload)(cb_ctx *ctx, void *dst, const void *src, size_t bytes);
   cb_status (*download)(cb_ctx *ctx, void *dst, const void *src, size_t bytes);
   cb_status (*sync)(cb_ctx *ctx);
+  /* Device timing, NULL for host backends (timed with the host clock
+   * around run + sync). flush evicts the device's caches (a memset bigger
+   * than the GPU's L2) before a sample; time_begin and time_end bracket one
+   * sample with device events on the backend's stream, time_end waiting
+   * for the work and giving its elapsed milliseconds. */
+  cb_status (*flush)(cb_ctx *ctx);
+  cb_status (*time_begin)(cb_ctx *ctx);
+  cb_status (*time_end)(cb_ctx *ctx, double *ms);
   /* Per op, a NULL-terminated list; a NULL list means the op is not offered. */
   const cb_variant *const *variants[CB_OP_COUNT];
 };
@@ -258,6 +266,9 @@ const cb_variant *cb_variant_find(const cb_backend *b, cb_op op, const char *nam
 /* Opens backend b with the given thread count; CB_ERR_UNAVAILABLE (with
  * the reason in cb_errmsg()) when its library or device is missing. */
 cb_status cb_ctx_open(const cb_backend *b, int threads, cb_ctx **out);
+/* cb_ctx_open on device index `device` (cuda:N for a device backend;
+ * ignored by host backends). cb_ctx_open is device 0. */
+cb_status cb_ctx_open_on(const cb_backend *b, int threads, int device, cb_ctx **out);
 void cb_ctx_close(cb_ctx *ctx);
 
 /* Default parameter point of a variant (each parameter's def); out has

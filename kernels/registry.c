@@ -22,6 +22,18 @@ extern const cb_backend cb_backend_onednn;
 #ifdef CB_HAVE_FFTW
 extern const cb_backend cb_backend_fftw;
 #endif
+#ifdef CB_HAVE_CUDA
+extern const cb_backend cb_backend_cuda;
+#endif
+#ifdef CB_HAVE_CUBLAS
+extern const cb_backend cb_backend_cublas;
+#endif
+#ifdef CB_HAVE_CUDNN
+extern const cb_backend cb_backend_cudnn;
+#endif
+#ifdef CB_HAVE_CUFFT
+extern const cb_backend cb_backend_cufft;
+#endif
 
 /* Which backends exist is decided at build time (CMake's CB_WITH_*
  * options and whether the library was found). */
@@ -38,6 +50,18 @@ static const cb_backend *const backends[] = {
 #endif
 #ifdef CB_HAVE_FFTW
     &cb_backend_fftw,
+#endif
+#ifdef CB_HAVE_CUDA
+    &cb_backend_cuda,
+#endif
+#ifdef CB_HAVE_CUBLAS
+    &cb_backend_cublas,
+#endif
+#ifdef CB_HAVE_CUDNN
+    &cb_backend_cudnn,
+#endif
+#ifdef CB_HAVE_CUFFT
+    &cb_backend_cufft,
 #endif
     NULL,
 };
@@ -60,7 +84,12 @@ const cb_variant *cb_variant_find(const cb_backend *b, cb_op op, const char *nam
 }
 
 cb_status cb_ctx_open(const cb_backend *b, int threads, cb_ctx **out) {
+  return cb_ctx_open_on(b, threads, 0, out);
+}
+
+cb_status cb_ctx_open_on(const cb_backend *b, int threads, int device, cb_ctx **out) {
   *out = NULL;
+  if (device < 0) return cb_error(CB_ERR_INVALID, "device index %d is negative", device);
   if (b->api_version != CB_API_VERSION)
     return cb_error(CB_ERR_UNAVAILABLE, "backend %s was built for kernel API %d, this build has %d",
                     b->name, b->api_version, CB_API_VERSION);
@@ -68,6 +97,7 @@ cb_status cb_ctx_open(const cb_backend *b, int threads, cb_ctx **out) {
   if (!ctx) return cb_error(CB_ERR_NOMEM, "out of memory opening backend %s", b->name);
   ctx->backend = b;
   ctx->threads = threads > 0 ? threads : 1;
+  ctx->device = device;
   if (b->init) {
     cb_status st = b->init(ctx);
     if (st != CB_OK) {

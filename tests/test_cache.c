@@ -764,8 +764,14 @@ static void test_malformed(void) {
 
 /* ---- measurements and transactions ---------------------------------------------------- */
 
-static const cb_devstate before_state = {1700000000.25, 2600, 3100.5, 0.5, -1, NAN};
-static const cb_devstate after_state = {1700000001.5, 0, 2900, 1.25, 0.75, 61.5};
+static const cb_devstate before_state = {.t = 1700000000.25,
+                                         .cpu_mhz_reported = 2600,
+                                         .cpu_mhz_measured = 3100.5,
+                                         .load1 = 0.5,
+                                         .busy = -1,
+                                         .temp_c = NAN};
+static const cb_devstate after_state = {
+    .t = 1700000001.5, .cpu_mhz_measured = 2900, .load1 = 1.25, .busy = 0.75, .temp_c = 61.5};
 
 static void test_measurements(void) {
   int64_t run = 0;

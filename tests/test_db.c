@@ -350,8 +350,27 @@ static cb_net_rec fake_net(int64_t run_id) {
                       .bwd_flops = 5e10};
 }
 
-static const cb_devstate sample_before = {1700000000.25, 2600, 3100.5, 0.5, -1, NAN};
-static const cb_devstate sample_after = {1700000001.5, 0, 2900, 1.25, 0.75, 61.5};
+static const cb_devstate sample_before = {.t = 1700000000.25,
+                                          .cpu_mhz_reported = 2600,
+                                          .cpu_mhz_measured = 3100.5,
+                                          .load1 = 0.5,
+                                          .busy = -1,
+                                          .temp_c = NAN};
+/* With a GPU: readings NVML could not give (NAN, "") must be NULL. */
+static const cb_devstate sample_after = {.t = 1700000001.5,
+                                         .cpu_mhz_measured = 2900,
+                                         .load1 = 1.25,
+                                         .busy = 0.75,
+                                         .temp_c = 61.5,
+                                         .has_gpu = true,
+                                         .gpu_index = 1,
+                                         .gpu = {.name = "NVIDIA H100 80GB HBM3",
+                                                 .sm_mhz = 1980,
+                                                 .mem_mhz = 2619,
+                                                 .temp_c = NAN,
+                                                 .power_w = 312.5,
+                                                 .util = 0.97,
+                                                 .throttle = "sw_power_cap"}};
 
 static void check_timing(sqlite3_stmt *s, const char *p, const cb_timing *t) {
   char n[64];
@@ -454,8 +473,11 @@ static void check_samples(sqlite3 *h, int64_t net_id, int64_t run_id) {
     CHECK_NEAR(col_double(s, "cpu_mhz_reported"), 2600, 0);
     CHECK_NEAR(col_double(s, "cpu_mhz_measured"), 3100.5, 0);
     CHECK_NEAR(col_double(s, "load1"), 0.5, 0);
-    CHECK(col_null(s, "busy"));   /* -1: no previous sample */
-    CHECK(col_null(s, "temp_c")); /* NAN: no sensor */
+    CHECK(col_null(s, "busy"));      /* -1: no previous sample */
+    CHECK(col_null(s, "temp_c"));    /* NAN: no sensor */
+    CHECK(col_null(s, "gpu_index")); /* no GPU sampled */
+    CHECK(col_null(s, "gpu_sm_mhz"));
+    CHECK(col_null(s, "gpu_throttle"));
     sqlite3_finalize(s);
   }
   snprintf(sql, sizeof sql,
@@ -468,6 +490,14 @@ static void check_samples(sqlite3 *h, int64_t net_id, int64_t run_id) {
     CHECK_NEAR(col_double(s, "load1"), 1.25, 0);
     CHECK_NEAR(col_double(s, "busy"), 0.75, 0);
     CHECK_NEAR(col_double(s, "temp_c"), 61.5, 0);
+    CHECK_EQ_INT(col_int(s, "gpu_index"), 1);
+    CHECK_EQ_STR(col_text(s, "gpu_name"), "NVIDIA H100 80GB HBM3");
+    CHECK_NEAR(col_double(s, "gpu_sm_mhz"), 1980, 0);
+    CHECK_NEAR(col_double(s, "gpu_mem_mhz"), 2619, 0);
+    CHECK(col_null(s, "gpu_temp_c"));
+    CHECK_NEAR(col_double(s, "gpu_power_w"), 312.5, 0);
+    CHECK_NEAR(col_double(s, "gpu_util"), 0.97, 1e-12);
+    CHECK_EQ_STR(col_text(s, "gpu_throttle"), "sw_power_cap");
     sqlite3_finalize(s);
   }
 }

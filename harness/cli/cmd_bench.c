@@ -9,6 +9,7 @@
  * layers and marks the run interrupted. Several backends are timed
  * interleaved, round by round, when their nets fit in memory together. */
 #include "cli.h"
+#include "gpu.h"
 #include "tuning.h"
 
 #include "machine.h"
@@ -32,6 +33,8 @@ typedef struct bench_args {
   const char *db; /* NULL: --no-db */
   cli_format format;
   bool input_grad, quiet, tune_missing;
+  int device;          /* --device cuda:N: the GPU the GPU backends run on (0 by default) */
+  bool on_gpu;         /* a GPU backend is among the backends */
   cli_chooser chooser; /* for "tuned": the cache, this device and build */
   char device_fp[160];
   cb_build build;
@@ -60,6 +63,12 @@ static void usage(FILE *f) {
           "                     timed interleaved and compared in one table. A layer a\n"
           "                     backend cannot run uses ref and is marked '*'.\n"
           "  --tune-missing     with tuned: first tune the problems the cache lacks\n"
+          "  --device cuda:N    the GPU the GPU backends (cuda, cublas, cudnn, cufft) run\n"
+          "                     on (default cuda:0). A net runs on the host; each conv\n"
+          "                     and fc kernel call on a GPU backend is staged: its\n"
+          "                     inputs are copied to the GPU, the kernel runs, its\n"
+          "                     output is copied back, so layer and net times INCLUDE\n"
+          "                     those transfers (the GPU state is sampled beside them)\n"
           "  --threads T        threads for the kernels (default: physical cores, %d here)\n"
           "  --seed S           seed for weights and synthetic data (default 1)\n"
           "  --input-grad       also compute the gradient of the net input (the first\n"
@@ -119,14 +128,21 @@ static int resolve_backends(bench_args *a) {
 }
 
 static int parse_args(int argc, char **argv, bench_args *a) {
-  static const struct option opts[] = {
-      {"batch", required_argument, NULL, 'b'},   {"iters", required_argument, NULL, 'i'},
-      {"warmup", required_argument, NULL, 'w'},  {"backend", required_argument, NULL, 'B'},
-      {"threads", required_argument, NULL, 't'}, {"seed", required_argument, NULL, 's'},
-      {"db", required_argument, NULL, 'd'},      {"no-db", no_argument, NULL, 'n'},
-      {"format", required_argument, NULL, 'f'},  {"input-grad", no_argument, NULL, 'g'},
-      {"tune-missing", no_argument, NULL, 'T'},  {"quiet", no_argument, NULL, 'q'},
-      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"batch", required_argument, NULL, 'b'},
+                                       {"iters", required_argument, NULL, 'i'},
+                                       {"warmup", required_argument, NULL, 'w'},
+                                       {"backend", required_argument, NULL, 'B'},
+                                       {"threads", required_argument, NULL, 't'},
+                                       {"seed", required_argument, NULL, 's'},
+                                       {"db", required_argument, NULL, 'd'},
+                                       {"no-db", no_argument, NULL, 'n'},
+                                       {"format", required_argument, NULL, 'f'},
+                                       {"input-grad", no_argument, NULL, 'g'},
+                                       {"tune-missing", no_argument, NULL, 'T'},
+                                       {"quiet", no_argument, NULL, 'q'},
+                                       {"device", required_argument, NULL, 'D'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   *a = (bench_args){.iters = 10, .warmup = 1, .seed = 1, .backend_arg = "ref", .db = "results.db"};
   a->threads = cli_default_threads();
   const cli_command *c = &cli_bench;
@@ -166,6 +182,10 @@ static int parse_args(int argc, char **argv, bench_args *a) {
     case 'T':
       a->tune_missing = true;
       break;
+    case 'D':
+      if (cb_gpu_parse_device(optarg, &a->device) != CB_OK || a->device < 0)
+        return cli_usage_error(c, "--device: expected cuda:N, got '%s'", optarg);
+      break;
     case 'q':
       a->quiet = true;
       break;
@@ -193,7 +213,18 @@ static int parse_args(int argc, char **argv, bench_args *a) {
   a->path = argv[optind];
   if (a->db && !*a->db)
     return cli_usage_error(c, "--db: empty path (use --no-db to record nothing)");
-  return resolve_backends(a);
+  int rc = resolve_backends(a);
+  if (rc != CLI_OK) return rc;
+  for (int i = 0; i < a->nbackends; i++) {
+    const cb_backend *b = cb_backend_find(a->backends[i]);
+    a->on_gpu |= b && b->device == CB_DEVICE_CUDA;
+  }
+  if (a->on_gpu)
+    cli_error("bench",
+              "note: GPU backends run on cuda:%d with layer-level staging: layer and net times "
+              "include copying every conv and fc kernel's tensors to and from the GPU",
+              a->device);
+  return CLI_OK;
 }
 
 /* ---- progress -------------------------------------------------------------- */
@@ -244,6 +275,7 @@ static cb_status build(const cb_netdef *nd, const bench_args *a, int index, cons
                    .choose = tuned ? cli_choose_cached : NULL,
                    .choose_user = tuned ? (void *)&a->chooser : NULL,
                    .threads = (int)a->threads,
+                   .device = a->device,
                    .seed = (uint64_t)a->seed,
                    .input_grad = a->input_grad,
                    .shape_index = index,
@@ -444,9 +476,9 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
                         .progress = on_progress,
                         .progress_user = p};
     cb_devstate before, after;
-    cb_devstate_sample(&before);
+    cb_devstate_sample_gpu(&before, a->on_gpu ? a->device : -1);
     st = cb_bench_nets(nets, count, &bo, res);
-    cb_devstate_sample(&after);
+    cb_devstate_sample_gpu(&after, a->on_gpu ? a->device : -1);
     progress_done(p);
     for (int b = 0; b < count && st == CB_OK; b++) {
       cli_result *r = &rep->results[first + b];
@@ -534,8 +566,11 @@ static cb_status tune_missing(const cb_netdef *nd, const bench_args *a, const cl
   cli_problems ps;
   cb_status st = cli_collect_problems(nd, a->batch, (int)a->threads, a->input_grad, ops, &ps);
   if (st != CB_OK) return st;
-  cli_tune_opts o = {
-      .threads = (int)a->threads, .device_fp = a->device_fp, .quiet = a->quiet, .report = stderr};
+  cli_tune_opts o = {.threads = (int)a->threads,
+                     .device = -1, /* a tuned net runs on the host backends */
+                     .device_fp = a->device_fp,
+                     .quiet = a->quiet,
+                     .report = stderr};
   cb_tune_rules_default(&o.rules);
   cli_tune_stats stats;
   st = cli_tune_problems(s, &o, &ps, &stats);

@@ -1,6 +1,9 @@
 /* cmd_devices.c: `convbench devices`: the hardware as hwloc sees it, and
  * every backend compiled in, with whether it can run here and why not. */
 #include "cli.h"
+#include "gpu.h"
+#include "cache.h"
+#include "gpustate.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -9,7 +12,9 @@ static void usage(FILE *f) {
   fputs("usage: convbench devices\n"
         "\n"
         "Shows the machine as hwloc sees it (packages, caches, cores, PUs, memory),\n"
-        "the CPU's model and vector ISA, and every backend compiled into this\n"
+        "the CPU's model and vector ISA, each CUDA GPU (name, compute capability,\n"
+        "SMs, its device fingerprint and NVML state), or 'cuda: unavailable (why)',\n"
+        "and every backend compiled into this\n"
         "build: available, or unavailable with the reason (a missing library or\n"
         "device), and the variants it offers per op.\n"
         "\n"
@@ -31,6 +36,43 @@ static void print_variants(const cb_backend *b) {
   }
 }
 
+/* Each CUDA GPU with its fingerprint and NVML state, or the reason there
+ * is none: "cuda: unavailable (<driver message>)". */
+static void print_gpus(void) {
+  int n = 0;
+  if (cb_gpu_count(&n) != CB_OK) {
+    const char *why = cb_errmsg();
+    /* cb_gpu_count's reasons start "cuda: "; say it once. */
+    printf("cuda: unavailable (%s)\n\n", strncmp(why, "cuda: ", 6) == 0 ? why + 6 : why);
+    return;
+  }
+  printf("gpus:\n");
+  for (int i = 0; i < n; i++) {
+    cb_gpu_info g;
+    if (cb_gpu_info_get(i, &g) != CB_OK) {
+      printf("  cuda:%d  unavailable (%s)\n", i, cb_errmsg());
+      continue;
+    }
+    char fp[192];
+    cb_gpu_fingerprint(&g, fp, sizeof fp);
+    printf("  cuda:%d  %s, compute capability %d.%d, %d SMs, %.1f GiB, L2 %.0f MiB, PCI %s\n", i,
+           g.name, g.cc_major, g.cc_minor, g.sms, g.mem_bytes / 1073741824.0,
+           g.l2_bytes / 1048576.0, g.pci_bus_id);
+    printf("          driver %d.%d, runtime %d.%d; device fingerprint: %s\n",
+           g.driver_version / 1000, g.driver_version % 1000 / 10, g.runtime_version / 1000,
+           g.runtime_version % 1000 / 10, fp);
+    cb_gpustate st;
+    if (cb_gpustate_sample(i, &st) == CB_OK)
+      printf("          now: SM %.0f MHz, memory %.0f MHz, %.0f C, %.1f W, %.0f%% busy, "
+             "throttle %s\n",
+             st.sm_mhz, st.mem_mhz, st.temp_c, st.power_w, 100 * st.util,
+             st.throttle[0] ? st.throttle : "unknown");
+    else
+      printf("          state: unavailable (%s)\n", cb_errmsg());
+  }
+  putchar('\n');
+}
+
 static void json_str(const char *key, const char *v, bool last) {
   printf("  \"%s\": \"", key);
   for (; *v; v++) {
@@ -42,6 +84,33 @@ static void json_str(const char *key, const char *v, bool last) {
       putchar(*v);
   }
   printf("\"%s\n", last ? "" : ",");
+}
+
+/* "gpus": each GPU with its device fingerprint, and "cuda": "ok" or the
+ * reason there is none. */
+static void print_gpus_json(void) {
+  int n = 0;
+  if (cb_gpu_count(&n) != CB_OK) {
+    json_str("cuda", cb_errmsg(), false);
+    printf("  \"gpus\": [],\n");
+    return;
+  }
+  json_str("cuda", "ok", false);
+  printf("  \"gpus\": [");
+  for (int i = 0, k = 0; i < n; i++) {
+    cb_gpu_info g;
+    if (cb_gpu_info_get(i, &g) != CB_OK) continue;
+    char fp[192];
+    cb_gpu_fingerprint(&g, fp, sizeof fp);
+    printf("%s\n    {\"index\": %d, \"sms\": %d, \"cc\": \"%d.%d\", \"mem_bytes\": %lld, ",
+           k++ ? "," : "", i, g.sms, g.cc_major, g.cc_minor, (long long)g.mem_bytes);
+    printf("\"pci_bus_id\": \"%s\",\n    ", g.pci_bus_id);
+    json_str("name", g.name, false);
+    printf("    ");
+    json_str("fingerprint", fp, true);
+    printf("    }");
+  }
+  printf("],\n");
 }
 
 /* The machine and build as results.db's machines and builds rows hold
@@ -70,6 +139,7 @@ static int print_json(const cb_machine *m) {
   json_str("build_fingerprint", b.fingerprint, false);
   json_str("git_rev", b.git_rev, false);
   json_str("libs", b.libs, false);
+  print_gpus_json();
   printf("  \"schema_version\": %d,\n  \"backends\": [", cb_db_schema_version());
   int threads = cli_default_threads(), i = 0;
   for (const cb_backend *const *be = cb_backends(); *be; be++, i++) {
@@ -121,6 +191,7 @@ static int devices_main(int argc, char **argv) {
   }
   printf("topology (hwloc):\n%s\n", topo);
   printf("device fingerprint: %s\n\n", m.fingerprint);
+  print_gpus();
 
   printf("backends:\n");
   int threads = cli_default_threads();

@@ -26,6 +26,11 @@ static void usage(FILE *f) {
           "options:\n"
           "  --backends LIST  backends to draw candidates from (default: every available\n"
           "                   backend but ref, the oracle)\n"
+          "  --device D       cpu (the host backends) or cuda:N (the GPU backends on\n"
+          "                   CUDA device N; the device fingerprint is then the GPU's\n"
+          "                   name, compute capability and SM count; samples are timed\n"
+          "                   with CUDA events after an L2 flush). Default: cuda:0 when\n"
+          "                   every backend in --backends is a GPU backend, else cpu\n"
           "  --ops LIST       fwd,bwd_data,bwd_filter (default: all three)\n"
           "  --batch N        batch size (default: the netdef's)\n"
           "  --threads T      threads (default: physical cores, %d here); part of the\n"
@@ -45,9 +50,39 @@ static void usage(FILE *f) {
           cli_default_threads());
 }
 
+/* The device to tune on: --device when given, else cuda:0 when every
+ * backend named is a GPU backend, else the host. A named backend that
+ * does not run on that device is a usage error. */
+static int choose_device(const cli_command *c, const char *device_arg, const char *backends,
+                         int *device) {
+  *device = -1;
+  bool named = backends && strcmp(backends, "all") != 0, all_gpu = named, any_gpu = false;
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", named ? backends : "");
+  char *save = NULL;
+  for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    bool gpu = cb_backend_find(tok)->device == CB_DEVICE_CUDA;
+    all_gpu &= gpu;
+    any_gpu |= gpu;
+  }
+  if (device_arg && cb_gpu_parse_device(device_arg, device) != CB_OK)
+    return cli_usage_error(c, "--device: %s", cb_errmsg());
+  if (!device_arg && all_gpu) *device = 0;
+  if (named && (*device >= 0 ? !all_gpu : any_gpu))
+    return cli_usage_error(c,
+                           "--backends %s mixes backends of another device than %s: tune the "
+                           "host and GPU backends separately (--device cpu or cuda:N)",
+                           backends,
+                           device_arg     ? device_arg
+                           : *device >= 0 ? "cuda:0"
+                                          : "cpu");
+  return CLI_OK;
+}
+
 static int tune_main(int argc, char **argv) {
   static const struct option opts[] = {{"backends", required_argument, NULL, 'B'},
                                        {"ops", required_argument, NULL, 'o'},
+                                       {"device", required_argument, NULL, 'D'},
                                        {"batch", required_argument, NULL, 'b'},
                                        {"threads", required_argument, NULL, 't'},
                                        {"input-grad", no_argument, NULL, 'g'},
@@ -62,7 +97,7 @@ static int tune_main(int argc, char **argv) {
                                        {NULL, 0, NULL, 0}};
   const cli_command *c = &cli_tune;
   long long batch = 0, threads = cli_default_threads();
-  const char *db = "results.db", *ops_arg = "fwd,bwd_data,bwd_filter";
+  const char *db = "results.db", *ops_arg = "fwd,bwd_data,bwd_filter", *device_arg = NULL;
   bool input_grad = false, ops[3];
   cli_tune_opts o = {0};
   cb_tune_rules_default(&o.rules);
@@ -76,6 +111,9 @@ static int tune_main(int argc, char **argv) {
       break;
     case 'o':
       ops_arg = optarg;
+      break;
+    case 'D':
+      device_arg = optarg;
       break;
     case 'b':
       if (!cli_parse_int(c, "--batch", optarg, 1, INT32_MAX, &batch)) return CLI_USAGE;
@@ -144,6 +182,8 @@ static int tune_main(int argc, char **argv) {
                                tok);
   }
   o.threads = (int)threads;
+  int rc = choose_device(c, device_arg, o.backends, &o.device);
+  if (rc != CLI_OK) return rc;
 
   cb_netdef *nd;
   if (cb_netdef_load(argv[optind], &nd) != CB_OK) {
@@ -167,6 +207,16 @@ static int tune_main(int argc, char **argv) {
   cli_install_signals();
   char device_fp[160];
   cb_device_fingerprint(&s.machine, (int)threads, device_fp, sizeof device_fp);
+  if (o.device >= 0) {
+    cb_gpu_info gi;
+    if (cb_gpu_info_get(o.device, &gi) != CB_OK) {
+      cli_error("tune", "cuda:%d: unavailable (%s)", o.device, cb_errmsg());
+      cli_session_end(&s, "failed", cb_errmsg());
+      cli_problems_free(&ps);
+      return CLI_FAIL;
+    }
+    cb_gpu_fingerprint(&gi, device_fp, sizeof device_fp);
+  }
   o.device_fp = device_fp;
   printf("tuning %d problems for %s, build %s\n", ps.n, device_fp, s.build.fingerprint);
   cli_tune_stats stats;
@@ -177,7 +227,7 @@ static int tune_main(int argc, char **argv) {
          stats.skipped_budget ? "" : "", stats.seconds);
   if (stats.skipped_budget)
     printf("budget spent: %d problems not tuned (run again to continue)\n", stats.skipped_budget);
-  int rc = CLI_OK;
+  rc = CLI_OK;
   if (st == CB_OK) {
     cli_session_end(&s, "ok", NULL);
   } else if (st == CB_ERR_INTERRUPTED) {

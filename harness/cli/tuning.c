@@ -243,7 +243,9 @@ cb_status cli_tune_problems(const cli_session *s, const cli_tune_opts *o, const 
   cb_status st = cb_ctx_open(cb_backend_find("ref"), o->threads, &ref);
   for (const cb_backend *const *b = cb_backends(); st == CB_OK && *b && nctx < 16; b++) {
     if (strcmp((*b)->name, "ref") == 0 || !cli_backend_selected(o->backends, (*b)->name)) continue;
-    if (cb_ctx_open(*b, o->threads, &ctxs[nctx]) == CB_OK)
+    /* One device per tune: the host's backends, or one GPU's. */
+    if (((*b)->device == CB_DEVICE_CUDA) != (o->device >= 0)) continue;
+    if (cb_ctx_open_on(*b, o->threads, o->device >= 0 ? o->device : 0, &ctxs[nctx]) == CB_OK)
       nctx++;
     else if (o->backends)
       cli_error("tune", "note: backend %s is unavailable here: %s", (*b)->name, cb_errmsg());

@@ -29,6 +29,7 @@ bool cli_backend_selected(const char *list, const char *name);
 typedef struct cli_tune_opts {
   const char *backends; /* NULL: every available backend but ref */
   int threads;
+  int device; /* CUDA device the GPU backends run on, or -1: the host backends */
   const char *device_fp;
   bool force;      /* re-tune problems cached for this device and build */
   double budget_s; /* 0: none */
