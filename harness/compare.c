@@ -124,7 +124,7 @@ cb_status cb_compare_results(const cb_cmp_side *a, const cb_cmp_side *b, cb_cmp_
   for (int k = 0; k < 2 && s == CB_OK; k++) {
     s = side_info(cb_db_handle(side[k]->db), side[k], &info[k]);
     if (s != CB_OK)
-      cb_error_wrap(s, "%s", k == 0 ? "A" : "B");
+      cb_error_wrap(s, "%s: ", k == 0 ? "A" : "B");
     else
       s = side_rows(side[k], k, &r[k], &n[k]);
   }

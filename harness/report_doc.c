@@ -240,6 +240,6 @@ const char *rp_num(char *buf, double v) {
   if (isnan(v))
     snprintf(buf, 32, "-");
   else
-    snprintf(buf, 32, fabs(v) >= 1000 ? "%.1f" : "%.2f", v);
+    snprintf(buf, 32, fabs(v) >= 1000 ? "%.1f" : fabs(v) >= 1 || v == 0 ? "%.2f" : "%.3g", v);
   return buf;
 }

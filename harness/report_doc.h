@@ -126,7 +126,8 @@ cb_status rp_write_html(const rp_doc *d, const char *path);
 cb_status rp_write_plots(const rp_doc *d, const char *plots_dir, const char *gnuplot);
 
 /* Formats a number of milliseconds (or any value) for a table: "-" for
- * NAN, else %.2f (%.1f from 1000 up). buf must hold 32 bytes. */
+ * NAN, else %.2f (%.1f from 1000 up, 3 significant digits below 1). buf
+ * must hold 32 bytes. */
 const char *rp_num(char *buf, double v);
 
 #endif

@@ -80,7 +80,8 @@ static void write_bars_plot(FILE *f, const rp_plot *p) {
         "set style histogram clustered gap 1\n"
         "set style fill solid 0.85 border -1\n"
         "set boxwidth 0.9\n"
-        "set yrange [0:*]\n",
+        "set yrange [0:*]\n"
+        "set offsets 0, 0, graph 0.08, 0\n",
         f);
   if (p->ncat > 5) fputs("set xtics rotate by -35 left\n", f);
   const char *sep = "plot ";

@@ -41,8 +41,9 @@ static cb_status winners(rp_ctx *c, rp_plot **plot, int64_t **runs, int *nruns) 
                            &st);
   if (s != CB_OK) return s;
   sqlite3_bind_int(st, 1, c->all_runs);
-  static const char *const head[] = {">#",       "Problem",   "Winner", "Params",      ">ms",
-                                     ">GFLOP/s", "Runner-up", ">ms ",   ">Margin (x)", "Source"};
+  static const char *const head[] = {">#",          "Problem",  "Winner",    "Params",
+                                     ">Winner ms",  ">GFLOP/s", "Runner-up", ">Runner-up ms",
+                                     ">Margin (x)", "Source"};
   rp_table *t = NULL;
   rp_plot *p = NULL;
   tn_wins wins[MAX_WINS];
