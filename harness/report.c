@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <time.h>
+#include <unistd.h>
 
 cb_status rp_prepare(rp_ctx *c, const char *what, const char *sql, sqlite3_stmt **st) {
   if (sqlite3_prepare_v2(c->h, sql, -1, st, NULL) != SQLITE_OK)
@@ -246,6 +248,30 @@ static cb_status make_dir(const char *path) {
   return CB_OK;
 }
 
+/* Removes what an earlier report left in plots/ (our extensions only), so
+ * that the directory holds exactly the plots of this report. */
+static cb_status clear_plots(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return cb_error(CB_ERR_IO, "cannot read directory '%s': %s", dir, strerror(errno));
+  static const char *const exts[] = {".svg", ".png", ".dat", ".gp", ".log"};
+  struct dirent *e;
+  cb_status s = CB_OK;
+  while (s == CB_OK && (e = readdir(d))) {
+    size_t n = strlen(e->d_name);
+    for (int i = 0; i < 5; i++) {
+      size_t k = strlen(exts[i]);
+      if (n <= k || strcmp(e->d_name + n - k, exts[i]) != 0) continue;
+      char path[4400];
+      snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+      if (unlink(path) != 0 && errno != ENOENT)
+        s = cb_error(CB_ERR_IO, "cannot remove '%s': %s", path, strerror(errno));
+      break;
+    }
+  }
+  closedir(d);
+  return s;
+}
+
 cb_status cb_report_write(cb_db *db, const cb_report_opts *o, cb_report_summary *summary) {
   cb_report_summary sum = {0};
   rp_doc doc = {0};
@@ -269,6 +295,7 @@ cb_status cb_report_write(cb_db *db, const cb_report_opts *o, cb_report_summary 
   sqlite3_exec(c.h, "COMMIT", NULL, NULL, NULL);
   if (s == CB_OK) s = make_dir(o->out_dir);
   if (s == CB_OK) s = make_dir(plots);
+  if (s == CB_OK) s = clear_plots(plots);
   if (s == CB_OK) s = rp_write_plots(&doc, plots, o->gnuplot);
   if (s == CB_OK) {
     snprintf(path, sizeof path, "%s/report.md", o->out_dir);

@@ -27,7 +27,7 @@ static void usage(FILE *f) {
         "options:\n"
         "  --db PATH       the database (default ./results.db); it must exist\n"
         "  --out DIR       output directory (default reports/out), created if missing;\n"
-        "                  files of an earlier report there are replaced\n"
+        "                  an earlier report there is replaced (plots/ cleared)\n"
         "  --run ID        only this run (repeat, or a comma-separated list);\n"
         "                  default every run\n"
         "  --gnuplot PATH  the gnuplot program (default: gnuplot in PATH; Debian\n"

@@ -172,6 +172,11 @@ has rep1/report.md "| openblas | 40.00 | 10.00 | 30.00 | 150.0 | 50% |"
 lacks rep1/report.md "| pytorch"
 lacks rep1/report.md "fftw/tiled"
 has rep1/report.md "No training in the selected runs (train_steps and train_epochs are empty)"
+# A report written over an earlier one leaves none of its plots behind.
+touch rep1/plots/stale.png
+run 0 report --db fx.db --out rep1 --run 1
+checks=$((checks + 1))
+[[ ! -e rep1/plots/stale.png && -s rep1/plots/net_fixnet_b4_t2.svg ]] || fail "rep1/plots not replaced"
 run 0 report --db fx.db --out rep2 --run 5,9 --run 5
 has rep2/report.md "| openblas | 80.00 |"
 has rep2/report.md "| P1 |"
