@@ -16,6 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Backends per group and rows per breakdown shown; more are left out. */
+#define NR_MAX_BACKENDS 64
+#define NR_MAX_ROWS     1024
+
 typedef struct nr_layer {
   char name[96], kind[16];
   double fwd, bwd, fwd_flops, bwd_flops; /* ms NAN when not timed */
@@ -104,23 +108,25 @@ static cb_status group_put(nr_group *g, const nr_result *r) {
   return CB_OK;
 }
 
-/* Distinct backends of g in order of first appearance; returns the count. */
-static int backends_of(const nr_group *g, const char **out) {
+/* Distinct backends of g in order of first appearance, at most max;
+ * returns the count. */
+static int backends_of(const nr_group *g, const char **out, int max) {
   int n = 0;
   for (int i = 0; i < g->n; i++) {
     int j = 0;
     while (j < n && strcmp(out[j], g->r[i].backend) != 0) j++;
-    if (j == n) out[n++] = g->r[i].backend;
+    if (j == n && n < max) out[n++] = g->r[i].backend;
   }
   return n;
 }
 
-static int entries_of(const nr_group *g, const char **out) {
+/* Distinct .shapes entries of g, likewise. */
+static int entries_of(const nr_group *g, const char **out, int max) {
   int n = 0;
   for (int i = 0; i < g->n; i++) {
     int j = 0;
     while (j < n && strcmp(out[j], g->r[i].entry) != 0) j++;
-    if (j == n) out[n++] = g->r[i].entry;
+    if (j == n && n < max) out[n++] = g->r[i].entry;
   }
   return n;
 }
@@ -173,8 +179,8 @@ static cb_status totals_table(rp_ctx *c, const nr_group *g, nr_total *tot, int n
                               bool several_machines) {
   qsort(tot, (size_t)nb, sizeof *tot, cmp_total);
   int nent = 0;
-  const char *ents[512];
-  if (g->shapes) nent = entries_of(g, ents);
+  const char *ents[NR_MAX_ROWS];
+  if (g->shapes) nent = entries_of(g, ents, NR_MAX_ROWS);
   char caption[256];
   if (g->shapes)
     snprintf(caption, sizeof caption,
@@ -215,10 +221,10 @@ static cb_status totals_table(rp_ctx *c, const nr_group *g, nr_total *tot, int n
   free(name);
   free(title);
   if (!p) return cb_error(CB_ERR_NOMEM, "report: out of memory");
-  const char *cats[64];
-  for (int i = 0; i < nb && i < 64; i++) cats[i] = tot[i].backend;
+  const char *cats[NR_MAX_BACKENDS];
+  for (int i = 0; i < nb && i < NR_MAX_BACKENDS; i++) cats[i] = tot[i].backend;
   static const char *const series[] = {"total", "forward", "backward"};
-  s = rp_bars_shape(p, nb < 64 ? nb : 64, cats, 3, series);
+  s = rp_bars_shape(p, nb < NR_MAX_BACKENDS ? nb : NR_MAX_BACKENDS, cats, 3, series);
   for (int i = 0; s == CB_OK && i < p->ncat; i++) {
     p->val[i * 3 + 0] = tot[i].total;
     p->val[i * 3 + 1] = tot[i].fwd;
@@ -261,16 +267,16 @@ static nr_cell cell_of(const nr_group *g, const char *backend, const char *row, 
  * the GFLOP/s table and bars against the peak (rows with flops only). */
 static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb, double peak,
                            bool several_machines) {
-  const char *rows[1024], *kinds[1024];
+  const char *rows[NR_MAX_ROWS], *kinds[NR_MAX_ROWS];
   int nrows = 0;
   if (g->shapes) {
-    nrows = entries_of(g, rows);
+    nrows = entries_of(g, rows, NR_MAX_ROWS);
     for (int i = 0; i < nrows; i++) kinds[i] = "conv";
   } else {
     const nr_result *longest = NULL;
     for (int i = 0; i < g->n; i++)
       if (!longest || g->r[i].nlayers > longest->nlayers) longest = &g->r[i];
-    for (int i = 0; longest && i < longest->nlayers && nrows < 1024; i++) {
+    for (int i = 0; longest && i < longest->nlayers && nrows < NR_MAX_ROWS; i++) {
       rows[nrows] = longest->layers[i].name;
       kinds[nrows++] = longest->layers[i].kind;
     }
@@ -278,12 +284,12 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
   if (nrows == 0) return CB_OK;
 
   /* Time table: # | layer | kind | backend... ; cells "total (fwd + bwd)". */
-  const char *head[64 + 3];
-  char hbuf[64][96];
+  const char *head[NR_MAX_BACKENDS + 3];
+  char hbuf[NR_MAX_BACKENDS][96];
   head[0] = ">#";
   head[1] = g->shapes ? "Entry" : "Layer";
   head[2] = "Kind";
-  int nbk = nb < 64 ? nb : 64;
+  int nbk = nb < NR_MAX_BACKENDS ? nb : NR_MAX_BACKENDS;
   for (int b = 0; b < nbk; b++) {
     snprintf(hbuf[b], sizeof hbuf[b], ">%s", bk[b]);
     head[3 + b] = hbuf[b];
@@ -342,8 +348,8 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
   if ((s = rp_plot_add(c->doc, p)) != CB_OK) return s;
 
   /* GFLOP/s of the rows that compute (conv, fc). */
-  const char *frows[1024];
-  int fidx[1024], nf = 0;
+  const char *frows[NR_MAX_ROWS];
+  int fidx[NR_MAX_ROWS], nf = 0;
   for (int r = 0; r < nrows; r++) {
     bool flops = false;
     for (int b = 0; b < nbk; b++) flops |= cell_of(g, bk[b], rows[r], r).fwd_flops > 0;
@@ -376,8 +382,8 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
   if (!isnan(peak)) p->hline_label = rp_strf("measured peak %.1f GFLOP/s", peak);
   for (int i = 0; s == CB_OK && i < nf; i++) {
     int r = fidx[i];
-    char idx[16], cellbuf[64][48];
-    const char *row[64 + 3];
+    char idx[16], cellbuf[NR_MAX_BACKENDS][48];
+    const char *row[NR_MAX_BACKENDS + 3];
     snprintf(idx, sizeof idx, "%d", r + 1);
     row[0] = idx;
     row[1] = rows[r];
@@ -404,10 +410,9 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
 }
 
 static cb_status group_section(rp_ctx *c, nr_group *g, bool several_machines) {
-  const char *bk[64];
-  int nb = backends_of(g, bk);
-  if (nb > 64) nb = 64;
-  nr_total tot[64];
+  const char *bk[NR_MAX_BACKENDS];
+  int nb = backends_of(g, bk, NR_MAX_BACKENDS);
+  nr_total tot[NR_MAX_BACKENDS];
   for (int b = 0; b < nb; b++) {
     nr_total *x = &tot[b];
     *x = (nr_total){bk[b], NAN, NAN, NAN, 0, 0, 0};
