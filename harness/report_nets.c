@@ -51,6 +51,11 @@ static void group_free(nr_group *g) {
   g->n = 0;
 }
 
+/* "s" after a count other than 1: "1 thread", "2 threads". */
+static const char *plural(int n) {
+  return n == 1 ? "" : "s";
+}
+
 static double sum_ms(double a, double b) {
   return isnan(a) ? b : isnan(b) ? a : a + b;
 }
@@ -184,11 +189,11 @@ static cb_status totals_table(rp_ctx *c, const nr_group *g, nr_total *tot, int n
   char caption[256];
   if (g->shapes)
     snprintf(caption, sizeof caption,
-             "Layer-wise: sum over the %d entries (ms per batch of %lld, %d threads)", nent,
-             (long long)g->batch, g->threads);
+             "Layer-wise: sum over the %d entries (ms per batch of %lld, %d thread%s)", nent,
+             (long long)g->batch, g->threads, plural(g->threads));
   else
-    snprintf(caption, sizeof caption, "%s: ms per batch of %lld, %d threads", g->net,
-             (long long)g->batch, g->threads);
+    snprintf(caption, sizeof caption, "%s: ms per batch of %lld, %d thread%s", g->net,
+             (long long)g->batch, g->threads, plural(g->threads));
   static const char *const head[] = {"Backend",        ">Total (ms)", ">Forward (ms)",
                                      ">Backward (ms)", ">GFLOP/s",    ">% of peak"};
   rp_table *t = rp_table_add(c->doc, caption, 6, head);
@@ -215,8 +220,8 @@ static cb_status totals_table(rp_ctx *c, const nr_group *g, nr_total *tot, int n
   if (s != CB_OK) return s;
 
   char *name = stem(g, g->shapes ? "layerwise" : "net", several_machines);
-  char *title = rp_strf("%s: total / forward / backward ms per batch of %lld, %d threads", g->net,
-                        (long long)g->batch, g->threads);
+  char *title = rp_strf("%s: total / forward / backward ms per batch of %lld, %d thread%s", g->net,
+                        (long long)g->batch, g->threads, plural(g->threads));
   rp_plot *p = name && title ? rp_plot_new(RP_BARS, name, title, "backend", "ms per batch") : NULL;
   free(name);
   free(title);
@@ -282,6 +287,21 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
     }
   }
   if (nrows == 0) return CB_OK;
+  /* Backends that recorded no layer (darknet runs a net whole) get no
+   * column here; their totals are in the table above. */
+  const char *with_layers[NR_MAX_BACKENDS];
+  int nwith = 0;
+  for (int b = 0; b < nb && b < NR_MAX_BACKENDS; b++) {
+    bool any = false;
+    for (int r = 0; r < nrows && !any; r++) {
+      nr_cell x = cell_of(g, bk[b], rows[r], r);
+      any = !isnan(x.fwd) || !isnan(x.bwd);
+    }
+    if (any) with_layers[nwith++] = bk[b];
+  }
+  if (nwith == 0) return CB_OK;
+  bk = with_layers;
+  nb = nwith;
 
   /* Time table: # | layer | kind | backend... ; cells "total (fwd + bwd)". */
   const char *head[NR_MAX_BACKENDS + 3];
@@ -296,8 +316,8 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
   }
   char caption[256];
   snprintf(caption, sizeof caption,
-           "%s per %s: forward + backward ms (forward + backward), batch %lld, %d threads", g->net,
-           g->shapes ? "entry" : "layer", (long long)g->batch, g->threads);
+           "%s per %s: forward + backward ms (forward + backward), batch %lld, %d thread%s", g->net,
+           g->shapes ? "entry" : "layer", (long long)g->batch, g->threads, plural(g->threads));
   rp_table *t = rp_table_add(c->doc, caption, 3 + nbk, head);
   if (!t) return cb_error(CB_ERR_NOMEM, "report: out of memory");
   cb_status s = CB_OK;
@@ -327,8 +347,9 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
   if (s != CB_OK) return s;
 
   char *name = stem(g, "layers", several_machines);
-  char *title = rp_strf("%s: forward + backward ms per %s and backend (batch %lld, %d threads)",
-                        g->net, g->shapes ? "entry" : "layer", (long long)g->batch, g->threads);
+  char *title =
+      rp_strf("%s: forward + backward ms per %s and backend (batch %lld, %d thread%s)", g->net,
+              g->shapes ? "entry" : "layer", (long long)g->batch, g->threads, plural(g->threads));
   rp_plot *p = name && title ? rp_plot_new(RP_BARS, name, title, g->shapes ? "entry" : "layer",
                                            "ms per batch")
                              : NULL;
@@ -361,8 +382,8 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
   if (nf == 0) return CB_OK;
   char peak_text[96];
   if (isnan(peak))
-    snprintf(peak_text, sizeof peak_text, "no peak recorded for %d threads: run convbench peak",
-             g->threads);
+    snprintf(peak_text, sizeof peak_text, "no peak recorded for %d thread%s: run convbench peak",
+             g->threads, plural(g->threads));
   else
     snprintf(peak_text, sizeof peak_text, "%% of the measured peak, %.1f GFLOP/s", peak);
   snprintf(caption, sizeof caption, "%s: GFLOP/s per %s, forward + backward (%s)", g->net,
@@ -370,8 +391,8 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
   if (!(t = rp_table_add(c->doc, caption, 3 + nbk, head)))
     return cb_error(CB_ERR_NOMEM, "report: out of memory");
   name = stem(g, "gflops", several_machines);
-  title = rp_strf("%s: GFLOP/s per %s (forward + backward), %d threads", g->net,
-                  g->shapes ? "entry" : "layer", g->threads);
+  title = rp_strf("%s: GFLOP/s per %s (forward + backward), %d thread%s", g->net,
+                  g->shapes ? "entry" : "layer", g->threads, plural(g->threads));
   p = name && title ? rp_plot_new(RP_BARS, name, title, g->shapes ? "entry" : "layer", "GFLOP/s")
                     : NULL;
   free(name);
@@ -406,7 +427,11 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
     rp_plot_free(p);
     return s;
   }
-  return rp_plot_add(c->doc, p);
+  if ((s = rp_plot_add(c->doc, p)) != CB_OK) return s;
+  return rp_text(c->doc, "GFLOP/s count a direct convolution's flops (2 N K C R S P Q per pass), "
+                         "so FFT and Winograd kernels, which do fewer, can show more than the "
+                         "peak; the peak is the host's FMA peak at this thread count (convbench "
+                         "peak), not a GPU's.");
 }
 
 static cb_status group_section(rp_ctx *c, nr_group *g, bool several_machines) {
@@ -428,8 +453,8 @@ static cb_status group_section(rp_ctx *c, nr_group *g, bool several_machines) {
     }
   }
   char title[256];
-  snprintf(title, sizeof title, "%s%s (batch %lld, %d threads%s)", g->net,
-           g->shapes ? " (layer-wise)" : "", (long long)g->batch, g->threads,
+  snprintf(title, sizeof title, "%s%s (batch %lld, %d thread%s%s)", g->net,
+           g->shapes ? " (layer-wise)" : "", (long long)g->batch, g->threads, plural(g->threads),
            several_machines ? ", machine below" : "");
   if (!rp_section_add(c->doc, 3, title)) return cb_error(CB_ERR_NOMEM, "report: out of memory");
   double peak = rp_peak(c, g->machine_id, g->threads);

@@ -78,6 +78,9 @@ B|1"
 "$cb" report --db r.db --out rep >/dev/null 2>err || fail "report failed: $(cat err)"
 checks=$((checks + 1))
 grep -q "^| darknet | " rep/report.md || fail "report.md has no darknet row"
+# Darknet records net totals only: no per-layer columns of dashes for it.
+checks=$((checks + 1))
+! grep -q "^small per layer" rep/report.md || fail "report.md has a per-layer table without layers"
 
 if [[ $fails -gt 0 ]]; then
   echo "FAILED: $fails of $checks checks" >&2
