@@ -14,6 +14,7 @@ static int cmp_key(const cb_cmp_row *x, const cb_cmp_row *y) {
   if (!c) c = strcmp(x->entry, y->entry);
   if (!c) c = strcmp(x->backend, y->backend);
   if (!c) c = (x->batch > y->batch) - (x->batch < y->batch);
+  if (!c) c = (x->threads_key > y->threads_key) - (x->threads_key < y->threads_key);
   return c;
 }
 
@@ -62,7 +63,8 @@ static double num(sqlite3_stmt *st, int i) {
 }
 
 /* The latest result per key of one side, as rows with only side k set. */
-static cb_status side_rows(const cb_cmp_side *s, int k, cb_cmp_row **out, int *n) {
+static cb_status side_rows(const cb_cmp_side *s, int k, bool any_threads, cb_cmp_row **out,
+                           int *n) {
   sqlite3 *h = cb_db_handle(s->db);
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(h,
@@ -87,6 +89,7 @@ static cb_status side_rows(const cb_cmp_side *s, int k, cb_cmp_row **out, int *n
              (t = sqlite3_column_text(st, 2)) ? (const char *)t : "");
     r.batch = sqlite3_column_int64(st, 3);
     r.threads[k] = sqlite3_column_int(st, 4);
+    r.threads_key = any_threads ? 0 : r.threads[k];
     r.fwd[k] = num(st, 5);
     r.bwd[k] = num(st, 6);
     r.total[k] = num(st, 7);
@@ -115,8 +118,8 @@ static cb_status side_rows(const cb_cmp_side *s, int k, cb_cmp_row **out, int *n
   return CB_OK;
 }
 
-cb_status cb_compare_results(const cb_cmp_side *a, const cb_cmp_side *b, cb_cmp_row **rows,
-                             int *nrows, cb_cmp_info info[2]) {
+cb_status cb_compare_results(const cb_cmp_side *a, const cb_cmp_side *b, const cb_cmp_opts *o,
+                             cb_cmp_row **rows, int *nrows, cb_cmp_info info[2]) {
   const cb_cmp_side *side[2] = {a, b};
   cb_cmp_row *r[2] = {NULL, NULL};
   int n[2] = {0, 0};
@@ -126,7 +129,7 @@ cb_status cb_compare_results(const cb_cmp_side *a, const cb_cmp_side *b, cb_cmp_
     if (s != CB_OK)
       cb_error_wrap(s, "%s: ", k == 0 ? "A" : "B");
     else
-      s = side_rows(side[k], k, &r[k], &n[k]);
+      s = side_rows(side[k], k, o && o->any_threads, &r[k], &n[k]);
   }
   cb_cmp_row *out = s == CB_OK ? malloc(((size_t)n[0] + (size_t)n[1] + 1) * sizeof *out) : NULL;
   if (s == CB_OK && !out) s = cb_error(CB_ERR_NOMEM, "compare: out of memory");

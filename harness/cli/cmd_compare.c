@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 static void usage(FILE *f) {
-  fputs("usage: convbench compare A B [--db PATH] [--format table|csv|md]\n"
+  fputs("usage: convbench compare A B [--db PATH] [--any-threads] [--format table|csv|md]\n"
         "\n"
         "Puts two sets of benchmark results side by side: per net (or .shapes\n"
-        "entry), backend and batch, total / forward / backward ms of A and B and\n"
+        "entry), backend, batch and threads, total / forward / backward ms of A and B and\n"
         "the ratio B/A (above 1: B is slower). A and B are each a run id (in\n"
         "--db) or the path of a database (its latest result of every net,\n"
         "backend and batch). Results on one side only are listed with '-'.\n"
@@ -27,6 +27,8 @@ static void usage(FILE *f) {
         "\n"
         "options:\n"
         "  --db PATH     the database run ids refer to (default ./results.db)\n"
+        "  --any-threads match results whatever their thread counts (machine against\n"
+        "                machine); each side's latest result per net, backend, batch\n"
         "  --format F    table (default), csv or md (a Markdown table)\n"
         "  -h, --help    this help\n"
         "\n"
@@ -86,25 +88,30 @@ static void print_side(const char *name, const char *arg, const char *label, con
 }
 
 static void print_rows(cmp_format fmt, const cb_cmp_row *r, int n) {
-  static const char *const cols[] = {"net",     "entry", "backend", "batch", "A total",
-                                     "B total", "B/A",   "A fwd",   "B fwd", "B/A",
-                                     "A bwd",   "B bwd", "B/A"};
+  static const char *const cols[] = {"net",     "entry",   "backend", "batch", "threads",
+                                     "A total", "B total", "B/A",     "A fwd", "B fwd",
+                                     "B/A",     "A bwd",   "B bwd",   "B/A"};
   if (fmt == FMT_CSV) {
     puts("net,entry,backend,batch,threads_a,threads_b,a_total_ms,b_total_ms,total_ratio,"
          "a_fwd_ms,b_fwd_ms,fwd_ratio,a_bwd_ms,b_bwd_ms,bwd_ratio");
   } else if (fmt == FMT_MD) {
     printf("|");
-    for (int i = 0; i < 13; i++) printf(" %s |", cols[i]);
+    for (int i = 0; i < 14; i++) printf(" %s |", cols[i]);
     printf("\n| :--- | :--- | :--- |");
-    for (int i = 3; i < 13; i++) printf(" ---: |");
+    for (int i = 3; i < 14; i++) printf(" ---: |");
     printf("\n");
   } else {
-    printf("\n%-16s %-8s %-10s %5s %10s %10s %6s %9s %9s %6s %9s %9s %6s\n", cols[0], cols[1],
+    printf("\n%-16s %-8s %-10s %5s %7s %10s %10s %6s %9s %9s %6s %9s %9s %6s\n", cols[0], cols[1],
            cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], cols[9], cols[10],
-           cols[11], cols[12]);
+           cols[11], cols[12], cols[13]);
   }
   for (int i = 0; i < n; i++) {
-    char v[9][32];
+    char v[9][32], thr[32];
+    /* "2", or "8/2" when --any-threads matched different counts. */
+    if (r[i].threads[0] && r[i].threads[1] && r[i].threads[0] != r[i].threads[1])
+      snprintf(thr, sizeof thr, "%d/%d", r[i].threads[0], r[i].threads[1]);
+    else
+      snprintf(thr, sizeof thr, "%d", r[i].threads[0] ? r[i].threads[0] : r[i].threads[1]);
     const double *sets[3] = {r[i].total, r[i].fwd, r[i].bwd};
     for (int k = 0; k < 3; k++) {
       num(v[k * 3], 32, sets[k][0], "%.3f");
@@ -116,12 +123,12 @@ static void print_rows(cmp_format fmt, const cb_cmp_row *r, int n) {
              (long long)r[i].batch, r[i].threads[0], r[i].threads[1], v[0], v[1], v[2], v[3], v[4],
              v[5], v[6], v[7], v[8]);
     else if (fmt == FMT_MD)
-      printf("| %s | %s | %s | %lld | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r[i].net,
-             r[i].entry[0] ? r[i].entry : "-", r[i].backend, (long long)r[i].batch, v[0], v[1],
-             v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
+      printf("| %s | %s | %s | %lld | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+             r[i].net, r[i].entry[0] ? r[i].entry : "-", r[i].backend, (long long)r[i].batch, thr,
+             v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
     else
-      printf("%-16s %-8s %-10s %5lld %10s %10s %6s %9s %9s %6s %9s %9s %6s\n", r[i].net,
-             r[i].entry[0] ? r[i].entry : "-", r[i].backend, (long long)r[i].batch, v[0], v[1],
+      printf("%-16s %-8s %-10s %5lld %7s %10s %10s %6s %9s %9s %6s %9s %9s %6s\n", r[i].net,
+             r[i].entry[0] ? r[i].entry : "-", r[i].backend, (long long)r[i].batch, thr, v[0], v[1],
              v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
   }
 }
@@ -129,11 +136,13 @@ static void print_rows(cmp_format fmt, const cb_cmp_row *r, int n) {
 static int compare_main(int argc, char **argv) {
   static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
                                        {"format", required_argument, NULL, 'f'},
+                                       {"any-threads", no_argument, NULL, 'a'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   const cli_command *c = &cli_compare;
   const char *dbpath = "results.db";
   cmp_format fmt = FMT_TABLE;
+  cb_cmp_opts opts_cmp = {.any_threads = false};
   const char *args[2];
   int nargs = 0;
   opterr = 0;
@@ -149,6 +158,8 @@ static int compare_main(int argc, char **argv) {
       return CLI_OK;
     } else if (ch == 'd') {
       dbpath = optarg;
+    } else if (ch == 'a') {
+      opts_cmp.any_threads = true;
     } else if (ch == 'f') {
       if (strcmp(optarg, "table") == 0)
         fmt = FMT_TABLE;
@@ -189,7 +200,7 @@ static int compare_main(int argc, char **argv) {
   cb_cmp_info info[2];
   if (rc == CLI_OK) {
     cb_cmp_side a = {db[0], run[0]}, b = {db[1], run[1]};
-    cb_status st = cb_compare_results(&a, &b, &rows, &n, info);
+    cb_status st = cb_compare_results(&a, &b, &opts_cmp, &rows, &n, info);
     if (st != CB_OK) {
       cli_error("compare", "%s", cb_errmsg());
       rc = cli_exit_code(st);

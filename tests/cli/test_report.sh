@@ -88,10 +88,11 @@ has err "'nope.db' is neither a run id nor a database file"
 
 # ---- the full report -----------------------------------------------------------
 run 0 report --db fx.db --out rep
-has out "rep/index.html, rep/report.md: 14 tables, 16 plots"
-has out "nets 1, layer-wise sets 1, tuned problems 3, runs with device samples 3"
+has out "rep/index.html, rep/report.md: 17 tables, 19 plots"
+has out "nets 2, layer-wise sets 1, tuned problems 3, runs with device samples 3"
 has out "training series 2, gradient check groups 2"
 plots=(net_fixnet_b4_t2 layers_fixnet_b4_t2 gflops_fixnet_b4_t2
+       net_fixnet_b4_t1 layers_fixnet_b4_t1 gflops_fixnet_b4_t1
        layerwise_convnet-layers_b4_t2 layers_convnet-layers_b4_t2 gflops_convnet-layers_b4_t2
        tune_winners device_run1 device_run5 gpu_run5 device_run8 gpu_run8
        train_loss_step train_loss_time train_acc_step train_acc_time)
@@ -130,6 +131,13 @@ has $md "scripts/peers/darknet_bench.py fixnet.net --batch 4"
 has $md "| 1 | conv1 | conv | 52.00 (12.00 + 40.00) | 12.00 (5.00 + 7.00) | 17.00 (7.00 + 10.00) | 45.00 (20.00 + 25.00) | 1.50 (0.5 + 1.00) |"
 has $md "| 2 | relu1 | relu | 4.00 (2.00 + 2.00) | 2.00 (1.00 + 1.00) | 2.00 (1.00 + 1.00) | - | 0.75 (0.25 + 0.5) |"
 has $md "| 1 | conv1 | conv | 86.5 (29%) | 375.0 (125%) | 264.7 (88%) | 100.0 (33%) | 3000.0 (1000%) |"
+# At 1 thread: no peak recorded; darknet (no layers) has no per-layer column.
+has $md "### fixnet (batch 4, 1 thread)"
+has $md "| openblas | 50.00 | 20.00 | 30.00 | 120.0 | - |"
+has $md "| darknet | 100.00 | 40.00 | 60.00 | 60.0 | - |"
+has $md "| # | Layer | Kind | openblas |"
+has $md "| 1 | conv1 | conv | 25.00 (10.00 + 15.00) |"
+has $md "fixnet: GFLOP/s per layer, forward + backward (no peak recorded for 1 thread: run convbench peak)"
 # The layer-wise set: sums over entries; a backend missing one is last.
 has $md "| openblas | 9.00 | 3.00 | 6.00 | 1000.0 | 333% |"
 has $md "| pytorch (incomplete) | 4.00 | 1.50 | 2.50 | 750.0 | 250% |"
@@ -193,15 +201,19 @@ has rep3/report.md "No gradient checks in the selected runs"
 # ---- compare -------------------------------------------------------------------
 run 0 compare 1 9 --db fx.db
 has out "A: run 1 in fx.db (bench"
-has out "1 matched of 2; geometric mean of B/A (total): 2.000"
+has out "1 matched of 3; geometric mean of B/A (total): 2.000"
 run 0 compare 1 9 --db fx.db --format csv
 has out "fixnet,,openblas,4,2,2,40.000,80.000,2.000,10.000,20.000,2.000,30.000,60.000,2.000"
 has out "fixnet,,onednn,4,2,0,20.000,-,-,8.000,-,-,12.000,-,-"
 cp fx.db fx2.db
 sqlite3 fx2.db "UPDATE net_results SET total_median_ms = total_median_ms * 2"
 run 0 compare fx.db fx2.db --format md
-has out "| convnet-layers | L2 | openblas | 4 | 6.000 | 12.000 | 2.000 |"
-has out "8 matched of 8; geometric mean of B/A (total): 2.000"
+has out "| convnet-layers | L2 | openblas | 4 | 2 | 6.000 | 12.000 | 2.000 |"
+has out "10 matched of 10; geometric mean of B/A (total): 2.000"
+# Machine against machine: thread counts not matched, the latest per side.
+run 0 compare 1 9 --db fx.db --any-threads --format md
+has out "| fixnet | - | openblas | 4 | 2/1 | 40.000 | 50.000 | 1.250 |"
+has out "1 matched of 2; geometric mean of B/A (total): 1.250"
 
 # ---- the page in headless Chromium ------------------------------------------------
 browser=$(command -v chromium || command -v chromium-browser || true)

@@ -4,6 +4,8 @@
 -- tables can be checked by hand:
 --   fixnet, batch 4, 2 threads: totals cudnn 3, onednn 20, pytorch 30,
 --   darknet 60, openblas 80 (run 9 replaces run 1's 40), peak 300 GFLOP/s;
+--   fixnet at 1 thread (no peak recorded): openblas 50 with layers, darknet
+--   100 without (no column in the per-layer table);
 --   convnet-layers (.shapes): openblas L1 3 + L2 6 = 9 ms, pytorch L1 only;
 --   tune: onednn wins P1 by 2.00x, openblas wins P2 by 1.50x;
 --   training: two series (cpu, pytorch) over 5 steps; gradient checks:
@@ -53,7 +55,9 @@ VALUES
  (6, 9, 'fixnet', 'openblas', 0, 4, 2, 10, 1, 0, 20, 10, 60, 10, 80, 10, 2e9, 4e9, '2026-01-01T00:10:05.000Z'),
  (7, 4, 'convnet-layers', 'openblas', 1, 4, 2, 10, 1, 0, 1, 10, 2, 10, 3, 10, 1e9, 2e9, '2026-01-01T00:03:05.000Z'),
  (8, 4, 'convnet-layers', 'openblas', 1, 4, 2, 10, 1, 0, 2, 10, 4, 10, 6, 10, 2e9, 4e9, '2026-01-01T00:03:06.000Z'),
- (9, 2, 'convnet-layers', 'pytorch',  1, 4, 2, 10, 1, 0, 1.5, 10, 2.5, 10, 4, 10, 1e9, 2e9, '2026-01-01T00:01:07.000Z');
+ (9, 2, 'convnet-layers', 'pytorch',  1, 4, 2, 10, 1, 0, 1.5, 10, 2.5, 10, 4, 10, 1e9, 2e9, '2026-01-01T00:01:07.000Z'),
+ (10, 3, 'fixnet', 'darknet',  0, 4, 1, 10, 1, 0, 40, 10, 60, 10, 100, 10, 2e9, 4e9, '2026-01-01T00:02:08.000Z'),
+ (11, 9, 'fixnet', 'openblas', 0, 4, 1, 10, 1, 0, 20, 10, 30, 10,  50, 10, 2e9, 4e9, '2026-01-01T00:10:08.000Z');
 
 INSERT INTO layer_results (net_result_id, idx, name, kind, in_shape, out_shape, backend, variants,
   fallback, fwd_median_ms, fwd_samples, bwd_median_ms, bwd_samples, bwd_data_samples,
@@ -79,7 +83,10 @@ VALUES
  (6, 2, 'fc1', 'fc', '4x8x8', '10', 'openblas', '', 0, 6, 10, 18, 10, 0, 0, 0.5e9, 1e9),
  (7, 0, 'L1', 'conv', '3x16x16', '8x8x8', 'openblas', '', 0, 1, 10, 2, 10, 0, 0, 1e9, 2e9),
  (8, 0, 'L2', 'conv', '8x16x16', '8x8x8', 'openblas', '', 0, 2, 10, 4, 10, 0, 0, 2e9, 4e9),
- (9, 0, 'L1', 'conv', '3x16x16', '8x8x8', 'pytorch', '', 0, 1.5, 10, 2.5, 10, 0, 0, 1e9, 2e9);
+ (9, 0, 'L1', 'conv', '3x16x16', '8x8x8', 'pytorch', '', 0, 1.5, 10, 2.5, 10, 0, 0, 1e9, 2e9),
+ (11, 0, 'conv1', 'conv', '3x8x8', '4x8x8', 'openblas', '', 0, 10, 10, 15, 10, 0, 0, 1.5e9, 3e9),
+ (11, 1, 'relu1', 'relu', '4x8x8', '4x8x8', 'openblas', '', 0, 1, 10, 1, 10, 0, 0, 0, 0),
+ (11, 2, 'fc1', 'fc', '4x8x8', '10', 'openblas', '', 0, 9, 10, 14, 10, 0, 0, 0.5e9, 1e9);
 
 -- Device state: CPU samples of run 1, GPU samples of run 8 (schema 6 columns).
 INSERT INTO device_samples (run_id, net_result_id, phase, t, t_unix, cpu_mhz_reported,
