@@ -1,0 +1,125 @@
+/* cmd_report.c: `convbench report`: the database as a static report
+ * directory (index.html, report.md, plots as SVG and PNG). The work is in
+ * harness/report*.c; this file parses options and prints the outcome. */
+#include "cli.h"
+#include "report.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_RUNS 256
+
+static void usage(FILE *f) {
+  fputs("usage: convbench report [--db PATH] [--out DIR] [--run ID...]\n"
+        "\n"
+        "Writes a report of the database into DIR: index.html (one static page,\n"
+        "no network needed), report.md (convnet-benchmarks tables: per net a row\n"
+        "per backend with total / forward / backward ms, the layer-wise L1..L5\n"
+        "table, each with the commands that reproduce it) and gnuplot plots under\n"
+        "DIR/plots as SVG and PNG, beside the .dat and .gp files that drew them.\n"
+        "Peers (pytorch, darknet) appear as backends. Sections: benchmarks (per\n"
+        "net, per layer, GFLOP/s against the measured peak), autotune winners,\n"
+        "device state over each run, training curves, gradient checks.\n"
+        "For each net, backend and batch the latest result counts.\n"
+        "\n"
+        "options:\n"
+        "  --db PATH       the database (default ./results.db); it must exist\n"
+        "  --out DIR       output directory (default reports/out), created if missing;\n"
+        "                  an earlier report there is replaced (plots/ cleared)\n"
+        "  --run ID        only this run (repeat, or a comma-separated list);\n"
+        "                  default every run\n"
+        "  --gnuplot PATH  the gnuplot program (default: gnuplot in PATH; Debian\n"
+        "                  package gnuplot-nox)\n"
+        "  -h, --help      this help\n"
+        "\n"
+        "Exit status: 0 ok, 1 the database, a file or gnuplot failed (gnuplot\n"
+        "missing included), 2 bad arguments (an unknown run included).\n",
+        f);
+}
+
+/* Appends the ids of "3,5,9" to runs. */
+static int parse_runs(const char *arg, int64_t *runs, int *n) {
+  const cli_command *c = &cli_report_cmd;
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s", arg);
+  for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    long long id;
+    if (!cli_parse_int(c, "--run", tok, 1, INT64_MAX, &id)) return CLI_USAGE;
+    if (*n == MAX_RUNS) return cli_usage_error(c, "--run: at most %d runs", MAX_RUNS);
+    runs[(*n)++] = id;
+  }
+  return CLI_OK;
+}
+
+static int report_main(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"db", required_argument, NULL, 'd'},  {"out", required_argument, NULL, 'o'},
+      {"run", required_argument, NULL, 'r'}, {"gnuplot", required_argument, NULL, 'g'},
+      {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
+  const cli_command *c = &cli_report_cmd;
+  const char *path = "results.db", *out = "reports/out", *gnuplot = NULL;
+  int64_t runs[MAX_RUNS];
+  int nruns = 0;
+  opterr = 0;
+  optind = 1;
+  int ch;
+  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'h':
+      usage(stdout);
+      return CLI_OK;
+    case 'd':
+      path = optarg;
+      break;
+    case 'o':
+      out = optarg;
+      break;
+    case 'g':
+      gnuplot = optarg;
+      break;
+    case 'r': {
+      int rc = parse_runs(optarg, runs, &nruns);
+      if (rc != CLI_OK) return rc;
+      break;
+    }
+    case ':':
+      return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
+    default:
+      return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+  if (!*path) return cli_usage_error(c, "--db: empty path");
+  if (!*out) return cli_usage_error(c, "--out: empty path");
+  /* A report never creates a database: a typo would report an empty one. */
+  if (access(path, R_OK) != 0) {
+    cli_error("report", "no database at '%s' (--db PATH)", path);
+    return CLI_USAGE;
+  }
+  cb_db *db;
+  if (cb_db_open(path, &db) != CB_OK) {
+    cli_error("report", "%s", cb_errmsg());
+    return CLI_FAIL;
+  }
+  cb_report_opts o = {
+      .out_dir = out, .db_label = path, .runs = runs, .nruns = nruns, .gnuplot = gnuplot};
+  cb_report_summary sum;
+  cb_status st = cb_report_write(db, &o, &sum);
+  cb_db_close(db);
+  if (st != CB_OK) {
+    cli_error("report", "%s", cb_errmsg());
+    return cli_exit_code(st);
+  }
+  printf("%s/index.html, %s/report.md: %d tables, %d plots (SVG and PNG in %s/plots)\n", out, out,
+         sum.tables, sum.plots, out);
+  printf("  nets %d, layer-wise sets %d, tuned problems %d, runs with device samples %d,\n"
+         "  training series %d, gradient check groups %d\n",
+         sum.net_groups, sum.shape_groups, sum.tune_rows, sum.device_runs, sum.train_series,
+         sum.grad_rows);
+  return CLI_OK;
+}
+
+const cli_command cli_report_cmd = {
+    "report", "write index.html, report.md and plots from a database", report_main, usage};
