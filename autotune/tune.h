@@ -11,7 +11,10 @@
  * 2. Validate each once against ref on small-integer data (the problem at
  *    a batch of at most 2, sharing one ref run): a candidate that fails is
  *    recorded as failed and never timed or chosen.
- * 3. Time the rest interleaved, round by round, caches flushed between
+ * 3. Screen the default point of every variant (a warm-up and prune_after
+ *    rounds); a variant whose default is sweep_ratio behind the best gets
+ *    no parameter sweep (its other points are marked pruned, untimed).
+ *    Time the rest interleaved, round by round, caches flushed between
  *    samples: a warm-up round; then rounds until every candidate has at
  *    least min_samples samples and min_ms of them (capped); after
  *    prune_after rounds, candidates slower than prune_ratio times the best
@@ -39,6 +42,8 @@ typedef struct cb_tune_rules {
   int prune_after;       /* rounds before pruning (2) */
   double prune_ratio;    /* a candidate whose min exceeds this x best median stops (1.5) */
   double screen_ratio;   /* before prune_after, one this far behind stops (2; 0 = never) */
+  double sweep_ratio;    /* a variant whose default point is this far behind the best
+                          * default gets no parameter sweep (1.3; 0 = always sweep) */
   double noisy;          /* MAD / median above which a candidate gets more rounds (0.05) */
   double too_noisy;      /* MAD / median above which a winner is not cached (0.10) */
   double noise_floor_ms; /* a MAD below this is timer resolution, never noise (0.002) */

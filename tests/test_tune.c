@@ -103,6 +103,66 @@ static void test_planted(void) {
   cb_ctx_close(ref);
 }
 
+/* ---- the sweep screen: a clearly slower variant's parameters are not timed ------- */
+
+/* The right answer, computed ten times over: a clear loser. */
+static cb_status slow_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
+                          const cb_args *args, void *ws) {
+  cb_status st = CB_OK;
+  for (int i = 0; i < 10 && st == CB_OK; i++) st = right_run(ctx, p, params, plan, args, ws);
+  return st;
+}
+
+static const cb_variant slow = {
+    .name = "slow", .op = CB_OP_CONV_FWD, .nparams = 1, .params = tile_param, .run = slow_run};
+static const cb_variant fast = {.name = "fast", .op = CB_OP_CONV_FWD, .run = right_run};
+static const cb_variant *const sweep_variants[] = {&slow, &fast, NULL};
+static const cb_backend sweeper = {.api_version = CB_API_VERSION,
+                                   .name = "sweeper",
+                                   .desc = "test",
+                                   .device = CB_DEVICE_HOST,
+                                   .variants = {sweep_variants}};
+
+static void test_sweep_screen(void) {
+  cb_ctx *ctx, *ref;
+  CHECK(cb_ctx_open(&sweeper, 1, &ctx) == CB_OK);
+  CHECK(cb_ctx_open(cb_backend_find("ref"), 1, &ref) == CB_OK);
+  cb_tuner t = {.ctxs = &ctx, .nctx = 1, .ref = ref};
+  cb_tune_rules_default(&t.rules);
+  t.rules.min_samples = 3, t.rules.min_ms = 0, t.rules.flush_bytes = 0;
+  cb_problem p = cb_problem_conv(
+      CB_OP_CONV_FWD,
+      (cb_conv){.n = 2, .c = 8, .h = 16, .w = 16, .k = 8, .r = 3, .s = 3, .pad_h = 1, .pad_w = 1});
+  cb_tune_outcome o;
+  CHECK(cb_tune_problem(&t, &p, &o) == CB_OK);
+  CHECK_EQ_INT(o.ncand, 4); /* slow at tile 8 (default), 4 and 16; fast */
+  int untimed = 0;
+  for (int i = 0; i < o.ncand; i++) {
+    const cb_tune_candidate *k = &o.cand[i];
+    if (k->c.variant != &slow) continue;
+    CHECK_EQ_INT(k->status, CB_CAND_PRUNED);
+    if (k->c.params[0] != 8) {
+      /* its default was 10x behind: the other points never ran */
+      CHECK_EQ_INT(k->t.samples, 0);
+      CHECK(strstr(k->error, "default point") != NULL);
+      untimed++;
+    } else {
+      CHECK(k->t.samples >= 1);
+    }
+  }
+  CHECK_EQ_INT(untimed, 2);
+  CHECK(o.winner >= 0 && o.cand[o.winner].c.variant == &fast);
+  cb_tune_outcome_free(&o);
+
+  /* sweep_ratio 0: every point is timed. */
+  t.rules.sweep_ratio = 0;
+  CHECK(cb_tune_problem(&t, &p, &o) == CB_OK);
+  for (int i = 0; i < o.ncand; i++) CHECK(o.cand[i].t.samples >= 1);
+  cb_tune_outcome_free(&o);
+  cb_ctx_close(ctx);
+  cb_ctx_close(ref);
+}
+
 /* ---- a tuned net: each op from the chooser, misses from the heuristic ----------- */
 
 static int calls;
@@ -145,6 +205,7 @@ static void test_tuned_net(void) {
 int main(void) {
   test_stats();
   test_planted();
+  test_sweep_screen();
   test_tuned_net();
   return cb_test_result();
 }
