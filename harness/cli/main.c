@@ -7,9 +7,9 @@
 #define CB_VERSION "0.1.0"
 #endif
 
-static const cli_command *const commands[] = {&cli_bench, &cli_tune, &cli_cache,   &cli_run,
-                                              &cli_gemm,  &cli_show, &cli_devices, &cli_db,
-                                              &cli_peak,  NULL};
+static const cli_command *const commands[] = {
+    &cli_bench, &cli_tune, &cli_cache, &cli_run,   &cli_gemm,  &cli_show, &cli_devices,
+    &cli_db,    &cli_peak, &cli_train, &cli_infer, &cli_check, NULL};
 
 static void usage(FILE *f) {
   fputs("usage: convbench [--version] [--help] COMMAND [ARGS]\n"
