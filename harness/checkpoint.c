@@ -219,8 +219,10 @@ static cb_status parse(reader *r, cb_ckpt_meta *meta, entry **entries, uint32_t 
     return cb_error(CB_ERR_PARSE, "%s: dtype %llu; this convbench reads 1 (fp32 little-endian)",
                     r->path, (unsigned long long)dtype);
   if (n > r->len / 32) /* every entry takes more than 32 bytes */
-    return cb_error(CB_ERR_PARSE, "%s: header claims %llu tensors, more than the file can hold",
-                    r->path, (unsigned long long)n);
+    return cb_error(CB_ERR_PARSE,
+                    "%s: truncated checkpoint: the header names %llu tensors, more than %zu bytes "
+                    "can hold",
+                    r->path, (unsigned long long)n, r->len);
   entry *e = calloc(n ? n : 1, sizeof *e);
   if (!e) return cb_error(CB_ERR_NOMEM, "%s: out of memory", r->path);
   *entries = e;
