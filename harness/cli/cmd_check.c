@@ -14,10 +14,8 @@
 #include <unistd.h>
 
 typedef struct check_args {
-  const char *path, *db;
-  long long batch, threads, seed, samples;
-  cli_backends be;
-  bool quiet;
+  cli_common_args c; /* path, batch, seed, backend, threads, db, quiet */
+  long long samples;
 } check_args;
 
 static void usage(FILE *f) {
@@ -54,62 +52,24 @@ static void usage(FILE *f) {
           CB_GRADCHECK_TOL, cli_default_threads());
 }
 
+static int own_option(int ch, const char *arg, void *user) {
+  check_args *a = user;
+  if (ch != 'S') return cli_usage_error(&cli_check, "internal: option '%c' has no handler", ch);
+  return cli_parse_int(&cli_check, "--samples", arg, 1, 1000000, &a->samples) ? CLI_OK : CLI_USAGE;
+}
+
 static int parse_args(int argc, char **argv, check_args *a) {
   static const struct option opts[] = {
-      {"backend", required_argument, NULL, 'B'}, {"batch", required_argument, NULL, 'b'},
-      {"samples", required_argument, NULL, 'S'}, {"seed", required_argument, NULL, 's'},
-      {"threads", required_argument, NULL, 't'}, {"db", required_argument, NULL, 'd'},
-      {"no-db", no_argument, NULL, 'x'},         {"quiet", no_argument, NULL, 'q'},
-      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
-  *a = (check_args){.db = "results.db", .batch = 2, .seed = 1, .samples = 8};
-  a->be.arg = "all";
-  a->be.given = true; /* never switch to tuned behind the user's back */
-  a->threads = cli_default_threads();
-  const cli_command *c = &cli_check;
-  opterr = 0;
-  optind = 1;
-  int ch;
-  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'B':
-      a->be.arg = optarg;
-      break;
-    case 'b':
-      if (!cli_parse_int(c, "--batch", optarg, 1, 4096, &a->batch)) return CLI_USAGE;
-      break;
-    case 'S':
-      if (!cli_parse_int(c, "--samples", optarg, 1, 1000000, &a->samples)) return CLI_USAGE;
-      break;
-    case 's':
-      if (!cli_parse_int(c, "--seed", optarg, 0, INT64_MAX, &a->seed)) return CLI_USAGE;
-      break;
-    case 't':
-      if (!cli_parse_int(c, "--threads", optarg, 1, 4096, &a->threads)) return CLI_USAGE;
-      break;
-    case 'd':
-      a->db = optarg;
-      break;
-    case 'x':
-      a->db = NULL;
-      break;
-    case 'q':
-      a->quiet = true;
-      break;
-    case 'h':
-      usage(stdout);
-      return -1;
-    case ':':
-      return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
-    default:
-      return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind >= argc) return cli_usage_error(c, "missing NET.net");
-  if (optind + 1 < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
-  a->path = argv[optind];
-  if (a->db && !*a->db)
-    return cli_usage_error(c, "--db: empty path (use --no-db to record nothing)");
-  return cli_backends_resolve(c, &a->be);
+      CLI_OPT_BACKEND,   CLI_OPT_BATCH, CLI_OPT_SEED,
+      CLI_OPT_THREADS,   CLI_OPT_DB,    CLI_OPT_NO_DB,
+      CLI_OPT_QUIET,     CLI_OPT_HELP,  {"samples", required_argument, NULL, 'S'},
+      {NULL, 0, NULL, 0}};
+  *a = (check_args){.samples = 8};
+  cli_common_defaults(&a->c);
+  a->c.batch = 2;
+  a->c.be.arg = "all";
+  a->c.be.given = true; /* never switch to tuned behind the user's back */
+  return cli_common_parse(&cli_check, argc, argv, opts, &a->c, false, own_option, a);
 }
 
 /* ---- running ------------------------------------------------------------------ */
@@ -126,7 +86,7 @@ typedef struct checker {
 
 static void progress(checker *k, const char *what, const cb_net *net, int i) {
   uint64_t now = cb_now_ns();
-  if (k->a->quiet || cb_ms(k->start, now) < 1000.0 ||
+  if (k->a->c.quiet || cb_ms(k->start, now) < 1000.0 ||
       cb_ms(k->last, now) < (k->tty ? 250.0 : 5000.0))
     return;
   k->last = now;
@@ -153,7 +113,7 @@ static cb_status keep(checker *k, const cb_grad_result *r, int n) {
 static cb_status build(const cb_netdef *nd, const check_args *a, const char *backend,
                        bool check_only, cb_net **net) {
   cb_net_opts o =
-      cli_backends_net_opts(&a->be, backend, a->batch, (int)a->threads, (uint64_t)a->seed);
+      cli_backends_net_opts(&a->c.be, backend, a->c.batch, (int)a->c.threads, (uint64_t)a->c.seed);
   o.input_grad = true;
   o.check_only = check_only;
   return cb_net_build(nd, &o, net);
@@ -162,7 +122,7 @@ static cb_status build(const cb_netdef *nd, const check_args *a, const char *bac
 /* Finite differences of every layer, then every backend against ref. */
 static cb_status run_checks(checker *k, const cb_netdef *nd, cb_net *ref) {
   const check_args *a = k->a;
-  cb_gradcheck_opts o = {.samples = (int)a->samples, .seed = (uint64_t)a->seed};
+  cb_gradcheck_opts o = {.samples = (int)a->samples, .seed = (uint64_t)a->c.seed};
   cb_grad_result r[3];
   int n;
   cb_status st = CB_OK;
@@ -171,13 +131,13 @@ static cb_status run_checks(checker *k, const cb_netdef *nd, cb_net *ref) {
     progress(k, "finite differences", ref, i);
     if ((st = cb_gradcheck_fd(ref, i, &o, r, &n)) == CB_OK) st = keep(k, r, n);
   }
-  for (int b = 0; b < a->be.n && st == CB_OK; b++) {
-    if (strcmp(a->be.names[b], "ref") == 0) continue;
+  for (int b = 0; b < a->c.be.n && st == CB_OK; b++) {
+    if (strcmp(a->c.be.names[b], "ref") == 0) continue;
     cb_net *net;
-    if ((st = build(nd, a, a->be.names[b], false, &net)) != CB_OK) break;
-    k->rec.backend = a->be.names[b];
+    if ((st = build(nd, a, a->c.be.names[b], false, &net)) != CB_OK) break;
+    k->rec.backend = a->c.be.names[b];
     char what[64];
-    snprintf(what, sizeof what, "%s against ref", a->be.names[b]);
+    snprintf(what, sizeof what, "%s against ref", a->c.be.names[b]);
     for (int i = 0; i < net->nlayers && st == CB_OK; i++) {
       if (cli_stop) st = cb_error(CB_ERR_INTERRUPTED, "interrupted");
       progress(k, what, net, i);
@@ -197,8 +157,8 @@ static void fmt_err(double v, char *buf, size_t len) {
 static int print_table(const checker *k, const cb_net *net) {
   int failed = 0;
   printf("check %s: batch %lld, %d thread%s, seed %lld, %lld samples per large tensor\n\n",
-         net->name, (long long)net->batch, (int)k->a->threads, k->a->threads == 1 ? "" : "s",
-         k->a->seed, k->a->samples);
+         net->name, (long long)net->batch, (int)k->a->c.threads, k->a->c.threads == 1 ? "" : "s",
+         k->a->c.seed, k->a->samples);
   printf("%-20s %-8s %-10s %-8s %-32s %9s %9s %9s %8s %s\n", "layer", "kind", "check", "backend",
          "kernel", "max abs", "max rel", "threshold", "entries", "result");
   for (int i = 0; i < k->nres; i++) {
@@ -227,35 +187,36 @@ static int check_main(int argc, char **argv) {
   if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
   cb_netdef *nd = NULL;
   cb_net *ref = NULL;
-  cb_status st = cb_netdef_load(a.path, &nd);
+  cb_status st = cb_netdef_load(a.c.path, &nd);
   if (st == CB_OK && nd->is_shapes)
-    st = cb_error(CB_ERR_PARSE, "%s is a .shapes file, not a net", a.path);
+    st = cb_error(CB_ERR_PARSE, "%s is a .shapes file, not a net", a.c.path);
   if (st != CB_OK) {
     fprintf(stderr, "%s\n", cb_errmsg());
     cb_netdef_free(nd);
     return CLI_USAGE;
   }
-  if ((rc = cli_backends_setup_tuned(&cli_check, &a.be, a.db, (int)a.threads, false)) != CLI_OK) {
+  if ((rc = cli_backends_setup_tuned(&cli_check, &a.c.be, a.c.db, (int)a.c.threads, false)) !=
+      CLI_OK) {
     cb_netdef_free(nd);
     return rc;
   }
   /* Every backend's net must build before anything is recorded. */
-  for (int b = 0; b < a.be.n && st == CB_OK; b++) {
+  for (int b = 0; b < a.c.be.n && st == CB_OK; b++) {
     cb_net *net;
-    if ((st = build(nd, &a, a.be.names[b], true, &net)) == CB_OK) cb_net_free(net);
+    if ((st = build(nd, &a, a.c.be.names[b], true, &net)) == CB_OK) cb_net_free(net);
   }
   if (st == CB_OK) st = build(nd, &a, "ref", false, &ref);
   if (st != CB_OK) {
     fprintf(stderr, "%s\n", cb_errmsg());
     cb_netdef_free(nd);
-    cli_backends_close(&a.be);
+    cli_backends_close(&a.c.be);
     return cli_exit_code(st);
   }
   cli_session s;
-  if (cli_session_begin(&s, a.db, "check", (uint64_t)a.seed, (int)a.threads) != CB_OK) {
+  if (cli_session_begin(&s, a.c.db, "check", (uint64_t)a.c.seed, (int)a.c.threads) != CB_OK) {
     cb_net_free(ref);
     cb_netdef_free(nd);
-    cli_backends_close(&a.be);
+    cli_backends_close(&a.c.be);
     return CLI_FAIL;
   }
   cli_install_signals();
@@ -265,31 +226,23 @@ static int check_main(int argc, char **argv) {
                        .net = ref->name,
                        .backend = "ref",
                        .batch = ref->batch,
-                       .threads = (int)a.threads},
+                       .threads = (int)a.c.threads},
                .tty = isatty(2),
                .start = cb_now_ns()};
   st = run_checks(&k, nd, ref);
   if (k.shown && k.tty) fputs("\r\033[K", stderr);
   int failed = print_table(&k, ref);
-  if (st == CB_OK) {
-    cli_session_end(&s, "ok", NULL);
-    rc = failed ? CLI_FAIL : CLI_OK;
-    if (failed) cli_error("check", "%d of %d checks failed", failed, k.nres);
-  } else if (st == CB_ERR_INTERRUPTED) {
-    cli_session_end(&s, "interrupted", NULL);
-    cli_error("check", "interrupted; the layers checked so far were kept");
-    rc = CLI_INTERRUPTED;
-  } else {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", cb_errmsg());
-    cli_session_end(&s, "failed", msg);
-    cli_error("check", "%s", msg);
+  rc = cli_common_end(&s, "check", st,
+                      "the layers checked so far were kept, run marked "
+                      "interrupted");
+  if (rc == CLI_OK && failed) {
+    cli_error("check", "%d of %d checks failed", failed, k.nres);
     rc = CLI_FAIL;
   }
   free(k.res);
   cb_net_free(ref);
   cb_netdef_free(nd);
-  cli_backends_close(&a.be);
+  cli_backends_close(&a.c.be);
   return rc;
 }
 

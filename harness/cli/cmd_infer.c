@@ -9,9 +9,8 @@
 #include <string.h>
 
 typedef struct infer_args {
-  const char *path, *data, *load, *db;
-  long long batch, threads, limit;
-  cli_backends be;
+  cli_common_args c; /* path, data, batch, backend, threads, limit, db */
+  const char *load;
 } infer_args;
 
 static void usage(FILE *f) {
@@ -44,66 +43,24 @@ static void usage(FILE *f) {
           CB_FASHION_MNIST_DIR, cli_default_threads());
 }
 
+static int own_option(int ch, const char *arg, void *user) {
+  infer_args *a = user;
+  if (ch != 'L') return cli_usage_error(&cli_infer, "internal: option '%c' has no handler", ch);
+  a->load = arg;
+  return CLI_OK;
+}
+
 static int parse_args(int argc, char **argv, infer_args *a) {
   static const struct option opts[] = {
-      {"load", required_argument, NULL, 'L'},    {"data", required_argument, NULL, 'D'},
-      {"batch", required_argument, NULL, 'b'},   {"backend", required_argument, NULL, 'B'},
-      {"threads", required_argument, NULL, 't'}, {"limit", required_argument, NULL, 'n'},
-      {"db", required_argument, NULL, 'd'},      {"no-db", no_argument, NULL, 'x'},
-      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
-  *a = (infer_args){.data = "fashion-mnist", .db = "results.db"};
-  a->be.arg = "ref";
-  a->threads = cli_default_threads();
-  const cli_command *c = &cli_infer;
-  opterr = 0;
-  optind = 1;
-  int ch, rc;
-  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'L':
-      a->load = optarg;
-      break;
-    case 'D':
-      a->data = optarg;
-      break;
-    case 'b':
-      if (!cli_parse_int(c, "--batch", optarg, 1, INT32_MAX, &a->batch)) return CLI_USAGE;
-      break;
-    case 'B':
-      a->be.arg = optarg;
-      a->be.given = true;
-      break;
-    case 't':
-      if (!cli_parse_int(c, "--threads", optarg, 1, 4096, &a->threads)) return CLI_USAGE;
-      break;
-    case 'n':
-      if (!cli_parse_int(c, "--limit", optarg, 1, INT64_MAX, &a->limit)) return CLI_USAGE;
-      break;
-    case 'd':
-      a->db = optarg;
-      break;
-    case 'x':
-      a->db = NULL;
-      break;
-    case 'h':
-      usage(stdout);
-      return -1;
-    case ':':
-      return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
-    default:
-      return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind >= argc) return cli_usage_error(c, "missing NET.net");
-  if (optind + 1 < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
-  a->path = argv[optind];
-  if (!a->load) return cli_usage_error(c, "--load FILE is required");
-  if (a->db && !*a->db)
-    return cli_usage_error(c, "--db: empty path (use --no-db to record nothing)");
-  if ((rc = cli_backends_resolve(c, &a->be)) != CLI_OK) return rc;
-  if (a->be.n != 1 || strcmp(a->be.arg, "all") == 0)
-    return cli_usage_error(c, "--backend: infer runs on one backend, got '%s'", a->be.arg);
-  return CLI_OK;
+      CLI_OPT_DATA,      CLI_OPT_BATCH, CLI_OPT_BACKEND,
+      CLI_OPT_THREADS,   CLI_OPT_LIMIT, CLI_OPT_DB,
+      CLI_OPT_NO_DB,     CLI_OPT_HELP,  {"load", required_argument, NULL, 'L'},
+      {NULL, 0, NULL, 0}};
+  *a = (infer_args){0};
+  cli_common_defaults(&a->c);
+  int rc = cli_common_parse(&cli_infer, argc, argv, opts, &a->c, true, own_option, a);
+  if (rc == CLI_OK && !a->load) return cli_usage_error(&cli_infer, "--load FILE is required");
+  return rc;
 }
 
 /* The confusion matrix, counts right-aligned, with per-class accuracy. */
@@ -128,20 +85,21 @@ static void print_confusion(const int64_t *m, int64_t classes) {
 static int prepare(infer_args *a, cb_netdef **nd, cb_net **net, cb_dataset *test,
                    cb_ckpt_meta *meta) {
   const cli_command *c = &cli_infer;
-  cb_status st = cb_netdef_load(a->path, nd);
+  cb_status st = cb_netdef_load(a->c.path, nd);
   if (st != CB_OK) {
     fprintf(stderr, "%s\n", cb_errmsg());
     return CLI_USAGE;
   }
-  if ((*nd)->is_shapes) return cli_usage_error(c, "%s is a .shapes file, not a net", a->path);
-  int rc = cli_backends_setup_tuned(c, &a->be, a->db, (int)a->threads, false);
+  if ((*nd)->is_shapes) return cli_usage_error(c, "%s is a .shapes file, not a net", a->c.path);
+  int rc = cli_backends_setup_tuned(c, &a->c.be, a->c.db, (int)a->c.threads, false);
   if (rc != CLI_OK) return rc;
-  cb_net_opts o = cli_backends_net_opts(&a->be, a->be.names[0], a->batch, (int)a->threads, 1);
+  cb_net_opts o =
+      cli_backends_net_opts(&a->c.be, a->c.be.names[0], a->c.batch, (int)a->c.threads, 1);
   if ((st = cb_net_build(*nd, &o, net)) != CB_OK) {
     fprintf(stderr, "%s\n", cb_errmsg());
     return cli_exit_code(st);
   }
-  if (cli_data_load("infer", a->data, "t10k", a->limit, test) != CB_OK) return CLI_USAGE;
+  if (cli_data_load("infer", a->c.data, "t10k", a->c.limit, test) != CB_OK) return CLI_USAGE;
   if ((st = cb_train_check_fit(*net, test)) != CB_OK) {
     cli_error("infer", "%s", cb_errmsg());
     return CLI_USAGE;
@@ -153,7 +111,7 @@ static int prepare(infer_args *a, cb_netdef **nd, cb_net **net, cb_dataset *test
   }
   if (rep.fresh) {
     cli_error("infer", "%s lacks layers %s of %s: they would classify with random weights", a->load,
-              rep.fresh_names, a->path);
+              rep.fresh_names, a->c.path);
     return CLI_USAGE;
   }
   return CLI_OK;
@@ -170,7 +128,7 @@ static int infer_main(int argc, char **argv) {
   cli_session s = {0};
   int64_t *confusion = NULL;
   if ((rc = prepare(&a, &nd, &net, &test, &meta)) != CLI_OK) goto done;
-  if (cli_session_begin(&s, a.db, "infer", 1, (int)a.threads) != CB_OK) {
+  if (cli_session_begin(&s, a.c.db, "infer", 1, (int)a.c.threads) != CB_OK) {
     rc = CLI_FAIL;
     goto done;
   }
@@ -183,29 +141,19 @@ static int infer_main(int argc, char **argv) {
   if (st == CB_OK) st = cb_evaluate(net, &test, meta.mean, meta.sd, &cli_stop, &r, confusion);
   if (st == CB_OK) {
     printf("infer %s with %s on %s: %lld images, backend %s, batch %lld\n", net->name, a.load,
-           a.data, (long long)r.count, a.be.names[0], (long long)net->batch);
+           a.c.data, (long long)r.count, a.c.be.names[0], (long long)net->batch);
     printf("accuracy %.2f%% (%lld of %lld), loss %.4f, %.0f images/s\n", 100.0 * r.accuracy,
            (long long)r.correct, (long long)r.count, r.loss,
            r.seconds > 0 ? (double)r.count / r.seconds : 0.0);
     print_confusion(confusion, classes);
-    cli_session_end(&s, "ok", NULL);
-  } else if (st == CB_ERR_INTERRUPTED) {
-    cli_session_end(&s, "interrupted", NULL);
-    cli_error("infer", "interrupted");
-    rc = CLI_INTERRUPTED;
-  } else {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", cb_errmsg());
-    cli_session_end(&s, "failed", msg);
-    cli_error("infer", "%s", msg);
-    rc = CLI_FAIL;
   }
+  rc = cli_common_end(&s, "infer", st, "run marked interrupted");
 done:
   free(confusion);
   cb_dataset_free(&test);
   cb_net_free(net);
   cb_netdef_free(nd);
-  cli_backends_close(&a.be);
+  cli_backends_close(&a.c.be);
   return rc;
 }
 

@@ -21,11 +21,10 @@
 #define STEP_FLUSH 256
 
 typedef struct train_args {
-  const char *path, *data, *save, *load, *db;
-  long long epochs, batch, threads, seed, limit, test_limit, log_every;
+  cli_common_args c; /* path, data, batch, seed, backend, threads, limit, db, quiet */
+  const char *save, *load;
+  long long epochs, test_limit, log_every;
   double lr; /* 0: the netdef's */
-  cli_backends be;
-  bool quiet;
 } train_args;
 
 static void usage(FILE *f) {
@@ -73,107 +72,55 @@ static void usage(FILE *f) {
           CB_FASHION_MNIST_DIR, cli_default_threads());
 }
 
-static int parse_double(const cli_command *c, const char *flag, const char *val, double *out) {
+/* The options only train has. */
+static int own_option(int ch, const char *arg, void *user) {
+  train_args *a = user;
+  const cli_command *c = &cli_train;
   char *end;
-  double v = strtod(val, &end);
-  if (end == val || *end || !(v > 0) || v > 10)
-    return cli_usage_error(c, "%s: expected a number above 0 and at most 10, got '%s'", flag, val);
-  *out = v;
-  return CLI_OK;
+  switch (ch) {
+  case 'e':
+    return cli_parse_int(c, "--epochs", arg, 1, 100000, &a->epochs) ? CLI_OK : CLI_USAGE;
+  case 'N':
+    return cli_parse_int(c, "--test-limit", arg, 1, INT64_MAX, &a->test_limit) ? CLI_OK : CLI_USAGE;
+  case 'E':
+    return cli_parse_int(c, "--log-every", arg, 1, INT32_MAX, &a->log_every) ? CLI_OK : CLI_USAGE;
+  case 'L':
+    a->load = arg;
+    return CLI_OK;
+  case 'S':
+    a->save = arg;
+    return CLI_OK;
+  case 'l':
+    a->lr = strtod(arg, &end);
+    if (end == arg || *end || !(a->lr > 0) || a->lr > 10)
+      return cli_usage_error(c, "--lr: expected a number above 0 and at most 10, got '%s'", arg);
+    return CLI_OK;
+  default:
+    return cli_usage_error(c, "internal: option '%c' has no handler", ch);
+  }
 }
 
 static int parse_args(int argc, char **argv, train_args *a) {
-  static const struct option opts[] = {{"data", required_argument, NULL, 'D'},
+  static const struct option opts[] = {CLI_OPT_DATA,
+                                       CLI_OPT_BATCH,
+                                       CLI_OPT_SEED,
+                                       CLI_OPT_BACKEND,
+                                       CLI_OPT_THREADS,
+                                       CLI_OPT_LIMIT,
+                                       CLI_OPT_DB,
+                                       CLI_OPT_NO_DB,
+                                       CLI_OPT_QUIET,
+                                       CLI_OPT_HELP,
                                        {"epochs", required_argument, NULL, 'e'},
-                                       {"batch", required_argument, NULL, 'b'},
                                        {"lr", required_argument, NULL, 'l'},
-                                       {"seed", required_argument, NULL, 's'},
-                                       {"backend", required_argument, NULL, 'B'},
-                                       {"threads", required_argument, NULL, 't'},
                                        {"load", required_argument, NULL, 'L'},
                                        {"save", required_argument, NULL, 'S'},
-                                       {"limit", required_argument, NULL, 'n'},
                                        {"test-limit", required_argument, NULL, 'N'},
                                        {"log-every", required_argument, NULL, 'E'},
-                                       {"db", required_argument, NULL, 'd'},
-                                       {"no-db", no_argument, NULL, 'x'},
-                                       {"quiet", no_argument, NULL, 'q'},
-                                       {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  *a = (train_args){
-      .data = "fashion-mnist", .db = "results.db", .epochs = 1, .seed = 1, .log_every = 10};
-  a->be.arg = "ref";
-  a->threads = cli_default_threads();
-  const cli_command *c = &cli_train;
-  opterr = 0;
-  optind = 1;
-  int ch, rc;
-  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'D':
-      a->data = optarg;
-      break;
-    case 'e':
-      if (!cli_parse_int(c, "--epochs", optarg, 1, 100000, &a->epochs)) return CLI_USAGE;
-      break;
-    case 'b':
-      if (!cli_parse_int(c, "--batch", optarg, 1, INT32_MAX, &a->batch)) return CLI_USAGE;
-      break;
-    case 'l':
-      if ((rc = parse_double(c, "--lr", optarg, &a->lr)) != CLI_OK) return rc;
-      break;
-    case 's':
-      if (!cli_parse_int(c, "--seed", optarg, 0, INT64_MAX, &a->seed)) return CLI_USAGE;
-      break;
-    case 'B':
-      a->be.arg = optarg;
-      a->be.given = true;
-      break;
-    case 't':
-      if (!cli_parse_int(c, "--threads", optarg, 1, 4096, &a->threads)) return CLI_USAGE;
-      break;
-    case 'L':
-      a->load = optarg;
-      break;
-    case 'S':
-      a->save = optarg;
-      break;
-    case 'n':
-      if (!cli_parse_int(c, "--limit", optarg, 1, INT64_MAX, &a->limit)) return CLI_USAGE;
-      break;
-    case 'N':
-      if (!cli_parse_int(c, "--test-limit", optarg, 1, INT64_MAX, &a->test_limit)) return CLI_USAGE;
-      break;
-    case 'E':
-      if (!cli_parse_int(c, "--log-every", optarg, 1, INT32_MAX, &a->log_every)) return CLI_USAGE;
-      break;
-    case 'd':
-      a->db = optarg;
-      break;
-    case 'x':
-      a->db = NULL;
-      break;
-    case 'q':
-      a->quiet = true;
-      break;
-    case 'h':
-      usage(stdout);
-      return -1;
-    case ':':
-      return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
-    default:
-      return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind >= argc) return cli_usage_error(c, "missing NET.net");
-  if (optind + 1 < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
-  a->path = argv[optind];
-  if (a->db && !*a->db)
-    return cli_usage_error(c, "--db: empty path (use --no-db to record nothing)");
-  if ((rc = cli_backends_resolve(c, &a->be)) != CLI_OK) return rc;
-  if (a->be.n != 1 || strcmp(a->be.arg, "all") == 0)
-    return cli_usage_error(c, "--backend: train runs on one backend, got '%s'", a->be.arg);
-  return CLI_OK;
+  *a = (train_args){.epochs = 1, .log_every = 10};
+  cli_common_defaults(&a->c);
+  return cli_common_parse(&cli_train, argc, argv, opts, &a->c, true, own_option, a);
 }
 
 /* ---- while training ------------------------------------------------------------ */
@@ -200,7 +147,7 @@ static cb_status flush_steps(trainer *t) {
  * line), every 5 s into a log. */
 static void progress(trainer *t, const cb_train_step *s) {
   uint64_t now = cb_now_ns();
-  if (t->a->quiet || cb_ms(t->last_progress, now) < (t->tty ? 250.0 : 5000.0)) return;
+  if (t->a->c.quiet || cb_ms(t->last_progress, now) < (t->tty ? 250.0 : 5000.0)) return;
   t->last_progress = now;
   t->shown = true;
   fprintf(stderr,
@@ -260,24 +207,24 @@ static void prepared_free(prepared *p) {
 static int prepare(train_args *a, prepared *p) {
   const cli_command *c = &cli_train;
   memset(p, 0, sizeof *p);
-  cb_status st = cb_netdef_load(a->path, &p->nd);
+  cb_status st = cb_netdef_load(a->c.path, &p->nd);
   if (st == CB_OK) st = cb_solver_cfg_read(p->nd->has_solver ? &p->nd->solver : NULL, &p->cfg);
   if (st != CB_OK) {
     fprintf(stderr, "%s\n", cb_errmsg());
     return CLI_USAGE;
   }
-  if (p->nd->is_shapes) return cli_usage_error(c, "%s is a .shapes file, not a net", a->path);
+  if (p->nd->is_shapes) return cli_usage_error(c, "%s is a .shapes file, not a net", a->c.path);
   if (a->lr > 0) p->cfg.lr = a->lr;
-  int rc = cli_backends_setup_tuned(c, &a->be, a->db, (int)a->threads, false);
+  int rc = cli_backends_setup_tuned(c, &a->c.be, a->c.db, (int)a->c.threads, false);
   if (rc != CLI_OK) return rc;
-  cb_net_opts o =
-      cli_backends_net_opts(&a->be, a->be.names[0], a->batch, (int)a->threads, (uint64_t)a->seed);
+  cb_net_opts o = cli_backends_net_opts(&a->c.be, a->c.be.names[0], a->c.batch, (int)a->c.threads,
+                                        (uint64_t)a->c.seed);
   if ((st = cb_net_build(p->nd, &o, &p->net)) != CB_OK) {
     fprintf(stderr, "%s\n", cb_errmsg());
     return cli_exit_code(st);
   }
-  if (cli_data_load("train", a->data, "train", a->limit, &p->train) != CB_OK ||
-      cli_data_load("train", a->data, "t10k", a->test_limit, &p->test) != CB_OK)
+  if (cli_data_load("train", a->c.data, "train", a->c.limit, &p->train) != CB_OK ||
+      cli_data_load("train", a->c.data, "t10k", a->test_limit, &p->test) != CB_OK)
     return CLI_USAGE;
   if ((st = cb_train_check_fit(p->net, &p->train)) != CB_OK ||
       (st = cb_train_check_fit(p->net, &p->test)) != CB_OK) {
@@ -304,13 +251,13 @@ static int train_main(int argc, char **argv) {
   prepared p;
   if ((rc = prepare(&a, &p)) != CLI_OK) {
     prepared_free(&p);
-    cli_backends_close(&a.be);
+    cli_backends_close(&a.c.be);
     return rc;
   }
   cli_session s;
-  if (cli_session_begin(&s, a.db, "train", (uint64_t)a.seed, (int)a.threads) != CB_OK) {
+  if (cli_session_begin(&s, a.c.db, "train", (uint64_t)a.c.seed, (int)a.c.threads) != CB_OK) {
     prepared_free(&p);
-    cli_backends_close(&a.be);
+    cli_backends_close(&a.c.be);
     return CLI_FAIL;
   }
   cli_install_signals();
@@ -323,22 +270,23 @@ static int train_main(int argc, char **argv) {
                    .s = &s,
                    .rec = {.run_id = s.run_id,
                            .net = p.net->name,
-                           .backend = a.be.names[0],
-                           .dataset = a.data,
+                           .backend = a.c.be.names[0],
+                           .dataset = a.c.data,
                            .batch = p.net->batch,
-                           .threads = (int)a.threads},
+                           .threads = (int)a.c.threads},
                    .tty = isatty(2),
                    .last_progress = cb_now_ns(),
                    .epochs = (int)a.epochs};
     printf("train %s on %s: %lld training and %lld test images, batch %lld, %d epoch%s, backend "
            "%s, %d thread%s, %s lr %g (policy %s), seed %lld\n",
-           p.net->name, a.data, (long long)p.train.count, (long long)p.test.count,
-           (long long)p.net->batch, (int)a.epochs, a.epochs == 1 ? "" : "s", a.be.names[0],
-           (int)a.threads, a.threads == 1 ? "" : "s", p.cfg.type == CB_SOLVER_ADAM ? "adam" : "sgd",
-           p.cfg.lr, cb_lr_policy_name(p.cfg.policy), a.seed);
+           p.net->name, a.c.data, (long long)p.train.count, (long long)p.test.count,
+           (long long)p.net->batch, (int)a.epochs, a.epochs == 1 ? "" : "s", a.c.be.names[0],
+           (int)a.c.threads, a.c.threads == 1 ? "" : "s",
+           p.cfg.type == CB_SOLVER_ADAM ? "adam" : "sgd", p.cfg.lr, cb_lr_policy_name(p.cfg.policy),
+           a.c.seed);
     fflush(stdout);
     cb_train_opts o = {.epochs = (int)a.epochs,
-                       .seed = (uint64_t)a.seed,
+                       .seed = (uint64_t)a.c.seed,
                        .mean = p.mean,
                        .sd = p.sd,
                        .stop = &cli_stop,
@@ -355,26 +303,12 @@ static int train_main(int argc, char **argv) {
     snprintf(meta.net, sizeof meta.net, "%s", p.net->name);
     if ((st = cb_checkpoint_save(a.save, p.net, &meta)) == CB_OK) printf("saved %s\n", a.save);
   }
-  if (st == CB_OK) {
-    cli_session_end(&s, "ok", NULL);
-    rc = CLI_OK;
-  } else if (st == CB_ERR_INTERRUPTED) {
-    cli_session_end(&s, "interrupted", NULL);
-    cli_error("train", "interrupted; %s",
-              s.run_id ? "recorded steps and epochs were kept, run marked interrupted"
-                       : "nothing recorded");
-    rc = CLI_INTERRUPTED;
-  } else {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", cb_errmsg());
-    cli_session_end(&s, "failed", msg);
-    cli_error("train", "%s", msg);
-    rc = CLI_FAIL;
-  }
+  rc = cli_common_end(&s, "train", st,
+                      "recorded steps and epochs were kept, run marked interrupted");
   free(t);
   cb_solver_free(solver);
   prepared_free(&p);
-  cli_backends_close(&a.be);
+  cli_backends_close(&a.c.be);
   return rc;
 }
 
