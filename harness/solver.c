@@ -28,6 +28,11 @@ struct cb_solver {
 };
 
 static const char *const solver_types[] = {"sgd", "adam", NULL};
+static const char *const lr_policies[] = {"fixed", "step", "inv", "cosine", NULL};
+
+const char *cb_lr_policy_name(cb_lr_policy p) {
+  return p >= CB_LR_FIXED && p <= CB_LR_COSINE ? lr_policies[p] : "?";
+}
 
 /* Reads key into *out within [min, max], and refuses the bound itself when
  * it is excluded (min_open / max_open): lr = 0 or momentum = 1 are
@@ -52,14 +57,20 @@ cb_status cb_solver_cfg_read(const cb_stmt *st, cb_solver_cfg *cfg) {
       .beta1 = 0.9,
       .beta2 = 0.999,
       .eps = 1e-8,
+      .policy = CB_LR_FIXED,
+      .gamma = 0.1,
+      .step = 1000,
+      .power = 0.75,
   };
   *cfg = d;
   if (!st) return CB_OK;
-  int type;
+  int type, policy;
   cb_status s;
-  /* policy, gamma, step and power (learning-rate schedules) are read by
-   * the training loop, not here. */
   if ((s = cb_stmt_enum(st, "type", solver_types, CB_SOLVER_SGD, &type)) != CB_OK ||
+      (s = cb_stmt_enum(st, "policy", lr_policies, CB_LR_FIXED, &policy)) != CB_OK ||
+      (s = read_open(st, "gamma", d.gamma, 0.0, true, 1e6, false, &cfg->gamma)) != CB_OK ||
+      (s = cb_stmt_int(st, "step", d.step, 1, INT64_MAX, &cfg->step)) != CB_OK ||
+      (s = read_open(st, "power", d.power, 0.0, false, 100.0, false, &cfg->power)) != CB_OK ||
       (s = read_open(st, "lr", d.lr, 0.0, true, 10.0, false, &cfg->lr)) != CB_OK ||
       (s = read_open(st, "momentum", d.momentum, 0.0, false, 1.0, true, &cfg->momentum)) != CB_OK ||
       (s = read_open(st, "weight_decay", d.weight_decay, 0.0, false, 1.0, false,
@@ -69,7 +80,24 @@ cb_status cb_solver_cfg_read(const cb_stmt *st, cb_solver_cfg *cfg) {
       (s = read_open(st, "eps", d.eps, 0.0, true, 1.0, false, &cfg->eps)) != CB_OK)
     return s;
   cfg->type = (cb_solver_type)type;
+  cfg->policy = (cb_lr_policy)policy;
   return CB_OK;
+}
+
+double cb_solver_lr(const cb_solver_cfg *cfg, int64_t it, int64_t max_it) {
+  if (it < 0) it = 0;
+  switch (cfg->policy) {
+  case CB_LR_STEP:
+    return cfg->lr * pow(cfg->gamma, (double)(it / cfg->step));
+  case CB_LR_INV:
+    return cfg->lr * pow(1.0 + cfg->gamma * (double)it, -cfg->power);
+  case CB_LR_COSINE: {
+    double t = max_it > 1 ? (double)(it < max_it ? it : max_it) / (double)max_it : 0.0;
+    return cfg->lr * 0.5 * (1.0 + cos(3.14159265358979323846 * t));
+  }
+  default:
+    return cfg->lr;
+  }
 }
 
 cb_status cb_solver_create(cb_net *net, const cb_solver_cfg *cfg, cb_solver **out) {

@@ -27,6 +27,7 @@ typedef struct cli_command {
 extern const cli_command cli_bench, cli_devices, cli_run, cli_gemm, cli_show, cli_db, cli_peak,
     cli_tune, cli_cache;
 extern const cli_command cli_report_cmd, cli_compare;
+extern const cli_command cli_train, cli_infer, cli_check;
 
 /* Prints "convbench CMD: message" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

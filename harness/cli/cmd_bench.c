@@ -9,8 +9,8 @@
  * layers and marks the run interrupted. Several backends are timed
  * interleaved, round by round, when their nets fit in memory together. */
 #include "cli.h"
+#include "backends.h"
 #include "gpu.h"
-#include "tuning.h"
 
 #include "machine.h"
 #include "sha256.h"
@@ -21,23 +21,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_BACKENDS 16
-
 typedef struct bench_args {
   const char *path;
   long long batch, iters, warmup, threads, seed;
-  const char *backend_arg;
-  bool backend_given;                 /* --backend was on the command line */
-  const char *backends[MAX_BACKENDS]; /* resolved from --backend; "tuned" plans from the cache */
-  int nbackends;
-  const char *db; /* NULL: --no-db */
+  cli_backends be; /* --backend */
+  const char *db;  /* NULL: --no-db */
   cli_format format;
   bool input_grad, quiet, tune_missing;
-  int device;          /* --device cuda:N: the GPU the GPU backends run on (0 by default) */
-  bool on_gpu;         /* a GPU backend is among the backends */
-  cli_chooser chooser; /* for "tuned": the cache, this device and build */
-  char device_fp[160];
-  cb_build build;
+  int device;             /* --device cuda:N: the GPU the GPU backends run on (0 by default) */
+  bool on_gpu;            /* a GPU backend is among the backends */
   char netdef_sha256[65]; /* of the file's bytes, so results name the exact netdef */
 } bench_args;
 
@@ -84,49 +76,6 @@ static void usage(FILE *f) {
           cli_default_threads());
 }
 
-/* Resolves --backend into a->backends: names must exist in this build;
- * 'all' is every backend but ref that opens here. */
-static int resolve_backends(bench_args *a) {
-  const cli_command *c = &cli_bench;
-  a->nbackends = 0;
-  if (strcmp(a->backend_arg, "all") == 0) {
-    for (const cb_backend *const *b = cb_backends(); *b && a->nbackends < MAX_BACKENDS; b++) {
-      if (strcmp((*b)->name, "ref") == 0) continue;
-      cb_ctx *ctx;
-      if (cb_ctx_open(*b, 1, &ctx) != CB_OK) {
-        cli_error("bench", "note: skipping backend %s: %s", (*b)->name, cb_errmsg());
-        continue;
-      }
-      cb_ctx_close(ctx);
-      a->backends[a->nbackends++] = (*b)->name;
-    }
-    if (a->nbackends == 0)
-      return cli_usage_error(c, "--backend all: no backend besides ref is available here");
-    return CLI_OK;
-  }
-  static char list[512];
-  snprintf(list, sizeof list, "%s", a->backend_arg);
-  char *save = NULL;
-  for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-    if (strcmp(tok, "tuned") != 0 && !cb_backend_find(tok)) {
-      char known[256] = "";
-      for (const cb_backend *const *b = cb_backends(); *b; b++) {
-        size_t used = strlen(known);
-        snprintf(known + used, sizeof known - used, "%s%s", used ? ", " : "", (*b)->name);
-      }
-      return cli_usage_error(
-          c, "--backend: unknown backend '%s' (this build has: %s; or tuned, or all)", tok, known);
-    }
-    for (int i = 0; i < a->nbackends; i++)
-      if (strcmp(a->backends[i], tok) == 0)
-        return cli_usage_error(c, "--backend: '%s' given twice", tok);
-    if (a->nbackends == MAX_BACKENDS) return cli_usage_error(c, "--backend: too many backends");
-    a->backends[a->nbackends++] = tok;
-  }
-  if (a->nbackends == 0) return cli_usage_error(c, "--backend: empty list");
-  return CLI_OK;
-}
-
 static int parse_args(int argc, char **argv, bench_args *a) {
   static const struct option opts[] = {{"batch", required_argument, NULL, 'b'},
                                        {"iters", required_argument, NULL, 'i'},
@@ -143,7 +92,8 @@ static int parse_args(int argc, char **argv, bench_args *a) {
                                        {"device", required_argument, NULL, 'D'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  *a = (bench_args){.iters = 10, .warmup = 1, .seed = 1, .backend_arg = "ref", .db = "results.db"};
+  *a = (bench_args){.iters = 10, .warmup = 1, .seed = 1, .db = "results.db"};
+  a->be.arg = "ref";
   a->threads = cli_default_threads();
   const cli_command *c = &cli_bench;
   opterr = 0;
@@ -167,8 +117,8 @@ static int parse_args(int argc, char **argv, bench_args *a) {
       if (!cli_parse_int(c, "--seed", optarg, 0, INT64_MAX, &a->seed)) return CLI_USAGE;
       break;
     case 'B':
-      a->backend_arg = optarg;
-      a->backend_given = true;
+      a->be.arg = optarg;
+      a->be.given = true;
       break;
     case 'd':
       a->db = optarg;
@@ -213,10 +163,10 @@ static int parse_args(int argc, char **argv, bench_args *a) {
   a->path = argv[optind];
   if (a->db && !*a->db)
     return cli_usage_error(c, "--db: empty path (use --no-db to record nothing)");
-  int rc = resolve_backends(a);
+  int rc = cli_backends_resolve(c, &a->be);
   if (rc != CLI_OK) return rc;
-  for (int i = 0; i < a->nbackends; i++) {
-    const cb_backend *b = cb_backend_find(a->backends[i]);
+  for (int i = 0; i < a->be.n; i++) {
+    const cb_backend *b = cb_backend_find(a->be.names[i]);
     a->on_gpu |= b && b->device == CB_DEVICE_CUDA;
   }
   if (a->on_gpu)
@@ -269,17 +219,12 @@ static void progress_done(progress *p) {
  * on one backend. */
 static cb_status build(const cb_netdef *nd, const bench_args *a, int index, const char *backend,
                        bool check_only, cb_net **net) {
-  bool tuned = strcmp(backend, "tuned") == 0;
-  cb_net_opts o = {.batch = a->batch,
-                   .backend = tuned ? NULL : backend,
-                   .choose = tuned ? cli_choose_cached : NULL,
-                   .choose_user = tuned ? (void *)&a->chooser : NULL,
-                   .threads = (int)a->threads,
-                   .device = a->device,
-                   .seed = (uint64_t)a->seed,
-                   .input_grad = a->input_grad,
-                   .shape_index = index,
-                   .check_only = check_only};
+  cb_net_opts o =
+      cli_backends_net_opts(&a->be, backend, a->batch, (int)a->threads, (uint64_t)a->seed);
+  o.device = a->device;
+  o.input_grad = a->input_grad;
+  o.shape_index = index;
+  o.check_only = check_only;
   return cb_net_build(nd, &o, net);
 }
 
@@ -291,9 +236,9 @@ static cb_status check_all(const cb_netdef *nd, const bench_args *a, int nnets, 
   *rows = 0;
   for (int i = 0; i < nnets; i++) {
     int64_t together = 0;
-    for (int b = 0; b < a->nbackends; b++) {
+    for (int b = 0; b < a->be.n; b++) {
       cb_net *net;
-      cb_status st = build(nd, a, i, a->backends[b], true, &net);
+      cb_status st = build(nd, a, i, a->be.names[b], true, &net);
       if (st != CB_OK) return st;
       if (b == 0) *rows += net->nlayers;
       together += net->bytes;
@@ -302,7 +247,7 @@ static cb_status check_all(const cb_netdef *nd, const bench_args *a, int nnets, 
     if (together > worst) worst = together;
   }
   /* Leave a tenth of memory for everything else. */
-  *interleave = a->nbackends > 1 && worst <= avail - avail / 10;
+  *interleave = a->be.n > 1 && worst <= avail - avail / 10;
   return CB_OK;
 }
 
@@ -455,11 +400,11 @@ static void add_result(cli_result *r, const cb_net *net, const cb_bench_result *
  * together, then records and reports each. */
 static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index, int first,
                              int count, const cli_session *s, progress *p, cli_report *rep) {
-  cb_net *nets[MAX_BACKENDS] = {0};
-  cb_bench_result res[MAX_BACKENDS] = {0};
+  cb_net *nets[CLI_MAX_BACKENDS] = {0};
+  cb_bench_result res[CLI_MAX_BACKENDS] = {0};
   cb_status st = CB_OK;
   for (int b = 0; b < count && st == CB_OK; b++)
-    st = build(nd, a, index, a->backends[first + b], false, &nets[b]);
+    st = build(nd, a, index, a->be.names[first + b], false, &nets[b]);
   if (st == CB_OK) {
     if (nd->is_shapes)
       snprintf(p->what, sizeof p->what, "%s %s (%d/%d)", nets[0]->name, nets[0]->layers[0].name,
@@ -467,7 +412,7 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
     else
       snprintf(p->what, sizeof p->what, "%s", nets[0]->name);
     p->nets = nets;
-    p->backends = a->backends + first;
+    p->backends = a->be.names + first;
     p->nnets = count;
     rep->batch = nets[0]->batch;
     cb_bench_opts bo = {.iters = (int)a->iters,
@@ -483,7 +428,7 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
     for (int b = 0; b < count && st == CB_OK; b++) {
       cli_result *r = &rep->results[first + b];
       add_result(r, nets[b], &res[b], nd->is_shapes);
-      st = record(s, a, a->backends[first + b], nets[b], &res[b],
+      st = record(s, a, a->be.names[first + b], nets[b], &res[b],
                   r->rows + r->nrows - nets[b]->nlayers, &before, &after);
       if (st != CB_OK) r->nrows -= nets[b]->nlayers; /* not recorded: not reported */
     }
@@ -495,70 +440,6 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
   return st;
 }
 
-/* Counts cache entries of this device generation: whether tuned is a
- * sensible default. */
-typedef struct gen_count {
-  char gen[160];
-  int n;
-} gen_count;
-
-static int count_generation(const cb_cache_entry *e, void *user) {
-  gen_count *g = user;
-  char gen[160];
-  cb_device_generation(e->device_fp, gen, sizeof gen);
-  g->n += strcmp(gen, g->gen) == 0;
-  return 0;
-}
-
-/* For --backend tuned (or its default): opens the cache the nets plan
- * from, with this device's and build's fingerprints. */
-static int setup_tuned(bench_args *a) {
-  const cli_command *c = &cli_bench;
-  cb_machine m;
-  if (cb_machine_probe(&m) != CB_OK || cb_build_probe(&a->build) != CB_OK) {
-    cli_error("bench", "%s", cb_errmsg());
-    return CLI_FAIL;
-  }
-  cb_device_fingerprint(&m, (int)a->threads, a->device_fp, sizeof a->device_fp);
-  a->chooser.device_fp = a->device_fp;
-  a->chooser.build_fp = a->build.fingerprint;
-  bool exists = a->db && access(a->db, F_OK) == 0;
-  if (!a->backend_given && exists) {
-    /* tuned is the default once the cache knows this kind of machine. */
-    cb_db *db;
-    if (cb_db_open(a->db, &db) == CB_OK) {
-      gen_count g = {.n = 0};
-      cb_device_generation(a->device_fp, g.gen, sizeof g.gen);
-      cb_cache_each(db, count_generation, &g);
-      cb_db_close(db);
-      if (g.n > 0) {
-        a->backends[0] = a->backend_arg = "tuned";
-        a->nbackends = 1;
-      }
-    }
-  }
-  bool tuned = false;
-  for (int i = 0; i < a->nbackends; i++) tuned |= strcmp(a->backends[i], "tuned") == 0;
-  if (!tuned) {
-    if (a->tune_missing) return cli_usage_error(c, "--tune-missing needs --backend tuned");
-    return CLI_OK;
-  }
-  if (!a->db)
-    return cli_usage_error(c, "--backend tuned reads the tune cache in the database: drop --no-db");
-  if (!exists && !a->tune_missing) {
-    cli_error("bench",
-              "--backend tuned: there is no database '%s' with a tune cache (run "
-              "'convbench tune NET' first, or add --tune-missing)",
-              a->db);
-    return CLI_USAGE;
-  }
-  if (cb_db_open(a->db, &a->chooser.db) != CB_OK) {
-    cli_error("bench", "%s", cb_errmsg());
-    return CLI_FAIL;
-  }
-  return CLI_OK;
-}
-
 /* --tune-missing: tunes what the cache lacks for this net, reporting on
  * stderr so stdout stays the bench's table, CSV or JSON. */
 static cb_status tune_missing(const cb_netdef *nd, const bench_args *a, const cli_session *s) {
@@ -568,7 +449,7 @@ static cb_status tune_missing(const cb_netdef *nd, const bench_args *a, const cl
   if (st != CB_OK) return st;
   cli_tune_opts o = {.threads = (int)a->threads,
                      .device = -1, /* a tuned net runs on the host backends */
-                     .device_fp = a->device_fp,
+                     .device_fp = a->be.device_fp,
                      .quiet = a->quiet,
                      .report = stderr};
   cb_tune_rules_default(&o.rules);
@@ -593,7 +474,8 @@ static int bench_main(int argc, char **argv) {
     fprintf(stderr, "%s\n", cb_errmsg());
     return CLI_USAGE;
   }
-  if ((rc = setup_tuned(&a)) != CLI_OK) {
+  if ((rc = cli_backends_setup_tuned(&cli_bench, &a.be, a.db, (int)a.threads, a.tune_missing)) !=
+      CLI_OK) {
     cb_netdef_free(nd);
     return rc;
   }
@@ -605,11 +487,11 @@ static int bench_main(int argc, char **argv) {
     cb_netdef_free(nd);
     return cli_exit_code(st);
   }
-  if (a.nbackends > 1 && !interleave)
+  if (a.be.n > 1 && !interleave)
     cli_error("bench",
               "note: the nets of %d backends do not fit in memory together; timing the "
               "backends one after another, not interleaved",
-              a.nbackends);
+              a.be.n);
 
   cli_session s;
   if (cli_session_begin(&s, a.db, "bench", (uint64_t)a.seed, (int)a.threads) != CB_OK) {
@@ -618,7 +500,7 @@ static int bench_main(int argc, char **argv) {
   }
   cli_session_peak(&s, (int)a.threads);
   cli_install_signals();
-  if (a.chooser.db && a.tune_missing && (st = tune_missing(nd, &a, &s)) != CB_OK) {
+  if (a.be.chooser.db && a.tune_missing && (st = tune_missing(nd, &a, &s)) != CB_OK) {
     if (st == CB_ERR_INTERRUPTED) {
       cli_session_end(&s, "interrupted", NULL);
       cli_error("bench", "interrupted while tuning; finished problems were kept");
@@ -628,14 +510,14 @@ static int bench_main(int argc, char **argv) {
       cli_session_end(&s, "failed", msg);
       cli_error("bench", "%s", msg);
     }
-    cb_db_close(a.chooser.db);
+    cb_db_close(a.be.chooser.db);
     cb_netdef_free(nd);
     return cli_exit_code(st);
   }
 
   const char *name = NULL;
   cb_stmt_str(&nd->header, "name", "net", &name);
-  cli_result results[MAX_BACKENDS] = {0};
+  cli_result results[CLI_MAX_BACKENDS] = {0};
   cli_report rep = {.net = name,
                     .netdef = a.path,
                     .session = &s,
@@ -644,19 +526,19 @@ static int bench_main(int argc, char **argv) {
                     .iters = (int)a.iters,
                     .warmup = (int)a.warmup,
                     .interleaved = interleave,
-                    .nresults = a.nbackends,
+                    .nresults = a.be.n,
                     .results = results};
-  for (int b = 0; b < a.nbackends; b++) {
-    results[b].backend = a.backends[b];
+  for (int b = 0; b < a.be.n; b++) {
+    results[b].backend = a.be.names[b];
     if (!(results[b].rows = calloc((size_t)nrows, sizeof(cli_row))))
       st = cb_error(CB_ERR_NOMEM, "out of memory");
   }
   progress p = {.enabled = !a.quiet, .tty = isatty(2), .start = cb_now_ns()};
   for (int i = 0; i < nnets && st == CB_OK; i++) {
     if (interleave)
-      st = bench_group(nd, &a, i, 0, a.nbackends, &s, &p, &rep);
+      st = bench_group(nd, &a, i, 0, a.be.n, &s, &p, &rep);
     else
-      for (int b = 0; b < a.nbackends && st == CB_OK; b++)
+      for (int b = 0; b < a.be.n && st == CB_OK; b++)
         st = bench_group(nd, &a, i, b, 1, &s, &p, &rep);
   }
 
@@ -679,8 +561,8 @@ static int bench_main(int argc, char **argv) {
     fprintf(stderr, "convbench bench: %s\n", msg);
     rc = CLI_FAIL;
   }
-  for (int b = 0; b < a.nbackends; b++) free(results[b].rows);
-  cb_db_close(a.chooser.db);
+  for (int b = 0; b < a.be.n; b++) free(results[b].rows);
+  cli_backends_close(&a.be);
   cb_netdef_free(nd);
   return rc;
 }

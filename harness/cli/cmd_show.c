@@ -4,6 +4,7 @@
  * is what the peer scripts (scripts/peers/) build their models from, so a
  * PyTorch run has exactly convbench's shapes. Nothing is allocated. */
 #include "cli.h"
+#include "solver.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -37,6 +38,17 @@ static void json_str(FILE *f, const char *s) {
 
 static void json_shape(FILE *f, const cb_tensor *t) {
   fprintf(f, "[%lld, %lld, %lld]", (long long)t->c, (long long)t->h, (long long)t->w);
+}
+
+/* The solver as convbench reads it (defaults filled in): what a peer
+ * trains with. */
+static void json_solver(FILE *f, const cb_solver_cfg *c) {
+  fprintf(f,
+          ", \"solver\": {\"type\": \"%s\", \"lr\": %.17g, \"momentum\": %.17g, "
+          "\"weight_decay\": %.17g, \"beta1\": %.17g, \"beta2\": %.17g, \"eps\": %.17g, "
+          "\"policy\": \"%s\", \"gamma\": %.17g, \"step\": %lld, \"power\": %.17g}",
+          c->type == CB_SOLVER_ADAM ? "adam" : "sgd", c->lr, c->momentum, c->weight_decay, c->beta1,
+          c->beta2, c->eps, cb_lr_policy_name(c->policy), c->gamma, (long long)c->step, c->power);
 }
 
 static void show_json(FILE *f, const cb_net *net, bool first) {
@@ -170,11 +182,18 @@ static int show_main(int argc, char **argv) {
   }
   const char *name = NULL;
   cb_stmt_str(&nd->header, "name", "net", &name);
+  cb_solver_cfg solver;
+  if (cb_solver_cfg_read(nd->has_solver ? &nd->solver : NULL, &solver) != CB_OK) {
+    fprintf(stderr, "%s\n", cb_errmsg());
+    cb_netdef_free(nd);
+    return CLI_USAGE;
+  }
   if (json) {
     printf("{\"netdef\": ");
     json_str(stdout, path);
     printf(", \"name\": ");
     json_str(stdout, name);
+    json_solver(stdout, &solver);
     printf(", \"shapes\": %s, \"nets\": [", nd->is_shapes ? "true" : "false");
   }
   int nnets = nd->is_shapes ? nd->n : 1, rc = CLI_OK;

@@ -7,9 +7,10 @@
 #define CB_VERSION "0.1.0"
 #endif
 
-static const cli_command *const commands[] = {&cli_bench, &cli_tune,       &cli_cache,   &cli_run,
-                                              &cli_gemm,  &cli_show,       &cli_devices, &cli_db,
-                                              &cli_peak,  &cli_report_cmd, &cli_compare, NULL};
+static const cli_command *const commands[] = {
+    &cli_bench, &cli_tune,    &cli_cache,      &cli_run,     &cli_gemm,
+    &cli_show,  &cli_devices, &cli_db,         &cli_peak,    &cli_train,
+    &cli_infer, &cli_check,   &cli_report_cmd, &cli_compare, NULL};
 
 static void usage(FILE *f) {
   fputs("usage: convbench [--version] [--help] COMMAND [ARGS]\n"

@@ -1,0 +1,131 @@
+/* backends.c: the --backend option shared by the commands that build nets
+ * (resolving names and 'all', opening the tune cache for 'tuned'). */
+#include "backends.h"
+
+#include "cache.h"
+
+#include <string.h>
+#include <unistd.h>
+
+/* "ref, cpu, ..." : the backends of this build, for messages. */
+static void known_backends(char *buf, size_t len) {
+  buf[0] = '\0';
+  for (const cb_backend *const *b = cb_backends(); *b; b++) {
+    size_t used = strlen(buf);
+    snprintf(buf + used, len - used, "%s%s", used ? ", " : "", (*b)->name);
+  }
+}
+
+int cli_backends_resolve(const cli_command *c, cli_backends *b) {
+  b->n = 0;
+  if (strcmp(b->arg, "all") == 0) {
+    for (const cb_backend *const *k = cb_backends(); *k && b->n < CLI_MAX_BACKENDS; k++) {
+      if (strcmp((*k)->name, "ref") == 0) continue;
+      cb_ctx *ctx;
+      if (cb_ctx_open(*k, 1, &ctx) != CB_OK) {
+        cli_error(c->name, "note: skipping backend %s: %s", (*k)->name, cb_errmsg());
+        continue;
+      }
+      cb_ctx_close(ctx);
+      b->names[b->n++] = (*k)->name;
+    }
+    if (b->n == 0)
+      return cli_usage_error(c, "--backend all: no backend besides ref is available here");
+    return CLI_OK;
+  }
+  snprintf(b->list, sizeof b->list, "%s", b->arg);
+  char *save = NULL;
+  for (char *tok = strtok_r(b->list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    if (strcmp(tok, "tuned") != 0 && !cb_backend_find(tok)) {
+      char known[256];
+      known_backends(known, sizeof known);
+      return cli_usage_error(
+          c, "--backend: unknown backend '%s' (this build has: %s; or tuned, or all)", tok, known);
+    }
+    for (int i = 0; i < b->n; i++)
+      if (strcmp(b->names[i], tok) == 0)
+        return cli_usage_error(c, "--backend: '%s' given twice", tok);
+    if (b->n == CLI_MAX_BACKENDS) return cli_usage_error(c, "--backend: too many backends");
+    b->names[b->n++] = tok;
+  }
+  if (b->n == 0) return cli_usage_error(c, "--backend: empty list");
+  return CLI_OK;
+}
+
+/* Counts cache entries of this device generation: whether tuned is a
+ * sensible default. */
+typedef struct gen_count {
+  char gen[160];
+  int n;
+} gen_count;
+
+static int count_generation(const cb_cache_entry *e, void *user) {
+  gen_count *g = user;
+  char gen[160];
+  cb_device_generation(e->device_fp, gen, sizeof gen);
+  g->n += strcmp(gen, g->gen) == 0;
+  return 0;
+}
+
+int cli_backends_setup_tuned(const cli_command *c, cli_backends *b, const char *db, int threads,
+                             bool tune_missing) {
+  cb_machine m;
+  if (cb_machine_probe(&m) != CB_OK || cb_build_probe(&b->build) != CB_OK) {
+    cli_error(c->name, "%s", cb_errmsg());
+    return CLI_FAIL;
+  }
+  cb_device_fingerprint(&m, threads, b->device_fp, sizeof b->device_fp);
+  b->chooser.device_fp = b->device_fp;
+  b->chooser.build_fp = b->build.fingerprint;
+  bool exists = db && access(db, F_OK) == 0;
+  if (!b->given && exists) {
+    /* tuned is the default once the cache knows this kind of machine. */
+    cb_db *h;
+    if (cb_db_open(db, &h) == CB_OK) {
+      gen_count g = {.n = 0};
+      cb_device_generation(b->device_fp, g.gen, sizeof g.gen);
+      cb_cache_each(h, count_generation, &g);
+      cb_db_close(h);
+      if (g.n > 0) {
+        b->names[0] = b->arg = "tuned";
+        b->n = 1;
+      }
+    }
+  }
+  bool tuned = false;
+  for (int i = 0; i < b->n; i++) tuned |= strcmp(b->names[i], "tuned") == 0;
+  if (!tuned) {
+    if (tune_missing) return cli_usage_error(c, "--tune-missing needs --backend tuned");
+    return CLI_OK;
+  }
+  if (!db)
+    return cli_usage_error(c, "--backend tuned reads the tune cache in the database: drop --no-db");
+  if (!exists && !tune_missing) {
+    cli_error(c->name,
+              "--backend tuned: there is no database '%s' with a tune cache (run "
+              "'convbench tune NET' first%s)",
+              db, strcmp(c->name, "bench") == 0 ? ", or add --tune-missing" : "");
+    return CLI_USAGE;
+  }
+  if (cb_db_open(db, &b->chooser.db) != CB_OK) {
+    cli_error(c->name, "%s", cb_errmsg());
+    return CLI_FAIL;
+  }
+  return CLI_OK;
+}
+
+cb_net_opts cli_backends_net_opts(const cli_backends *b, const char *name, int64_t batch,
+                                  int threads, uint64_t seed) {
+  bool tuned = strcmp(name, "tuned") == 0;
+  return (cb_net_opts){.batch = batch,
+                       .backend = tuned ? NULL : name,
+                       .choose = tuned ? cli_choose_cached : NULL,
+                       .choose_user = tuned ? (void *)&b->chooser : NULL,
+                       .threads = threads,
+                       .seed = seed};
+}
+
+void cli_backends_close(cli_backends *b) {
+  cb_db_close(b->chooser.db);
+  b->chooser.db = NULL;
+}

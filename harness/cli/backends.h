@@ -1,0 +1,43 @@
+/* backends.h: the --backend option of the commands that build nets
+ * (bench, train, infer, check): backend names, 'all', and 'tuned' with
+ * the tune cache it plans from, and the net options each backend builds
+ * with. */
+#ifndef CB_CLI_BACKENDS_H
+#define CB_CLI_BACKENDS_H
+
+#include "tuning.h"
+
+#define CLI_MAX_BACKENDS 16
+
+typedef struct cli_backends {
+  const char *arg;                     /* --backend as given, or the command's default */
+  bool given;                          /* --backend was on the command line */
+  const char *names[CLI_MAX_BACKENDS]; /* resolved; "tuned" plans from the cache */
+  int n;
+  cli_chooser chooser; /* for "tuned": the cache, this device and build */
+  char device_fp[160];
+  cb_build build;
+  char list[512]; /* arg split into names */
+} cli_backends;
+
+/* Resolves b->arg into b->names: names must exist in this build (or be
+ * 'tuned'); 'all' is every backend but ref that opens here. Prints the
+ * usage error and returns CLI_USAGE for a bad list. */
+int cli_backends_resolve(const cli_command *c, cli_backends *b);
+
+/* For 'tuned' (which is also the default, when --backend was not given,
+ * once the database's cache knows this kind of machine): probes this
+ * device and build and opens the cache of database db (NULL: --no-db).
+ * tune_missing says whether the command will tune what the cache lacks.
+ * Returns CLI_OK or the exit code, after printing why. */
+int cli_backends_setup_tuned(const cli_command *c, cli_backends *b, const char *db, int threads,
+                             bool tune_missing);
+
+/* The options a net is built with on backend name (one of b->names). */
+cb_net_opts cli_backends_net_opts(const cli_backends *b, const char *name, int64_t batch,
+                                  int threads, uint64_t seed);
+
+/* Closes the cache opened for 'tuned'. */
+void cli_backends_close(cli_backends *b);
+
+#endif
