@@ -785,13 +785,14 @@ static void test_refusals(void) {
   CHECK_EQ_INT(cb_db_open(p, &db), CB_OK);
   cb_db_close(db);
   CHECK(sqlite3_open(p, &h) == SQLITE_OK);
-  CHECK(sqlite3_exec(h, "PRAGMA user_version = 7", NULL, NULL, NULL) == SQLITE_OK);
+  CHECK(sqlite3_exec(h, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
   sqlite3_close(h);
   snprintf(want, sizeof want,
-           "'%s' was written by a newer convbench (schema 7, this build knows 4)", p);
+           "'%s' was written by a newer convbench (schema 99, this build knows %d)", p,
+           cb_db_schema_version());
   expect_refusal(p, want);
   CHECK(sqlite3_open(p, &h) == SQLITE_OK);
-  CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), 7);
+  CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), 99);
   sqlite3_close(h);
 
   /* A directory where the file should be. */
@@ -973,6 +974,17 @@ static void test_migration(void) {
   CHECK(
       sqlite3_exec(h,
                    "ALTER TABLE layer_results DROP COLUMN impl;"
+                   "DROP TABLE train_steps;"
+                   "DROP TABLE train_epochs;"
+                   "DROP TABLE grad_checks;"
+                   "ALTER TABLE device_samples DROP COLUMN gpu_index;"
+                   "ALTER TABLE device_samples DROP COLUMN gpu_name;"
+                   "ALTER TABLE device_samples DROP COLUMN gpu_sm_mhz;"
+                   "ALTER TABLE device_samples DROP COLUMN gpu_mem_mhz;"
+                   "ALTER TABLE device_samples DROP COLUMN gpu_temp_c;"
+                   "ALTER TABLE device_samples DROP COLUMN gpu_power_w;"
+                   "ALTER TABLE device_samples DROP COLUMN gpu_util;"
+                   "ALTER TABLE device_samples DROP COLUMN gpu_throttle;"
                    "DROP TABLE peaks;"
                    "DROP TABLE tune_cache;"
                    "DROP TABLE measurements;"
