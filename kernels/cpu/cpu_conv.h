@@ -63,9 +63,15 @@ extern const cb_variant cb_cpu_conv_bwd_filter_winograd_f4x3;
  * registers; cb_cpu_pick() chooses one at run time. */
 #define CB_CPU_BODY static inline __attribute__((always_inline))
 #define CB_CPU_CLONES(name, params, args)                                                          \
-  static void name##_scalar params { name##_body args; }                                           \
-  CB_CPU_TARGET_AVX2 static void name##_avx2 params { name##_body args; }                          \
-  CB_CPU_TARGET_AVX512 static void name##_avx512 params { name##_body args; }
+  static void name##_scalar params {                                                               \
+    name##_body args;                                                                              \
+  }                                                                                                \
+  CB_CPU_TARGET_AVX2 static void name##_avx2 params {                                              \
+    name##_body args;                                                                              \
+  }                                                                                                \
+  CB_CPU_TARGET_AVX512 static void name##_avx512 params {                                          \
+    name##_body args;                                                                              \
+  }
 
 /* The clone of an ISA (already resolved, not AUTO). */
 #define cb_cpu_pick(name, isa)                                                                     \
@@ -76,7 +82,8 @@ extern const cb_variant cb_cpu_conv_bwd_filter_winograd_f4x3;
 /* The "isa" parameter every variant has first: -1 (auto), 2 (avx512),
  * 1 (avx2), 0 (scalar). */
 extern const int cb_cpu_isa_values[4];
-#define CB_CPU_ISA_PARAM {"isa", cb_cpu_isa_values, 4, CB_CPU_ISA_AUTO}
+#define CB_CPU_ISA_PARAM                                                                           \
+  { "isa", cb_cpu_isa_values, 4, CB_CPU_ISA_AUTO }
 
 /* Parameter i, or its default when params is NULL (run() called without
  * cb_variant_exec's defaults). */
@@ -141,9 +148,14 @@ void *cb_cpu_ws_bytes(cb_cpu_ws *ws, size_t bytes);
 /* The next part of count floats, 64-byte aligned (NULL while counting, or
  * for count 0). */
 float *cb_cpu_ws_floats(cb_cpu_ws *ws, int64_t count);
-/* Bytes of packing space for one single-threaded cb_cpu_sgemm call of
- * this shape at this ISA, carved as one part (NULL while counting). */
-void *cb_cpu_ws_gemm(cb_cpu_ws *ws, const cb_cpu_gemm_cfg *cfg, int64_t m, int64_t n, int64_t k);
+/* Packing space for single-threaded cb_cpu_sgemm calls of at most m rows
+ * and n columns and of any depth among ks[0..nk), carved as one part (NULL
+ * while counting). cb_cpu_sgemm_workspace grows with m and n, but not
+ * with k: the depth slice kc is evened out per k (k = 1540 gets slices of
+ * 528, k = 2048 of 512), so a caller whose depth varies lists every depth
+ * it calls rather than the largest. */
+void *cb_cpu_ws_gemm(cb_cpu_ws *ws, const cb_cpu_gemm_cfg *cfg, int64_t m, int64_t n,
+                     const int64_t *ks, int nk);
 /* The total, or CB_ERR_UNSUPPORTED naming who when it overflowed. */
 cb_status cb_cpu_ws_total(const cb_cpu_ws *ws, const char *who, size_t *bytes);
 
@@ -189,8 +201,8 @@ static inline int cb_cpu_team(void) {
  * padding. cb_cpu_im2col fills the block rows [row0, row1) x columns
  * [j0, j1) into dst (dst[(row - row0) ld + j - j0]) from the images x
  * (NCHW, image 0 at x). */
-void cb_cpu_im2col(cb_cpu_isa isa, const cb_cpu_geom *g, const float *x, int64_t row0,
-                   int64_t row1, int64_t j0, int64_t j1, float *dst, int64_t ld);
+void cb_cpu_im2col(cb_cpu_isa isa, const cb_cpu_geom *g, const float *x, int64_t row0, int64_t row1,
+                   int64_t j0, int64_t j1, float *dst, int64_t ld);
 
 /* The adjoint of im2col for one image and the channels [c0, c1), over the
  * output rows [p0, p1): adds every entry of the col block src (rows

@@ -85,13 +85,20 @@ float *cb_cpu_ws_floats(cb_cpu_ws *ws, int64_t count) {
   return cb_cpu_ws_bytes(ws, bytes);
 }
 
-void *cb_cpu_ws_gemm(cb_cpu_ws *ws, const cb_cpu_gemm_cfg *cfg, int64_t m, int64_t n, int64_t k) {
-  return cb_cpu_ws_bytes(ws, cb_cpu_sgemm_workspace(cfg, m, n, k));
+void *cb_cpu_ws_gemm(cb_cpu_ws *ws, const cb_cpu_gemm_cfg *cfg, int64_t m, int64_t n,
+                     const int64_t *ks, int nk) {
+  size_t bytes = 0;
+  for (int i = 0; i < nk; i++) {
+    size_t b = cb_cpu_sgemm_workspace(cfg, m, n, ks[i]);
+    if (b > bytes) bytes = b;
+  }
+  return cb_cpu_ws_bytes(ws, bytes);
 }
 
 cb_status cb_cpu_ws_total(const cb_cpu_ws *ws, const char *who, size_t *bytes) {
   *bytes = ws->used;
-  if (ws->overflow) return cb_error(CB_ERR_UNSUPPORTED, "cpu %s: the workspace size overflows", who);
+  if (ws->overflow)
+    return cb_error(CB_ERR_UNSUPPORTED, "cpu %s: the workspace size overflows", who);
   return CB_OK;
 }
 

@@ -132,8 +132,8 @@ static void dgeom_init(const cb_problem *p, const int *params, dgeom *dg) {
  * x[off[t] + j u], j < NP, for KB output channels (w packed [taps][KB],
  * 64-byte aligned) and NP pixels u apart (x at the tile's first pixel,
  * tap 0). */
-typedef void (*tile_fn)(const float *x, const int64_t *off, const float *w, int64_t taps,
-                        int64_t u, float *out);
+typedef void (*tile_fn)(const float *x, const int64_t *off, const float *w, int64_t taps, int64_t u,
+                        float *out);
 
 #ifdef __x86_64__
 CB_CPU_TARGET_AVX512 static inline __attribute__((always_inline)) void
@@ -184,22 +184,19 @@ tile256_body(const int np, const int64_t u, const float *x, const int64_t *off, 
 
 /* Every (np, stride) instance: strides 1, 2 and 4 constant, 0 = any. */
 #define TILE512(NP, U, SUF)                                                                        \
-  CB_CPU_TARGET_AVX512 static void tile512_##NP##_##SUF(const float *x, const int64_t *off,       \
-                                                         const float *w, int64_t taps, int64_t u,  \
-                                                         float *out) {                             \
+  CB_CPU_TARGET_AVX512 static void tile512_##NP##_##SUF(                                           \
+      const float *x, const int64_t *off, const float *w, int64_t taps, int64_t u, float *out) {   \
     (void)u;                                                                                       \
     tile512_body(NP, U, x, off, w, taps, out);                                                     \
   }
 #define TILE256(NP, U, SUF)                                                                        \
-  CB_CPU_TARGET_AVX2 static void tile256_##NP##_##SUF(const float *x, const int64_t *off,         \
-                                                       const float *w, int64_t taps, int64_t u,    \
-                                                       float *out) {                               \
+  CB_CPU_TARGET_AVX2 static void tile256_##NP##_##SUF(                                             \
+      const float *x, const int64_t *off, const float *w, int64_t taps, int64_t u, float *out) {   \
     (void)u;                                                                                       \
     tile256_body(NP, U, x, off, w, taps, out);                                                     \
   }
 #define STRIDES(T, NP) T(NP, 1, 1) T(NP, 2, 2) T(NP, 4, 4) T(NP, u, any)
-#define UPTO6(T)                                                                                   \
-  STRIDES(T, 1) STRIDES(T, 2) STRIDES(T, 3) STRIDES(T, 4) STRIDES(T, 5) STRIDES(T, 6)
+#define UPTO6(T)       STRIDES(T, 1) STRIDES(T, 2) STRIDES(T, 3) STRIDES(T, 4) STRIDES(T, 5) STRIDES(T, 6)
 UPTO6(TILE512)
 STRIDES(TILE512, 7)
 STRIDES(TILE512, 8)
@@ -211,10 +208,11 @@ STRIDES(TILE512, 13)
 STRIDES(TILE512, 14)
 UPTO6(TILE256)
 
-#define ROW(T, NP) {T##_##NP##_1, T##_##NP##_2, T##_##NP##_4, T##_##NP##_any}
+#define ROW(T, NP)                                                                                 \
+  { T##_##NP##_1, T##_##NP##_2, T##_##NP##_4, T##_##NP##_any }
 static const tile_fn tiles512[NP512 + 1][4] = {
-    {NULL},          ROW(tile512, 1),  ROW(tile512, 2),  ROW(tile512, 3),  ROW(tile512, 4),
-    ROW(tile512, 5), ROW(tile512, 6),  ROW(tile512, 7),  ROW(tile512, 8),  ROW(tile512, 9),
+    {NULL},           ROW(tile512, 1),  ROW(tile512, 2),  ROW(tile512, 3),  ROW(tile512, 4),
+    ROW(tile512, 5),  ROW(tile512, 6),  ROW(tile512, 7),  ROW(tile512, 8),  ROW(tile512, 9),
     ROW(tile512, 10), ROW(tile512, 11), ROW(tile512, 12), ROW(tile512, 13), ROW(tile512, 14),
 };
 static const tile_fn tiles256[NP256 + 1][4] = {
@@ -259,8 +257,7 @@ static void run_tile(cb_cpu_isa isa, int np, int64_t u, const float *x, const in
  * w[g coutg + b kb + k][c][r][s]; transposed (backward-data, whose output
  * channels are the problem's input channels), it is w[g cing + c][b kb +
  * k][R-1-r][S-1-s]. */
-static void pack_filters(const dgeom *dg, const float *w, float *wp, int64_t item0,
-                         int64_t item1) {
+static void pack_filters(const dgeom *dg, const float *w, float *wp, int64_t item0, int64_t item1) {
   int64_t rs = dg->r * dg->s;
   for (int64_t item = item0; item < item1; item++) { /* item = g kblocks + b */
     int64_t g = item / dg->kblocks, b = item % dg->kblocks;
@@ -406,7 +403,7 @@ static cb_cpu_ws gemm_layout(const cb_ctx *ctx, const cb_problem *p, const int *
   for (int slot = 0; slot < ctx->threads; slot++) {
     gemm_parts parts;
     parts.pix = unit_stride(cv) ? NULL : cb_cpu_ws_floats(&ws, cv->c * g.pq);
-    parts.gemm = cb_cpu_ws_gemm(&ws, &cfg, gm, gn, gk);
+    parts.gemm = cb_cpu_ws_gemm(&ws, &cfg, gm, gn, &gk, 1);
     if (slot == t && mine) *mine = parts;
   }
   return ws;
@@ -515,7 +512,8 @@ static void gemm_thread(const cb_problem *prob, const cb_cpu_gemm_cfg *cfg, cons
   }
 }
 
-/* ---- the variants ------------------------------------------------------------------------------ */
+/* ---- the variants ------------------------------------------------------------------------------
+ */
 
 static const char *const names[CB_OP_COUNT] = {
     [CB_OP_CONV_FWD] = "conv_fwd/direct",

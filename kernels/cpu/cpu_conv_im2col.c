@@ -89,16 +89,17 @@ typedef struct thread_parts {
 } thread_parts;
 
 /* Carves (base != NULL) or counts (base NULL) threads slots of parts;
- * *mine gets slot t's. The GEMMs are gm x gn x gk at most. */
+ * *mine gets slot t's. The GEMMs are gm x gn at most, of the depths
+ * gk[0..nk). */
 static cb_cpu_ws layout(const cb_cpu_geom *g, const cb_cpu_gemm_cfg *cfg, int64_t rows,
-                        int64_t cols, int64_t gm, int64_t gn, int64_t gk, int threads, void *base,
-                        int t, thread_parts *mine) {
+                        int64_t cols, int64_t gm, int64_t gn, const int64_t *gk, int nk,
+                        int threads, void *base, int t, thread_parts *mine) {
   cb_cpu_ws ws = cb_cpu_ws_begin(base);
   for (int slot = 0; slot < threads; slot++) {
     thread_parts parts;
     parts.col = cb_cpu_ws_floats(&ws, rows * cols);
     parts.kmat = cb_cpu_ws_floats(&ws, g->cv->k * cols);
-    parts.gemm = cb_cpu_ws_gemm(&ws, cfg, gm, gn, gk);
+    parts.gemm = cb_cpu_ws_gemm(&ws, cfg, gm, gn, gk, nk);
     if (slot == t && mine) *mine = parts;
   }
   return ws;
@@ -114,7 +115,7 @@ static cb_cpu_ws fwd_layout(const cb_ctx *ctx, const cb_problem *p, const int *p
   cb_cpu_geom_init(&p->conv, &g);
   cb_cpu_gemm_cfg cfg = cb_cpu_conv_gemm_cfg(ctx, cb_cpu_conv_isa(params));
   int64_t cs = chunk_for(&g, params);
-  return layout(&g, &cfg, g.crs, cs, g.kg, cs, g.cgrs, ctx->threads, base, t, mine);
+  return layout(&g, &cfg, g.crs, cs, g.kg, cs, &g.cgrs, 1, ctx->threads, base, t, mine);
 }
 
 static cb_status fwd_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
@@ -150,8 +151,7 @@ static void fwd_thread(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, const f
     cb_cpu_im2col(cfg->isa, g, x, 0, g->crs, j, je, tp->col, cols);
     if ((je - 1) / g->pq == i) {
       /* Part of one image: the GEMMs write y's planes in place. */
-      fwd_gemms(cfg, g, w, tp->col, cols, y + i * cv->k * g->pq + (j - i * g->pq), g->pq,
-                tp->gemm);
+      fwd_gemms(cfg, g, w, tp->col, cols, y + i * cv->k * g->pq + (j - i * g->pq), g->pq, tp->gemm);
     } else {
       fwd_gemms(cfg, g, w, tp->col, cols, tp->kmat, cols, tp->gemm);
       cb_cpu_scatter_cols(tp->kmat, y, cols, cv->k, g->pq, j, je);
@@ -210,7 +210,7 @@ static cb_cpu_ws bwd_data_layout(const cb_ctx *ctx, const cb_problem *p, const i
   cb_cpu_geom_init(&p->conv, &g);
   cb_cpu_gemm_cfg cfg = cb_cpu_conv_gemm_cfg(ctx, cb_cpu_conv_isa(params));
   int64_t cols = bwd_data_cols(&g, params);
-  return layout(&g, &cfg, g.crs, cols, g.cgrs, cols, g.kg, ctx->threads, base, t, mine);
+  return layout(&g, &cfg, g.crs, cols, g.cgrs, cols, &g.kg, 1, ctx->threads, base, t, mine);
 }
 
 static cb_status bwd_data_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
@@ -264,8 +264,8 @@ static void bwd_data_thread(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, co
       int64_t rows = cs / g->q > 1 ? cs / g->q : 1;
       for (int64_t p0 = 0; p0 < g->p; p0 += rows) {
         int64_t p1 = p0 + rows < g->p ? p0 + rows : g->p, cols = (p1 - p0) * g->q;
-        bwd_data_gemms(cfg, g, w, dy + i * cv->k * g->pq + p0 * g->q, g->pq, c0, c1, tp->col,
-                       cols, tp->gemm);
+        bwd_data_gemms(cfg, g, w, dy + i * cv->k * g->pq + p0 * g->q, g->pq, c0, c1, tp->col, cols,
+                       tp->gemm);
         cb_cpu_col2im_add(cfg->isa, g, tp->col, cols, c0, c1, p0, p1, dx + i * cv->c * g->hw);
       }
     }
@@ -314,15 +314,33 @@ const cb_variant cb_cpu_conv_bwd_data_im2col = {
 
 /* ---- backward-filter ------------------------------------------------------------ */
 
+/* The widths next_piece gives the pieces of all N P Q columns (at most
+ * two): whole images B at a time and the rest of the batch, or pieces of
+ * one image in near-equal parts. Returns how many it wrote to widths. */
+static int piece_widths(const cb_cpu_geom *g, int64_t cs, int64_t widths[2]) {
+  int64_t n = g->cv->n;
+  if (g->pq <= cs) {
+    int64_t b = cs / g->pq < n ? cs / g->pq : n;
+    widths[0] = b * g->pq;
+    widths[1] = n % b * g->pq;
+  } else {
+    int64_t pieces = (g->pq + cs - 1) / cs;
+    widths[0] = (g->pq + pieces - 1) / pieces;
+    widths[1] = g->pq / pieces;
+  }
+  return widths[1] > 0 && widths[1] != widths[0] ? 2 : 1;
+}
+
 /* A col block [C R S, cs] (a thread fills only its rows), GEMMs
- * K/G x C/G R S x cs. */
+ * K/G x C/G R S deep as the pieces are wide. */
 static cb_cpu_ws bwd_filter_layout(const cb_ctx *ctx, const cb_problem *p, const int *params,
                                    void *base, int t, thread_parts *mine) {
   cb_cpu_geom g;
   cb_cpu_geom_init(&p->conv, &g);
   cb_cpu_gemm_cfg cfg = cb_cpu_conv_gemm_cfg(ctx, cb_cpu_conv_isa(params));
-  int64_t cs = chunk_for(&g, params);
-  return layout(&g, &cfg, g.crs, cs, g.kg, g.cgrs, cs, ctx->threads, base, t, mine);
+  int64_t cs = chunk_for(&g, params), widths[2];
+  int nw = piece_widths(&g, cs, widths);
+  return layout(&g, &cfg, g.crs, cs, g.kg, g.cgrs, widths, nw, ctx->threads, base, t, mine);
 }
 
 static cb_status bwd_filter_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
@@ -382,8 +400,8 @@ static void bwd_filter_thread(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, 
 }
 
 /* x[n,c,h,w] (src0), dy[n,k,p,q] (src1) -> dw[k,c/g,r,s] (dst). */
-static cb_status bwd_filter_run(cb_ctx *ctx, const cb_problem *prob, const int *params,
-                                void *plan, const cb_args *args, void *workspace) {
+static cb_status bwd_filter_run(cb_ctx *ctx, const cb_problem *prob, const int *params, void *plan,
+                                const cb_args *args, void *workspace) {
   (void)plan;
   cb_status st = check_args("conv_bwd_filter/im2col", args);
   if (st != CB_OK) return st;

@@ -67,8 +67,8 @@
  * transforms took 40% of L5's forward time that way). */
 
 /* B^T d (input, a -> a). */
-CB_CPU_BODY void bt_1d(int m, const float *restrict in, int64_t is, float *restrict out,
-                       int64_t os, int nl) {
+CB_CPU_BODY void bt_1d(int m, const float *restrict in, int64_t is, float *restrict out, int64_t os,
+                       int nl) {
   if (m == 2) {
 #pragma omp simd
     for (int l = 0; l < nl; l++) {
@@ -94,8 +94,8 @@ CB_CPU_BODY void bt_1d(int m, const float *restrict in, int64_t is, float *restr
 }
 
 /* A^T v (output, a -> m). */
-CB_CPU_BODY void at_1d(int m, const float *restrict in, int64_t is, float *restrict out,
-                       int64_t os, int nl) {
+CB_CPU_BODY void at_1d(int m, const float *restrict in, int64_t is, float *restrict out, int64_t os,
+                       int nl) {
   if (m == 2) {
 #pragma omp simd
     for (int l = 0; l < nl; l++) {
@@ -170,8 +170,8 @@ CB_CPU_BODY void a_1d(int m, const float *restrict in, int64_t is, float *restri
 }
 
 /* G^T s (filter gradient, a -> 3): the transpose of g_1d. */
-CB_CPU_BODY void gt_1d(int m, const float *restrict in, int64_t is, float *restrict out,
-                       int64_t os, int nl) {
+CB_CPU_BODY void gt_1d(int m, const float *restrict in, int64_t is, float *restrict out, int64_t os,
+                       int nl) {
   if (m == 2) {
 #pragma omp simd
     for (int l = 0; l < nl; l++) {
@@ -230,8 +230,7 @@ CB_CPU_BODY void filter_grad_tf_body(int m, const float *in, int64_t is, float *
                                      int nl) {
   int a = m + 2;
   for (int v = 0; v < a; v++) gt_1d(m, in + v * is, a * is, tmp + v * LANES, a * LANES, nl);
-  for (int r = 0; r < 3; r++)
-    gt_1d(m, tmp + r * a * LANES, LANES, dg + r * 3 * LANES, LANES, nl);
+  for (int r = 0; r < 3; r++) gt_1d(m, tmp + r * a * LANES, LANES, dg + r * 3 * LANES, LANES, nl);
 }
 
 CB_CPU_CLONES(input_tf, (int m, const float *d, float *tmp, float *out, int64_t os, int nl),
@@ -359,19 +358,23 @@ static void gemm_shape(const wino_geom *wg, int64_t t, int64_t *m, int64_t *n, i
 static cb_cpu_ws wino_layout(const cb_ctx *ctx, const wino_geom *wg, const int *params, void *base,
                              int t, wino_parts *mine) {
   cb_cpu_gemm_cfg cfg = cb_cpu_conv_gemm_cfg(ctx, cb_cpu_conv_isa(params));
-  int64_t tiles = step_images(wg, params) * wg->tpi, gm, gn, gk;
-  gemm_shape(wg, tiles, &gm, &gn, &gk);
+  int64_t b = step_images(wg, params), tiles = b * wg->tpi, gm, gn, gk[2], lm, ln;
+  /* The last step may be shorter, and backward-filter's GEMMs are as deep
+   * as a step has tiles: both depths are listed (cb_cpu_ws_gemm). */
+  gemm_shape(wg, tiles, &gm, &gn, &gk[0]);
+  gemm_shape(wg, wg->n % b * wg->tpi, &lm, &ln, &gk[1]);
+  int nk = wg->n % b ? 2 : 1;
   cb_cpu_ws ws = cb_cpu_ws_begin(base);
   wino_parts parts;
   parts.u = cb_cpu_ws_floats(&ws, wg->a2 * wg->cout * wg->cing);
   parts.v = cb_cpu_ws_floats(&ws, wg->a2 * wg->cin * tiles);
   parts.mz = cb_cpu_ws_floats(&ws, wg->a2 * wg->cout * tiles);
   for (int slot = 0; slot < ctx->threads; slot++) {
-    parts.plane = cb_cpu_ws_floats(&ws, step_images(wg, params) * wg->hp * wg->wp);
+    parts.plane = cb_cpu_ws_floats(&ws, b * wg->hp * wg->wp);
     parts.lanes = cb_cpu_ws_floats(&ws, 36 * LANES);
     parts.tmp = cb_cpu_ws_floats(&ws, 36 * LANES);
     parts.res = cb_cpu_ws_floats(&ws, 36 * LANES);
-    parts.gemm = cb_cpu_ws_gemm(&ws, &cfg, gm, gn, gk);
+    parts.gemm = cb_cpu_ws_gemm(&ws, &cfg, gm, gn, gk, nk);
     if (slot == t && mine) *mine = parts;
   }
   return ws;
@@ -494,8 +497,8 @@ CB_CPU_BODY void filter_lanes_body(const wino_geom *wg, const float *w, int64_t 
 
 /* Filter-gradient transform of filters [f0, f0 + nl) (dw's [K][C/G]
  * order) from s[xi][f] into dw. */
-CB_CPU_BODY void filter_grad_lanes_body(const wino_geom *wg, const float *s, int64_t is,
-                                        int64_t f0, int nl, float *tmp, float *res, float *dw) {
+CB_CPU_BODY void filter_grad_lanes_body(const wino_geom *wg, const float *s, int64_t is, int64_t f0,
+                                        int nl, float *tmp, float *res, float *dw) {
   filter_grad_tf_body(wg->m, s + f0, is, tmp, res, nl);
   for (int l = 0; l < nl; l++)
     for (int e = 0; e < 9; e++) dw[(f0 + l) * 9 + e] = res[e * LANES + l];
@@ -506,8 +509,8 @@ CB_CPU_CLONES(input_channel,
                float *planes, float *lanes, float *tmp, float *v, int64_t os),
               (wg, src, planes_apart, nb, planes, lanes, tmp, v, os))
 CB_CPU_CLONES(output_channel,
-              (const wino_geom *wg, const float *mv, int64_t is, int64_t nb, float *tmp,
-               float *res, float *dst, int64_t planes_apart),
+              (const wino_geom *wg, const float *mv, int64_t is, int64_t nb, float *tmp, float *res,
+               float *dst, int64_t planes_apart),
               (wg, mv, is, nb, tmp, res, dst, planes_apart))
 CB_CPU_CLONES(grad_channel,
               (const wino_geom *wg, const float *src, int64_t planes_apart, int64_t nb,
@@ -611,9 +614,8 @@ static void phase_filter_grads(const wino_run *run, const wino_parts *wp) {
 #pragma omp for schedule(static)
   for (int64_t task = 0; task < tasks; task++) {
     int64_t f0 = task * LANES;
-    cb_cpu_pick(filter_grad_lanes, run->isa)(wg, wp->u, nf, f0,
-                                             nf - f0 < LANES ? (int)(nf - f0) : LANES, wp->tmp,
-                                             wp->res, run->out);
+    cb_cpu_pick(filter_grad_lanes, run->isa)(
+        wg, wp->u, nf, f0, nf - f0 < LANES ? (int)(nf - f0) : LANES, wp->tmp, wp->res, run->out);
   }
 }
 
@@ -686,15 +688,15 @@ static cb_status wino_exec(int m, const char *who, cb_ctx *ctx, const cb_problem
 
 /* The six variants: F(2x2,3x3) and F(4x4,3x3) for each op. */
 #define WINO_VARIANT(OPNAME, OP, M, TOL, DESC)                                                     \
-  static cb_status OPNAME##_f##M##_supports(const cb_ctx *ctx, const cb_problem *p,              \
+  static cb_status OPNAME##_f##M##_supports(const cb_ctx *ctx, const cb_problem *p,                \
                                             const int *params) {                                   \
     return wino_supports(M, #OPNAME "/winograd_f" #M "x3", ctx, p, OP, params);                    \
   }                                                                                                \
-  static cb_status OPNAME##_f##M##_workspace(const cb_ctx *ctx, const cb_problem *p,             \
+  static cb_status OPNAME##_f##M##_workspace(const cb_ctx *ctx, const cb_problem *p,               \
                                              const int *params, size_t *bytes) {                   \
     return wino_workspace(M, #OPNAME "/winograd_f" #M "x3", ctx, p, params, bytes);                \
   }                                                                                                \
-  static cb_status OPNAME##_f##M##_run(cb_ctx *ctx, const cb_problem *p, const int *params,      \
+  static cb_status OPNAME##_f##M##_run(cb_ctx *ctx, const cb_problem *p, const int *params,        \
                                        void *plan, const cb_args *args, void *ws) {                \
     (void)plan;                                                                                    \
     return wino_exec(M, #OPNAME "/winograd_f" #M "x3", ctx, p, params, args, ws);                  \
