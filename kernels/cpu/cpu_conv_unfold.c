@@ -79,8 +79,8 @@ CB_CPU_CLONES(im2col,
                int64_t j1, float *dst, int64_t ld),
               (g, x, row0, row1, j0, j1, dst, ld))
 
-void cb_cpu_im2col(cb_cpu_isa isa, const cb_cpu_geom *g, const float *x, int64_t row0,
-                   int64_t row1, int64_t j0, int64_t j1, float *dst, int64_t ld) {
+void cb_cpu_im2col(cb_cpu_isa isa, const cb_cpu_geom *g, const float *x, int64_t row0, int64_t row1,
+                   int64_t j0, int64_t j1, float *dst, int64_t ld) {
   cb_cpu_pick(im2col, isa)(g, x, row0, row1, j0, j1, dst, ld);
 }
 
