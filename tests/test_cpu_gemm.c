@@ -13,6 +13,7 @@
  *   - forced small mc, kc and nc (every block loop iterates, odd kc), and
  *     the blocks derived from the cache sizes;
  *   - 1, 2 and 3 threads (row split and panel split of the team).
+ * The threaded paths are what the TSan step of scripts/test runs.
  * C is allocated with a guard row and padded rows filled with a sentinel:
  * a write outside the m x n result (a bad mask, a clipped tile written
  * whole) fails as surely as a wrong value. The packing space is allocated
@@ -188,9 +189,18 @@ static void check_default_blocks(const cb_cpu_gemm_kernel *kr, const cb_cpu_stat
   run_variants(g);
 }
 
+/* The depth that makes an m x n product big enough for cb_cpu_sgemm to
+ * wake 3 threads (it keeps products under about a megaflop per thread on
+ * one), so small tiles (the scalar 4 x 8) get threaded runs too. */
+static int64_t deep_enough(int64_t m, int64_t n, int64_t k) {
+  int64_t need = (int64_t)(3.5e6 / (2.0 * (double)m * (double)n)) + 1;
+  return k > need ? k : need;
+}
+
 /* Threaded calls: products big enough to wake 2 or 3 threads, split by
  * rows (many rows) and by B panels (one row panel, many columns), with
- * small blocks so the threads meet at many barriers. */
+ * small blocks so the threads meet at many barriers, and a last slice
+ * shallower than the others (panels of the next slice move). */
 static void check_threads(const cb_cpu_gemm_kernel *kr, const cb_cpu_state *st) {
   for (int threads = 1; threads <= 3; threads++) {
     cb_cpu_gemm_cfg cfg = {.isa = kr->isa,
@@ -199,8 +209,10 @@ static void check_threads(const cb_cpu_gemm_kernel *kr, const cb_cpu_state *st) 
                            .nc = 3 * kr->nr,
                            .threads = threads,
                            .state = st};
-    gcase rows = {.kr = kr, .cfg = cfg, .m = 7 * kr->mr + 3, .n = 4 * kr->nr + 1, .k = 150};
-    gcase panels = {.kr = kr, .cfg = cfg, .m = kr->mr - 1, .n = 20 * kr->nr + 7, .k = 300};
+    gcase rows = {.kr = kr, .cfg = cfg, .m = 7 * kr->mr + 3, .n = 4 * kr->nr + 1};
+    gcase panels = {.kr = kr, .cfg = cfg, .m = kr->mr - 1, .n = 20 * kr->nr + 7};
+    rows.k = deep_enough(rows.m, rows.n, 150) / 48 * 48 + 12;
+    panels.k = deep_enough(panels.m, panels.n, 300) / 48 * 48 + 12;
     run_variants(rows);
     run_variants(panels);
     /* The derived blocks on more than one thread. */
