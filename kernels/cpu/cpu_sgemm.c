@@ -343,10 +343,11 @@ void cb_cpu_sgemm(const cb_cpu_gemm_cfg *cfg, bool trans_a, bool trans_b, int64_
 /* ---- the variant ------------------------------------------------------------- */
 
 static const int isa_values[] = {CB_CPU_ISA_AUTO, CB_CPU_AVX512, CB_CPU_AVX2, CB_CPU_SCALAR};
-static const int mc_values[] = {0, 48, 96, 192, 384};
-static const int kc_values[] = {0, 64, 128, 256, 384, 512};
-static const int nc_values[] = {0, 256, 1024, 4096};
-
+/* 0 = derived from the caches (mc 252, kc 512, nc 8192 on Zen 4);
+ * the others bracket it, small enough that block loops iterate. */
+static const int mc_values[] = {0, 56, 112, 504};
+static const int kc_values[] = {0, 128, 256, 384};
+static const int nc_values[] = {0, 256, 1024};
 #define COUNT(a) ((int)(sizeof(a) / sizeof *(a)))
 static const cb_param_def sgemm_params[] = {
     {"isa", isa_values, COUNT(isa_values), CB_CPU_ISA_AUTO},
