@@ -300,7 +300,12 @@ int main(void) {
     return 1;
   }
   const cb_cpu_state *st = ctx->state;
+  /* The backend's view of the machine, which the derived blocks use. */
   CHECK(st->l1d > 0 && st->l2 > 0 && st->cores >= 1);
+  char version[256];
+  ctx->backend->version(version, sizeof version);
+  CHECK_MSG(strncmp(version, "cpu kernels, ", 13) == 0 && strstr(version, "L1d "), "version: %s",
+            version);
   check_dispatch(st);
 
   const cb_cpu_gemm_kernel *const *lists[] = {cb_cpu_gemm_scalar_kernels, cb_cpu_gemm_avx2_kernels,
