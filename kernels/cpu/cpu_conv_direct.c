@@ -529,11 +529,42 @@ static cb_cpu_ws any_layout(const cb_ctx *ctx, const cb_problem *p, const int *p
   return direct_layout(ctx, &dg, base, t, dp);
 }
 
-static cb_status direct_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
-  const char *who = names[p->op < CB_OP_GEMM ? p->op : 0];
-  cb_status st = cb_cpu_conv_check(who, p, p->op, params);
+/* Backward-data through the kernel multiplies more than it must in two
+ * ways, and im2col (which multiplies only real data) takes the problem
+ * when either passes a bound (measured at batch 16, 2 threads):
+ *   - its output channels are the problem's input channels, in blocks of
+ *     kb (32 on AVX-512): L1's 3 channels fill 3/32 of a block and ran 11x
+ *     slower than im2col (1012 ms against 94.5);
+ *   - it reads dy padded by d (R - 1) - pad, so H W R S taps are
+ *     multiplied where P Q R S hold data: L3 (32x32 from 24x24, 1.8x as
+ *     many) and L4 (16x16 from 10x10, 2.6x) ran 1.24x and 1.33x slower than
+ *     im2col, L2 (1.3x) level with it, AlexNet conv2 (1.0x) 1.2x faster.
+ * Forward has neither problem on the layers measured: it beat im2col on
+ * L1..L4 and AlexNet conv1 and conv2, so it is accepted everywhere. */
+#define BWD_DATA_MAX_TAP_WASTE 1.35
+
+static cb_status bwd_data_worth_it(const char *who, const cb_problem *p, const int *params) {
+  dgeom dg;
+  dgeom_init(p, params, &dg);
+  if (dg.coutg * 2 <= dg.kblocks * dg.kb)
+    return cb_error(CB_ERR_UNSUPPORTED,
+                    "cpu %s: %lld input channels per group fill less than half of the kernel's "
+                    "blocks of %d",
+                    who, (long long)dg.coutg, dg.kb);
+  double waste = (double)(dg.hout * dg.wout) / (double)(dg.hin * dg.win);
+  if (waste > BWD_DATA_MAX_TAP_WASTE)
+    return cb_error(CB_ERR_UNSUPPORTED,
+                    "cpu %s: the padded gradient makes %.2fx the useful multiplies (over %.2f)",
+                    who, waste, BWD_DATA_MAX_TAP_WASTE);
+  return CB_OK;
+}
+
+/* What the variant of op computes (the three share everything else). */
+static cb_status direct_supports(cb_op op, const cb_ctx *ctx, const cb_problem *p,
+                                 const int *params) {
+  const char *who = names[op];
+  cb_status st = cb_cpu_conv_check(who, p, op, params);
   if (st != CB_OK) return st;
-  if (p->op == CB_OP_GEMM) return cb_error(CB_ERR_UNSUPPORTED, "cpu direct: not a convolution");
   const cb_conv *cv = &p->conv;
   if (!is_1x1(cv)) {
     if (p->op == CB_OP_CONV_BWD_FILTER)
@@ -543,6 +574,10 @@ static cb_status direct_supports(const cb_ctx *ctx, const cb_problem *p, const i
     if (p->op == CB_OP_CONV_BWD_DATA &&
         (cv->pad_h > cv->dil_h * (cv->r - 1) || cv->pad_w > cv->dil_w * (cv->s - 1)))
       return cb_error(CB_ERR_UNSUPPORTED, "cpu %s: padding wider than the filter's reach", who);
+    if (p->op == CB_OP_CONV_BWD_DATA) {
+      st = bwd_data_worth_it(who, p, params);
+      if (st != CB_OK) return st;
+    }
   }
   size_t bytes;
   cb_cpu_ws ws = any_layout(ctx, p, params, NULL, 0, NULL, NULL);
@@ -581,6 +616,16 @@ static cb_status direct_run(cb_ctx *ctx, const cb_problem *prob, const int *para
   return CB_OK;
 }
 
+static cb_status fwd_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
+  return direct_supports(CB_OP_CONV_FWD, ctx, p, params);
+}
+static cb_status bwd_data_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
+  return direct_supports(CB_OP_CONV_BWD_DATA, ctx, p, params);
+}
+static cb_status bwd_filter_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
+  return direct_supports(CB_OP_CONV_BWD_FILTER, ctx, p, params);
+}
+
 const cb_variant cb_cpu_conv_fwd_direct = {
     .name = "direct",
     .op = CB_OP_CONV_FWD,
@@ -589,7 +634,7 @@ const cb_variant cb_cpu_conv_fwd_direct = {
     .tolerance = 0.0, /* integer sums below 2^24 are exact in any order */
     .nparams = 2,
     .params = direct_params,
-    .supports = direct_supports,
+    .supports = fwd_supports,
     .workspace = direct_workspace,
     .run = direct_run,
 };
@@ -602,7 +647,7 @@ const cb_variant cb_cpu_conv_bwd_data_direct = {
     .tolerance = 0.0, /* integer sums below 2^24 are exact in any order */
     .nparams = 2,
     .params = direct_params,
-    .supports = direct_supports,
+    .supports = bwd_data_supports,
     .workspace = direct_workspace,
     .run = direct_run,
 };
@@ -614,7 +659,7 @@ const cb_variant cb_cpu_conv_bwd_filter_direct = {
     .tolerance = 0.0, /* integer sums below 2^24 are exact in any order */
     .nparams = 2,
     .params = direct_params,
-    .supports = direct_supports,
+    .supports = bwd_filter_supports,
     .workspace = direct_workspace,
     .run = direct_run,
 };

@@ -2,8 +2,13 @@
  * list per op (declared in cpu.h). A layer that nobody tuned takes the
  * first variant whose supports() accepts its problem, so each list starts
  * with the specialised variants, whose supports() accept only the shapes
- * where they are measured faster, and ends with im2col, which computes
- * everything. */
+ * where they were measured faster, and ends with im2col, which computes
+ * everything. Measured at batch 16 on 2 threads (L1..L5, AlexNet):
+ *   - Winograd F(4x4,3x3) beat F(2x2,3x3) by 1.1-1.6x, and both beat the
+ *     others, on every 3x3 layer, all three ops;
+ *   - direct beat im2col forward on every other layer (1.04-1.6x), and
+ *     backward-data where its supports() lets it (see cpu_conv_direct.c);
+ *     backward-filter it computes only for 1x1 filters. */
 #include "cpu_conv.h"
 
 const cb_variant *const cb_cpu_conv_fwd_variants[] = {

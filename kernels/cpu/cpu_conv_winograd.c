@@ -1,6 +1,6 @@
 /* cpu_conv_winograd.c: Winograd convolution F(2x2,3x3) and F(4x4,3x3)
  * (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
- * 2016) for 3x3 filters, stride 1, no dilation, any padding, all three
+ * 2016) for 3x3 filters, stride 1, no dilation, one group, any padding, all three
  * ops.
  *
  * F(m x m, 3x3) computes an m x m tile of output from an a x a tile of
@@ -652,6 +652,12 @@ static cb_status wino_supports(int m, const char *who, const cb_ctx *ctx, const 
   if (cv->dil_h != 1 || cv->dil_w != 1)
     return cb_error(CB_ERR_UNSUPPORTED, "cpu %s: needs no dilation, not %lldx%lld", who,
                     (long long)cv->dil_h, (long long)cv->dil_w);
+  /* Grouped (and depthwise) convolutions would run a^2 GEMMs per group of
+   * a few channels each, where the transforms cost more than they save:
+   * im2col (or direct) takes them. */
+  if (cv->groups != 1)
+    return cb_error(CB_ERR_UNSUPPORTED, "cpu %s: needs one group, not %lld", who,
+                    (long long)cv->groups);
   wino_geom wg;
   wino_geom_init(m, p, &wg);
   size_t bytes;
