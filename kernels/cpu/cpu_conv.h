@@ -150,10 +150,11 @@ void *cb_cpu_ws_bytes(cb_cpu_ws *ws, size_t bytes);
 float *cb_cpu_ws_floats(cb_cpu_ws *ws, int64_t count);
 /* Packing space for single-threaded cb_cpu_sgemm calls of at most m rows
  * and n columns and of any depth among ks[0..nk), carved as one part (NULL
- * while counting). cb_cpu_sgemm_workspace grows with m and n, but not
- * with k: the depth slice kc is evened out per k (k = 1540 gets slices of
- * 528, k = 2048 of 512), so a caller whose depth varies lists every depth
- * it calls rather than the largest. */
+ * while counting). cb_cpu_sgemm_workspace now serves every smaller call
+ * (cpu.h), so the largest depth alone would do; the list dates from when
+ * it did not (the depth slice was evened out per k: k = 1540 got slices
+ * of 528, k = 2048 of 512, and the im2col and Winograd backward-filter
+ * runs overran their workspace) and costs nothing to keep. */
 void *cb_cpu_ws_gemm(cb_cpu_ws *ws, const cb_cpu_gemm_cfg *cfg, int64_t m, int64_t n,
                      const int64_t *ks, int nk);
 /* The total, or CB_ERR_UNSUPPORTED naming who when it overflowed. */
