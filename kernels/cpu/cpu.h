@@ -46,15 +46,26 @@ typedef struct cb_cpu_gemm_cfg {
 } cb_cpu_gemm_cfg;
 
 /* Bytes of packing buffers one cb_cpu_sgemm call with this configuration
- * needs for an m x n x k product (all threads together). */
+ * needs for an m x n x k product (all cfg->threads threads together).
+ * The size grows with m, n, k and cfg->threads and serves every smaller
+ * call with the same isa, mc, kc, nc and state: a caller whose calls
+ * vary in size (the last piece of a column range, a shallower depth)
+ * sizes one workspace for the largest. SIZE_MAX when it overflows. */
 size_t cb_cpu_sgemm_workspace(const cb_cpu_gemm_cfg *cfg, int64_t m, int64_t n, int64_t k);
 
 /* C[m,n] = alpha op(A) op(B) + beta C, row-major, with leading dimensions
  * in elements: A is m x k (k x m when trans_a), B is k x n (n x k when
- * trans_b). beta == 0 means C is not read (NaN in C does not leak). ws
- * holds cb_cpu_sgemm_workspace bytes (64-byte aligned); nothing is
- * allocated per call. Any m, n, k >= 0 and any pointer alignment. May be
- * called from inside a parallel region with cfg->threads = 1. */
+ * trans_b). beta == 0 means C is not read (NaN in C does not leak);
+ * k == 0 or alpha == 0 scales C by beta without reading A or B. ws holds
+ * cb_cpu_sgemm_workspace bytes (any alignment); nothing is allocated per
+ * call. Any m, n, k >= 0 and any pointer alignment.
+ *
+ * Threads: with cfg->threads > 1 the call opens its own OpenMP team (fewer
+ * threads for small products). It is thread-safe: it keeps no state
+ * between calls and writes only C and ws, so several threads may call it
+ * at once, e.g. the conv variants from inside their own parallel region
+ * with cfg->threads = 1, provided each call has its own ws (per-thread
+ * packing space) and its own part of C. cfg->state is only read. */
 void cb_cpu_sgemm(const cb_cpu_gemm_cfg *cfg, bool trans_a, bool trans_b, int64_t m, int64_t n,
                   int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
                   float beta, float *c, int64_t ldc, void *ws);
