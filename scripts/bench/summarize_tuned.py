@@ -32,7 +32,7 @@ def read_net(out, net):
         first = "_r1." in path
         with open(path, newline="") as f:
             for r in csv.DictReader(f):
-                if r["layer"] == "net" and r["kind"] == "total":
+                if r["layer"] in ("net", "sum") and r["kind"] == "total":
                     rows[r["backend"]]["fwd"].append(float(r["fwd_ms"]))
                     rows[r["backend"]]["bwd"].append(float(r["bwd_ms"]))
                 elif first and r["backend"] == "tuned" and r.get("kernels") not in (None, "", "-"):
