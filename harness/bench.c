@@ -1,7 +1,7 @@
 /* bench.c: the timing loop behind `convbench bench`. */
 #include "bench.h"
 
-#include "timer.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * learning-rate policy) and evaluation (accuracy, loss, confusion). */
 #include "train.h"
 
-#include "timer.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdlib.h>

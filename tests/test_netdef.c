@@ -614,7 +614,7 @@ static void test_errors(void) {
   CHECK_EQ_STR(cb_errmsg(), "cannot read '" NETDEFS "': Is a directory");
 }
 
-/* ---- typed accessors (harness/stmt.c) ---------------------------------------------- */
+/* ---- typed accessors (harness/netdef_stmt.c) ---------------------------------------------- */
 
 static void test_accessors(void) {
   cb_netdef *nd = parse(H "conv name=c1 out=8 k=0 stride=x pad=1.5 dilation=99999999999999999999\n"

@@ -1,7 +1,7 @@
 /* layer_util.c: helpers shared by the layer kinds (see layer_util.h). */
 #include "layer_util.h"
 
-#include "timer.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * nets plan with. */
 #include "tuning.h"
 
-#include "timer.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdlib.h>

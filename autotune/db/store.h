@@ -12,6 +12,7 @@
 #include "devstate.h"
 #include "machine.h"
 #include "peak.h"
+#include "util.h"
 
 typedef struct cb_db cb_db;
 
@@ -44,12 +45,6 @@ cb_status cb_db_run_end(cb_db *db, int64_t run_id, const char *status, const cha
 
 /* The id of a problem key, inserting it the first time. */
 cb_status cb_db_put_problem(cb_db *db, const cb_problem *p, int64_t *id);
-
-/* Statistics of one timed series, in milliseconds. */
-typedef struct cb_timing {
-  double median, min, max, mad; /* mad: median absolute deviation */
-  int samples;
-} cb_timing;
 
 /* One layer's result. Problems are NULL for layers without kernels;
  * timings with samples == 0 are stored as NULL. */

@@ -1,6 +1,6 @@
 /* cli.h: what the convbench commands share: exit codes, option parsing
  * helpers, the database session of a run, and the bench report writers.
- * Only code under harness/cli/ prints to the terminal or exits. */
+ * Only code under cli/ prints to the terminal or exits. */
 #ifndef CB_CLI_H
 #define CB_CLI_H
 

@@ -14,7 +14,7 @@
 
 #include "machine.h"
 #include "sha256.h"
-#include "timer.h"
+#include "util.h"
 
 #include <getopt.h>
 #include <stdlib.h>

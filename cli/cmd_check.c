@@ -6,7 +6,7 @@
  * check fails. */
 #include "train_common.h"
 
-#include "timer.h"
+#include "util.h"
 
 #include <getopt.h>
 #include <stdlib.h>

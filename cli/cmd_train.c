@@ -10,7 +10,7 @@
  * recorded and marks the run interrupted. */
 #include "train_common.h"
 
-#include "timer.h"
+#include "util.h"
 
 #include <getopt.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* stmt.c: typed access to the values of one netdef statement, and the
+/* netdef_stmt.c: typed access to the values of one netdef statement, and the
  * error format every layer uses ("file:line:col: layer NAME: message"). */
 #include "netdef.h"
 

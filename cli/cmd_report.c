@@ -1,6 +1,6 @@
 /* cmd_report.c: `convbench report`: the database as a static report
  * directory (index.html, report.md, plots as SVG and PNG). The work is in
- * harness/report*.c; this file parses options and prints the outcome. */
+ * reports/report*.c; this file parses options and prints the outcome. */
 #include "cli.h"
 #include "report.h"
 

@@ -1,6 +1,6 @@
 /* cmd_compare.c: `convbench compare A B`: two runs or two databases side
  * by side with ratios B/A, for before/after a change or machine against
- * machine. Matching is in harness/compare.c; this file resolves A and B,
+ * machine. Matching is in reports/compare.c; this file resolves A and B,
  * prints the table and the geometric mean of the ratios. */
 #include "cli.h"
 #include "compare.h"

@@ -1,0 +1,61 @@
+/* util.c: clock, ISO time, byte formatting and JSON escaping (util.h). */
+#include "util.h"
+
+#include <math.h>
+#include <time.h>
+
+uint64_t cb_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+double cb_unix_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cb_iso_time(double t, char *buf, size_t len) {
+  time_t s = (time_t)floor(t);
+  int ms = (int)((t - (double)s) * 1000);
+  /* Rounding of t can land a hair outside [0, 1000). */
+  if (ms < 0) ms = 0;
+  if (ms > 999) ms = 999;
+  struct tm tm;
+  gmtime_r(&s, &tm);
+  char date[CB_ISO_TIME_MAX];
+  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf, len, "%.19s.%03dZ", date, ms);
+}
+
+void cb_iso_now(char *buf, size_t len) {
+  cb_iso_time(cb_unix_now(), buf, len);
+}
+
+void cb_format_bytes(int64_t bytes, const char *sep, char *buf, size_t len) {
+  static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = (double)bytes;
+  int u = 0;
+  while ((v >= 1024.0 || v <= -1024.0) && u < 6) v /= 1024.0, u++;
+  if (u == 0)
+    snprintf(buf, len, "%lld%s%s", (long long)bytes, sep, *sep ? "bytes" : "B");
+  else if (v == (double)(int64_t)v)
+    snprintf(buf, len, "%lld%s%s", (long long)v, sep, unit[u]);
+  else
+    snprintf(buf, len, "%.1f%s%s", v, sep, unit[u]);
+}
+
+void cb_json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      fprintf(f, "\\%c", c);
+    else if (c < 0x20)
+      fprintf(f, "\\u%04x", c);
+    else
+      fputc(c, f);
+  }
+  fputc('"', f);
+}
