@@ -233,8 +233,8 @@ static void check_tiles(cb_cpu_isa isa, int m) {
 
 /* im2col's definition: col[(c R + r) S + s][(i P + p) Q + q] =
  * x[i][c][p u - pad + r d][q u - pad + s d], 0 outside the image. */
-static float col_def(const cb_cpu_geom *g, const float *x, int64_t row, int64_t j) {
-  const cb_conv *cv = g->cv;
+static float col_def(const cb_conv_geom *g, const float *x, int64_t row, int64_t j) {
+  const cb_conv *cv = &g->cv;
   int64_t c = row / g->rs, r = row % g->rs / cv->s, s = row % cv->s;
   int64_t i = j / g->pq, p = j % g->pq / g->q, q = j % g->q;
   int64_t y = p * cv->stride_h - cv->pad_h + r * cv->dil_h;
@@ -244,8 +244,8 @@ static float col_def(const cb_cpu_geom *g, const float *x, int64_t row, int64_t 
 }
 
 /* dx = col2im(col) over every image: col is [C R S, N P Q]. */
-static void col2im_all(cb_cpu_isa isa, const cb_cpu_geom *g, const float *col, float *dx) {
-  const cb_conv *cv = g->cv;
+static void col2im_all(cb_cpu_isa isa, const cb_conv_geom *g, const float *col, float *dx) {
+  const cb_conv *cv = &g->cv;
   memset(dx, 0, (size_t)(cv->n * cv->c * g->hw) * sizeof *dx);
   for (int64_t i = 0; i < cv->n; i++)
     cb_cpu_col2im_add(isa, g, col + i * g->pq, cv->n * g->pq, 0, cv->c, 0, g->p,
@@ -253,8 +253,8 @@ static void col2im_all(cb_cpu_isa isa, const cb_cpu_geom *g, const float *col, f
 }
 
 static void check_unfold(cb_cpu_isa isa, const cb_conv *cv) {
-  cb_cpu_geom g;
-  cb_cpu_geom_init(cv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, cv);
   int64_t cols = cv->n * g.pq, nx = cv->n * cv->c * g.hw, ncol = g.crs * cols;
   float *x = malloc((size_t)nx * sizeof *x), *dx = malloc((size_t)nx * sizeof *dx);
   float *col = malloc((size_t)ncol * sizeof *col), *c2 = malloc((size_t)ncol * sizeof *c2);
@@ -343,20 +343,20 @@ static void check_unfold(cb_cpu_isa isa, const cb_conv *cv) {
   free(blk);
 }
 
-/* gather_cols / scatter_cols: NCHW planes to [K, columns] and back. */
+/* cb_planes_to_matrix / cb_matrix_to_planes: NCHW planes to [K, columns] and back. */
 static void check_gather_scatter(void) {
   enum { N = 3, K = 5, PQ = 7 };
   float t[N * K * PQ], m[K * N * PQ], back[N * K * PQ];
   fill(t, N * K * PQ);
   int64_t j0 = 4, j1 = 17, ld = j1 - j0;
-  cb_cpu_gather_cols(t, m, ld, K, PQ, j0, j1);
+  cb_planes_to_matrix(t, m, ld, K, PQ, j0, j1);
   int bad = 0;
   for (int k = 0; k < K; k++)
     for (int64_t j = j0; j < j1; j++)
       bad += m[k * ld + j - j0] != t[(j / PQ * K + k) * PQ + j % PQ];
   CHECK_EQ_INT(bad, 0);
   for (int i = 0; i < N * K * PQ; i++) back[i] = NAN;
-  cb_cpu_scatter_cols(m, back, ld, K, PQ, j0, j1);
+  cb_matrix_to_planes(m, back, ld, K, PQ, j0, j1);
   bad = 0;
   for (int i = 0; i < N * K * PQ; i++) {
     bool inside = i / (K * PQ) * PQ + i % PQ >= j0 && i / (K * PQ) * PQ + i % PQ < j1;

@@ -191,10 +191,10 @@ static void test_sgemm_schedule(void) {
 
 /* ---- im2col / col2im inside the real lowering ---------------------------------------------- */
 
-static cb_status host_im2col(void *user, const cb_cu_conv *g, const float *x, int64_t i0,
+static cb_status host_im2col(void *user, const cb_conv_geom *g, const float *x, int64_t i0,
                              int64_t nimg, float *col) {
   (void)user;
-  int64_t total = g->c * g->r * g->s * nimg * g->p * g->q;
+  int64_t total = g->cv.c * g->cv.r * g->cv.s * nimg * g->p * g->q;
   for (int64_t e = 0; e < total; e++) {
     int64_t src = cb_im2col_src(g, i0, nimg, e);
     col[e] = src >= 0 ? x[src] : 0.0f;
@@ -202,15 +202,15 @@ static cb_status host_im2col(void *user, const cb_cu_conv *g, const float *x, in
   return CB_OK;
 }
 
-static cb_status host_col2im(void *user, const cb_cu_conv *g, const float *col, int64_t i0,
+static cb_status host_col2im(void *user, const cb_conv_geom *g, const float *col, int64_t i0,
                              int64_t nimg, float *dx) {
   (void)user;
-  int64_t total = nimg * g->c * g->h * g->w;
-  float *out = dx + i0 * g->c * g->h * g->w;
+  int64_t total = nimg * g->cv.c * g->cv.h * g->cv.w;
+  float *out = dx + i0 * g->cv.c * g->cv.h * g->cv.w;
   for (int64_t e = 0; e < total; e++) {
     float sum = 0.0f;
-    for (int64_t rr = 0; rr < g->r; rr++)
-      for (int64_t ss = 0; ss < g->s; ss++) {
+    for (int64_t rr = 0; rr < g->cv.r; rr++)
+      for (int64_t ss = 0; ss < g->cv.s; ss++) {
         int64_t src = cb_col2im_src(g, nimg, e, rr, ss);
         if (src >= 0) sum += col[src];
       }
@@ -243,10 +243,9 @@ static const conv_case cases[] = {
 };
 #define NCASES (sizeof cases / sizeof *cases)
 
-static cb_cu_conv geom_of(const cb_conv *c) {
-  cb_cu_conv g;
-  cb_cu_conv_init(&g, c->n, c->c, c->h, c->w, c->k, c->r, c->s, c->pad_h, c->pad_w, c->stride_h,
-                  c->stride_w, c->dil_h, c->dil_w, c->groups);
+static cb_conv_geom geom_of(const cb_conv *c) {
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, c);
   return g;
 }
 
@@ -255,7 +254,7 @@ static void test_lowering(void) {
   for (size_t ci = 0; ci < NCASES; ci++)
     for (int op = CB_OP_CONV_FWD; op <= CB_OP_CONV_BWD_FILTER; op++) {
       cb_problem p = cb_problem_conv((cb_op)op, cases[ci].c);
-      cb_cu_conv g = geom_of(&p.conv);
+      cb_conv_geom g = geom_of(&p.conv);
       CHECK_EQ_INT(g.p, cb_conv_out_h(&p.conv));
       CHECK_EQ_INT(g.q, cb_conv_out_w(&p.conv));
       int64_t n0 = cb_problem_elems(&p, 0), n1 = cb_problem_elems(&p, 1);
@@ -263,14 +262,14 @@ static void test_lowering(void) {
       float *a = ints(n0, 7 + ci), *b = ints(n1, 8 + ci), *want = ref_answer(&p, a, b, NULL);
       /* One image per step, two, and the whole batch: i0 offsets and
        * partial last steps. */
-      int64_t steps[3] = {1, 2, g.n};
+      int64_t steps[3] = {1, 2, g.cv.n};
       for (int si = 0; si < 3; si++) {
         int64_t step = steps[si];
-        if (step > g.n || (si == 2 && step <= 2)) continue;
+        if (step > g.cv.n || (si == 2 && step <= 2)) continue;
         replay r = {.loads_ok = true};
         cb_sgemm_tile_of(32, 64, &r.t);
         cb_cu_lower_ops ops = {host_im2col, host_col2im, host_sgemm, &r};
-        float *got = nans(n2), *col = nans(g.c * g.r * g.s * step * g.p * g.q);
+        float *got = nans(n2), *col = nans(g.cv.c * g.cv.r * g.cv.s * step * g.p * g.q);
         cb_args args = {a, b, got};
         CHECK(cb_cu_lower(&ops, (cb_op)op, &g, step, &args, col) == CB_OK);
         CHECK_MSG(same(got, want, n2, cb_op_name((cb_op)op)), "%s, %s, step %lld", cases[ci].why,
@@ -283,23 +282,23 @@ static void test_lowering(void) {
   printf("im2col lowering: %d case/op/step combinations\n", checked);
 
   /* Steps: the whole batch when it fits, else as many images as fit. */
-  cb_cu_conv g = geom_of(&cases[0].c);
-  int64_t per = g.c * g.r * g.s * g.p * g.q * 4;
-  CHECK_EQ_INT(cb_cu_step_images(&g, 1 << 30), g.n);
+  cb_conv_geom g = geom_of(&cases[0].c);
+  int64_t per = g.cv.c * g.cv.r * g.cv.s * g.p * g.q * 4;
+  CHECK_EQ_INT(cb_cu_step_images(&g, 1 << 30), g.cv.n);
   CHECK_EQ_INT(cb_cu_step_images(&g, 2 * per), 2);
   CHECK_EQ_INT(cb_cu_step_images(&g, per / 2), 1);
 }
 
 /* ---- the direct kernels' loops -------------------------------------------------------------- */
 
-static void direct_fwd(const cb_cu_conv *g, const float *x, const float *w, float *y) {
-  for (int64_t e = 0; e < g->n * g->k * g->p * g->q; e++) {
+static void direct_fwd(const cb_conv_geom *g, const float *x, const float *w, float *y) {
+  for (int64_t e = 0; e < g->cv.n * g->cv.k * g->p * g->q; e++) {
     int64_t i, k, p, q;
     cb_direct_out_coords(g, e, &i, &k, &p, &q);
     float sum = 0.0f;
     for (int64_t cc = 0; cc < g->cg; cc++)
-      for (int64_t rr = 0; rr < g->r; rr++)
-        for (int64_t ss = 0; ss < g->s; ss++) {
+      for (int64_t rr = 0; rr < g->cv.r; rr++)
+        for (int64_t ss = 0; ss < g->cv.s; ss++) {
           int64_t src = cb_direct_fwd_src(g, i, k, p, q, cc, rr, ss);
           if (src >= 0) sum = fmaf(x[src], w[cb_direct_w_index(g, k, cc, rr, ss)], sum);
         }
@@ -307,19 +306,19 @@ static void direct_fwd(const cb_cu_conv *g, const float *x, const float *w, floa
   }
 }
 
-static void direct_bwd_data(const cb_cu_conv *g, const float *dy, const float *w, float *dx) {
-  for (int64_t e = 0; e < g->n * g->c * g->h * g->w; e++) {
-    int64_t x = e % g->w, y = (e / g->w) % g->h, c = (e / (g->w * g->h)) % g->c;
-    int64_t i = e / (g->w * g->h * g->c), grp = c / g->cg, cc = c % g->cg;
+static void direct_bwd_data(const cb_conv_geom *g, const float *dy, const float *w, float *dx) {
+  for (int64_t e = 0; e < g->cv.n * g->cv.c * g->cv.h * g->cv.w; e++) {
+    int64_t x = e % g->cv.w, y = (e / g->cv.w) % g->cv.h, c = (e / (g->cv.w * g->cv.h)) % g->cv.c;
+    int64_t i = e / (g->cv.w * g->cv.h * g->cv.c), grp = c / g->cg, cc = c % g->cg;
     float sum = 0.0f;
-    for (int64_t rr = 0; rr < g->r; rr++) {
-      int64_t p = cb_col2im_out(y, rr, g->pad_h, g->dil_h, g->stride_h, g->p);
+    for (int64_t rr = 0; rr < g->cv.r; rr++) {
+      int64_t p = cb_col2im_out(y, rr, g->cv.pad_h, g->cv.dil_h, g->cv.stride_h, g->p);
       if (p < 0) continue;
-      for (int64_t ss = 0; ss < g->s; ss++) {
-        int64_t q = cb_col2im_out(x, ss, g->pad_w, g->dil_w, g->stride_w, g->q);
+      for (int64_t ss = 0; ss < g->cv.s; ss++) {
+        int64_t q = cb_col2im_out(x, ss, g->cv.pad_w, g->cv.dil_w, g->cv.stride_w, g->q);
         if (q < 0) continue;
         for (int64_t k = grp * g->kg; k < (grp + 1) * g->kg; k++)
-          sum = fmaf(dy[((i * g->k + k) * g->p + p) * g->q + q],
+          sum = fmaf(dy[((i * g->cv.k + k) * g->p + p) * g->q + q],
                      w[cb_direct_w_index(g, k, cc, rr, ss)], sum);
       }
     }
@@ -329,11 +328,11 @@ static void direct_bwd_data(const cb_cu_conv *g, const float *dy, const float *w
 
 /* One block per dw element: threads take terms tid, tid + 256, ...; the
  * tree reduction of cuda_direct.cu's block_sum. */
-static void direct_bwd_filter(const cb_cu_conv *g, const float *x, const float *dy, float *dw) {
-  int64_t terms = g->n * g->p * g->q;
+static void direct_bwd_filter(const cb_conv_geom *g, const float *x, const float *dy, float *dw) {
+  int64_t terms = g->cv.n * g->p * g->q;
   float part[CB_CU_BLOCK];
   CHECK_EQ_INT(1 << cb_reduce_steps(CB_CU_BLOCK), CB_CU_BLOCK);
-  for (int64_t e = 0; e < g->k * g->cg * g->r * g->s; e++) {
+  for (int64_t e = 0; e < g->cv.k * g->cg * g->cv.r * g->cv.s; e++) {
     for (int tid = 0; tid < CB_CU_BLOCK; tid++) {
       float sum = 0.0f;
       for (int64_t t = tid; t < terms; t += CB_CU_BLOCK) {
@@ -352,7 +351,7 @@ static void test_direct(void) {
   for (size_t ci = 0; ci < NCASES; ci++)
     for (int op = CB_OP_CONV_FWD; op <= CB_OP_CONV_BWD_FILTER; op++) {
       cb_problem p = cb_problem_conv((cb_op)op, cases[ci].c);
-      cb_cu_conv g = geom_of(&p.conv);
+      cb_conv_geom g = geom_of(&p.conv);
       int64_t n2 = cb_problem_elems(&p, 2);
       float *a = ints(cb_problem_elems(&p, 0), 17 + ci), *b = ints(cb_problem_elems(&p, 1), 3);
       float *want = ref_answer(&p, a, b, NULL), *got = nans(n2);
@@ -416,9 +415,10 @@ static void test_fft_geometry(void) {
     for (int op = 0; op < 3; op++) {
       cb_problem p = cb_problem_conv((cb_op)(CB_OP_CONV_FWD + op), cases[ci].c);
       const cb_conv *c = &p.conv;
+      cb_conv_geom cg;
+      cb_conv_geom_init(&cg, c);
       cb_fft_geom g;
-      cb_fft_geom_init(&g, op, c->n, c->c, c->h, c->w, c->k, c->r, c->s, c->pad_h, c->pad_w,
-                       c->stride_h, c->stride_w, c->dil_h, c->dil_w);
+      cb_fft_geom_init(&g, op, &cg);
       CHECK(g.hf >= c->h + 2 * c->pad_h && g.wf >= c->w + 2 * c->pad_w);
       CHECK_EQ_INT(g.b0 * g.in0.rows * g.in0.cols, cb_problem_elems(&p, 0));
       CHECK_EQ_INT(g.b1 * g.in1.rows * g.in1.cols, cb_problem_elems(&p, 1));

@@ -26,6 +26,7 @@
 #define CB_CPU_CONV_H
 
 #include "cpu.h"
+#include "im2col.h" /* cb_conv_geom, cb_tap_range, the shared im2col */
 
 #include <stdint.h>
 
@@ -103,30 +104,7 @@ cb_status cb_cpu_conv_check(const char *who, const cb_problem *p, cb_op op, cons
 
 /* ---- geometry ------------------------------------------------------------------- */
 
-/* A convolution's sizes unpacked once per run. */
-typedef struct cb_cpu_geom {
-  const cb_conv *cv;
-  int64_t p, q, pq; /* output height, width and plane size */
-  int64_t hw;       /* input plane size */
-  int64_t cg, kg;   /* input and output channels per group */
-  int64_t rs;       /* taps per filter plane: r s */
-  int64_t cgrs;     /* one filter's length c/g r s: the depth of a forward GEMM */
-  int64_t crs;      /* rows of the col matrix over all groups: c r s */
-} cb_cpu_geom;
-
-/* Fills g for cv, which must outlive g. */
-void cb_cpu_geom_init(const cb_conv *cv, cb_cpu_geom *g);
-
-/* A half-open range [lo, hi) of output indices along one dimension. */
-typedef struct cb_cpu_range {
-  int64_t lo, hi;
-} cb_cpu_range;
-
-/* The outputs o < out whose input index o * stride - pad + tap * dil lies
- * in [0, in): where filter tap `tap` reads real data rather than padding.
- * Computed once per row, it keeps the bounds tests out of copy loops. */
-cb_cpu_range cb_cpu_tap_range(int64_t tap, int64_t in, int64_t out, int64_t stride, int64_t pad,
-                              int64_t dil);
+/* The geometry is cb_conv_geom and the tap ranges cb_tap_range (conv_geom.h). */
 
 /* ---- workspace ------------------------------------------------------------------ */
 
@@ -202,24 +180,19 @@ static inline int cb_cpu_team(void) {
  * padding. cb_cpu_im2col fills the block rows [row0, row1) x columns
  * [j0, j1) into dst (dst[(row - row0) ld + j - j0]) from the images x
  * (NCHW, image 0 at x). */
-void cb_cpu_im2col(cb_cpu_isa isa, const cb_cpu_geom *g, const float *x, int64_t row0, int64_t row1,
-                   int64_t j0, int64_t j1, float *dst, int64_t ld);
+void cb_cpu_im2col(cb_cpu_isa isa, const cb_conv_geom *g, const float *x, int64_t row0,
+                   int64_t row1, int64_t j0, int64_t j1, float *dst, int64_t ld);
 
 /* The adjoint of im2col for one image and the channels [c0, c1), over the
  * output rows [p0, p1): adds every entry of the col block src (rows
  * (c, r, s) from c0 R S, ld floats apart; column (p - p0) Q + q) to the
  * element of dx (one image, NCHW) im2col would have copied it from. dx
  * must hold the sum so far (zero it before the first block). */
-void cb_cpu_col2im_add(cb_cpu_isa isa, const cb_cpu_geom *g, const float *src, int64_t ld,
+void cb_cpu_col2im_add(cb_cpu_isa isa, const cb_conv_geom *g, const float *src, int64_t ld,
                        int64_t c0, int64_t c1, int64_t p0, int64_t p1, float *dx);
 
-/* Columns [j0, j1) (j = i pq + j') of the NCHW planes t[i, k, 0..pq),
- * k < nk, copied into the matrix m[k, j - j0] (ld floats per row). */
-void cb_cpu_gather_cols(const float *t, float *m, int64_t ld, int64_t nk, int64_t pq, int64_t j0,
-                        int64_t j1);
-/* The reverse: t[i, k, j'] = m[k, j - j0] for the columns [j0, j1). */
-void cb_cpu_scatter_cols(const float *m, float *t, int64_t ld, int64_t nk, int64_t pq, int64_t j0,
-                         int64_t j1);
+/* The copies between NCHW planes and [K, columns] matrices are
+ * cb_planes_to_matrix / cb_matrix_to_planes (im2col.h). */
 
 /* ---- Winograd transforms (cpu_conv_winograd.c), exposed for tests ------------------ */
 

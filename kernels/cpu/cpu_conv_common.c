@@ -20,39 +20,6 @@ cb_status cb_cpu_conv_check(const char *who, const cb_problem *p, cb_op op, cons
   return CB_OK;
 }
 
-void cb_cpu_geom_init(const cb_conv *cv, cb_cpu_geom *g) {
-  g->cv = cv;
-  g->p = cb_conv_out_h(cv);
-  g->q = cb_conv_out_w(cv);
-  g->pq = g->p * g->q;
-  g->hw = cv->h * cv->w;
-  g->cg = cv->c / cv->groups;
-  g->kg = cv->k / cv->groups;
-  g->rs = cv->r * cv->s;
-  g->cgrs = g->cg * g->rs;
-  g->crs = cv->c * g->rs;
-}
-
-/* floor(a / b) for b > 0 (C's '/' truncates toward zero). */
-static int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && a < 0) ? q - 1 : q;
-}
-
-static int64_t clamp(int64_t v, int64_t lo, int64_t hi) {
-  return v < lo ? lo : v > hi ? hi : v;
-}
-
-cb_cpu_range cb_cpu_tap_range(int64_t tap, int64_t in, int64_t out, int64_t stride, int64_t pad,
-                              int64_t dil) {
-  int64_t off = tap * dil - pad; /* input index = o * stride + off */
-  int64_t lo = -floor_div(off, stride);
-  int64_t hi = floor_div(in - 1 - off, stride) + 1;
-  cb_cpu_range rg = {clamp(lo, 0, out), clamp(hi, 0, out)};
-  if (rg.hi < rg.lo) rg.hi = rg.lo;
-  return rg;
-}
-
 /* ---- workspace ------------------------------------------------------------ */
 
 #define WS_ALIGN 64

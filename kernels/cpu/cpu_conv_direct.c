@@ -393,8 +393,8 @@ typedef struct gemm_parts {
 static cb_cpu_ws gemm_layout(const cb_ctx *ctx, const cb_problem *p, const int *params, void *base,
                              int t, gemm_parts *mine) {
   const cb_conv *cv = &p->conv;
-  cb_cpu_geom g;
-  cb_cpu_geom_init(cv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, cv);
   cb_cpu_gemm_cfg cfg = cb_cpu_conv_gemm_cfg(ctx, cb_cpu_conv_isa(params));
   int64_t gm = g.kg, gn = g.pq, gk = g.cg; /* forward: K/G x PQ x C/G */
   if (p->op == CB_OP_CONV_BWD_DATA) gm = g.cg, gk = g.kg;
@@ -411,9 +411,9 @@ static cb_cpu_ws gemm_layout(const cb_ctx *ctx, const cb_problem *p, const int *
 
 /* The pixels a strided 1x1 reads of channels [c0, c1) of one image (x):
  * pix[c - c0, p Q + q] = x[c, p u, q u]. */
-static void gather_pixels(const cb_cpu_geom *g, const float *x, int64_t c0, int64_t c1,
+static void gather_pixels(const cb_conv_geom *g, const float *x, int64_t c0, int64_t c1,
                           float *pix) {
-  const cb_conv *cv = g->cv;
+  const cb_conv *cv = &g->cv;
   for (int64_t c = c0; c < c1; c++)
     for (int64_t p = 0; p < g->p; p++) {
       const float *src = x + c * g->hw + p * cv->stride_h * cv->w;
@@ -424,8 +424,8 @@ static void gather_pixels(const cb_cpu_geom *g, const float *x, int64_t c0, int6
 
 /* The reverse for backward-data: one image's dx (every channel) zeroed,
  * then dx[c, p u, q u] = pix[c, p Q + q]. */
-static void scatter_pixels(const cb_cpu_geom *g, const float *pix, float *dx) {
-  const cb_conv *cv = g->cv;
+static void scatter_pixels(const cb_conv_geom *g, const float *pix, float *dx) {
+  const cb_conv *cv = &g->cv;
   memset(dx, 0, (size_t)(cv->c * g->hw) * sizeof *dx);
   for (int64_t c = 0; c < cv->c; c++)
     for (int64_t p = 0; p < g->p; p++) {
@@ -437,18 +437,18 @@ static void scatter_pixels(const cb_cpu_geom *g, const float *pix, float *dx) {
 
 /* Forward, one image, columns [j0, j1) of y's planes: y[K, j] = W x[C, j]
  * per group; x's rows are ldx floats long. */
-static void gemm_fwd(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, const float *w,
+static void gemm_fwd(const cb_cpu_gemm_cfg *cfg, const cb_conv_geom *g, const float *w,
                      const float *x, int64_t ldx, float *y, int64_t j0, int64_t j1, void *gws) {
-  for (int64_t grp = 0; grp < g->cv->groups; grp++)
+  for (int64_t grp = 0; grp < g->cv.groups; grp++)
     cb_cpu_sgemm(cfg, false, false, g->kg, j1 - j0, g->cg, 1.0f, w + grp * g->kg * g->cg, g->cg,
                  x + grp * g->cg * ldx + j0, ldx, 0.0f, y + grp * g->kg * g->pq + j0, g->pq, gws);
 }
 
 /* Backward-data, one image, columns [j0, j1): out[C, j] = W^T dy[K, j]
  * per group; out's rows are pq floats long. */
-static void gemm_bwd_data(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, const float *w,
+static void gemm_bwd_data(const cb_cpu_gemm_cfg *cfg, const cb_conv_geom *g, const float *w,
                           const float *dy, float *out, int64_t j0, int64_t j1, void *gws) {
-  for (int64_t grp = 0; grp < g->cv->groups; grp++)
+  for (int64_t grp = 0; grp < g->cv.groups; grp++)
     cb_cpu_sgemm(cfg, true, false, g->cg, j1 - j0, g->kg, 1.0f, w + grp * g->kg * g->cg, g->cg,
                  dy + grp * g->kg * g->pq + j0, g->pq, 0.0f, out + grp * g->cg * g->pq + j0, g->pq,
                  gws);
@@ -457,7 +457,7 @@ static void gemm_bwd_data(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, cons
 /* Backward-filter, one image, input channels [c0, c1): dW[K, c] = beta dW
  * + dy[K, PQ] x[c, PQ]^T per group the channels touch; x's channel c0 row
  * at x, rows ldx floats long. */
-static void gemm_bwd_filter(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, const float *dy,
+static void gemm_bwd_filter(const cb_cpu_gemm_cfg *cfg, const cb_conv_geom *g, const float *dy,
                             const float *x, int64_t ldx, int64_t c0, int64_t c1, float beta,
                             float *dw, void *gws) {
   for (int64_t ca = c0; ca < c1;) {
@@ -476,8 +476,8 @@ static void gemm_bwd_filter(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, co
 static void gemm_thread(const cb_problem *prob, const cb_cpu_gemm_cfg *cfg, const cb_args *args,
                         const gemm_parts *gp, int t, int nt) {
   const cb_conv *cv = &prob->conv;
-  cb_cpu_geom g;
-  cb_cpu_geom_init(cv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, cv);
   bool strided = !unit_stride(cv);
   int64_t i0 = 0, i1 = cv->n, j0 = 0, j1 = g.pq;
   if (prob->op == CB_OP_CONV_BWD_FILTER) {

@@ -45,7 +45,7 @@ static const cb_param_def im2col_params[2] = {
 #define AUTO_MIN_COLS  256
 #define AUTO_COL_BYTES ((int64_t)8 << 20)
 
-static int64_t chunk_for(const cb_cpu_geom *g, const int *params) {
+static int64_t chunk_for(const cb_conv_geom *g, const int *params) {
   int chunk = cb_cpu_param(params, 1, im2col_params);
   if (chunk > 0) return chunk;
   int64_t cols = AUTO_COL_BYTES / (4 * g->crs);
@@ -57,7 +57,7 @@ static int64_t chunk_for(const cb_cpu_geom *g, const int *params) {
  * [j, hi): whole images (as many as fit in cs columns) when an image
  * starts at j and fits, else the part of j's image up to hi, cut in
  * near-equal pieces of at most cs columns. */
-static int64_t next_piece(const cb_cpu_geom *g, int64_t j, int64_t hi, int64_t cs) {
+static int64_t next_piece(const cb_conv_geom *g, int64_t j, int64_t hi, int64_t cs) {
   int64_t off = j % g->pq;
   if (off == 0 && g->pq <= cs && hi - j >= g->pq) {
     int64_t b = cs / g->pq, avail = (hi - j) / g->pq;
@@ -70,8 +70,8 @@ static int64_t next_piece(const cb_cpu_geom *g, int64_t j, int64_t hi, int64_t c
 
 /* A thread's columns of all N P Q: whole images when every thread gets
  * one, else an even split (in 16-column blocks, the GEMM's vector width). */
-static void column_share(const cb_cpu_geom *g, int t, int nt, int64_t *lo, int64_t *hi) {
-  int64_t n = g->cv->n;
+static void column_share(const cb_conv_geom *g, int t, int nt, int64_t *lo, int64_t *hi) {
+  int64_t n = g->cv.n;
   cb_cpu_share(n * g->pq, n >= nt ? g->pq : 16, t, nt, lo, hi);
 }
 
@@ -91,14 +91,14 @@ typedef struct thread_parts {
 /* Carves (base != NULL) or counts (base NULL) threads slots of parts;
  * *mine gets slot t's. The GEMMs are gm x gn at most, of the depths
  * gk[0..nk). */
-static cb_cpu_ws layout(const cb_cpu_geom *g, const cb_cpu_gemm_cfg *cfg, int64_t rows,
+static cb_cpu_ws layout(const cb_conv_geom *g, const cb_cpu_gemm_cfg *cfg, int64_t rows,
                         int64_t cols, int64_t gm, int64_t gn, const int64_t *gk, int nk,
                         int threads, void *base, int t, thread_parts *mine) {
   cb_cpu_ws ws = cb_cpu_ws_begin(base);
   for (int slot = 0; slot < threads; slot++) {
     thread_parts parts;
     parts.col = cb_cpu_ws_floats(&ws, rows * cols);
-    parts.kmat = cb_cpu_ws_floats(&ws, g->cv->k * cols);
+    parts.kmat = cb_cpu_ws_floats(&ws, g->cv.k * cols);
     parts.gemm = cb_cpu_ws_gemm(&ws, cfg, gm, gn, gk, nk);
     if (slot == t && mine) *mine = parts;
   }
@@ -111,8 +111,8 @@ static cb_cpu_ws layout(const cb_cpu_geom *g, const cb_cpu_gemm_cfg *cfg, int64_
  * K/G x cs x C/G R S. */
 static cb_cpu_ws fwd_layout(const cb_ctx *ctx, const cb_problem *p, const int *params, void *base,
                             int t, thread_parts *mine) {
-  cb_cpu_geom g;
-  cb_cpu_geom_init(&p->conv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &p->conv);
   cb_cpu_gemm_cfg cfg = cb_cpu_conv_gemm_cfg(ctx, cb_cpu_conv_isa(params));
   int64_t cs = chunk_for(&g, params);
   return layout(&g, &cfg, g.crs, cs, g.kg, cs, &g.cgrs, 1, ctx->threads, base, t, mine);
@@ -134,18 +134,18 @@ static cb_status fwd_workspace(const cb_ctx *ctx, const cb_problem *p, const int
 
 /* out[:, 0:cols] = W col[:, 0:cols], group by group; col rows are cols
  * floats long, out rows ldout. */
-static void fwd_gemms(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, const float *w,
+static void fwd_gemms(const cb_cpu_gemm_cfg *cfg, const cb_conv_geom *g, const float *w,
                       const float *col, int64_t cols, float *out, int64_t ldout, void *gws) {
-  for (int64_t grp = 0; grp < g->cv->groups; grp++)
+  for (int64_t grp = 0; grp < g->cv.groups; grp++)
     cb_cpu_sgemm(cfg, false, false, g->kg, cols, g->cgrs, 1.0f, w + grp * g->kg * g->cgrs, g->cgrs,
                  col + grp * g->cgrs * cols, cols, 0.0f, out + grp * g->kg * ldout, ldout, gws);
 }
 
 /* One thread's columns [lo, hi) of y, piece by piece. */
-static void fwd_thread(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, const float *x,
+static void fwd_thread(const cb_cpu_gemm_cfg *cfg, const cb_conv_geom *g, const float *x,
                        const float *w, float *y, int64_t lo, int64_t hi, int64_t cs,
                        const thread_parts *tp) {
-  const cb_conv *cv = g->cv;
+  const cb_conv *cv = &g->cv;
   for (int64_t j = lo; j < hi;) {
     int64_t je = next_piece(g, j, hi, cs), cols = je - j, i = j / g->pq;
     cb_cpu_im2col(cfg->isa, g, x, 0, g->crs, j, je, tp->col, cols);
@@ -154,7 +154,7 @@ static void fwd_thread(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, const f
       fwd_gemms(cfg, g, w, tp->col, cols, y + i * cv->k * g->pq + (j - i * g->pq), g->pq, tp->gemm);
     } else {
       fwd_gemms(cfg, g, w, tp->col, cols, tp->kmat, cols, tp->gemm);
-      cb_cpu_scatter_cols(tp->kmat, y, cols, cv->k, g->pq, j, je);
+      cb_matrix_to_planes(tp->kmat, y, cols, cv->k, g->pq, j, je);
     }
     j = je;
   }
@@ -166,8 +166,8 @@ static cb_status fwd_run(cb_ctx *ctx, const cb_problem *prob, const int *params,
   (void)plan;
   cb_status st = check_args("conv_fwd/im2col", args);
   if (st != CB_OK) return st;
-  cb_cpu_geom g;
-  cb_cpu_geom_init(&prob->conv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &prob->conv);
   cb_cpu_gemm_cfg cfg = cb_cpu_conv_gemm_cfg(ctx, cb_cpu_conv_isa(params));
   int64_t cs = chunk_for(&g, params);
 #pragma omp parallel num_threads(cb_cpu_conv_threads(ctx, cb_problem_flops(prob)))
@@ -199,15 +199,15 @@ const cb_variant cb_cpu_conv_fwd_im2col = {
 /* Backward-data pieces are whole output rows of one image (rows of at
  * least cs columns when Q > cs), or whole images: col blocks of
  * [C R S, max(cs, Q)], GEMMs C/G R S x max(cs, Q) x K/G. */
-static int64_t bwd_data_cols(const cb_cpu_geom *g, const int *params) {
+static int64_t bwd_data_cols(const cb_conv_geom *g, const int *params) {
   int64_t cs = chunk_for(g, params);
   return cs > g->q ? cs : g->q;
 }
 
 static cb_cpu_ws bwd_data_layout(const cb_ctx *ctx, const cb_problem *p, const int *params,
                                  void *base, int t, thread_parts *mine) {
-  cb_cpu_geom g;
-  cb_cpu_geom_init(&p->conv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &p->conv);
   cb_cpu_gemm_cfg cfg = cb_cpu_conv_gemm_cfg(ctx, cb_cpu_conv_isa(params));
   int64_t cols = bwd_data_cols(&g, params);
   return layout(&g, &cfg, g.crs, cols, g.cgrs, cols, &g.kg, 1, ctx->threads, base, t, mine);
@@ -229,7 +229,7 @@ static cb_status bwd_data_workspace(const cb_ctx *ctx, const cb_problem *p, cons
 
 /* col[rows of channels c0..c1, 0:cols] = W^T dy[:, 0:cols], one GEMM per
  * group the channels touch; dy's group 0 row 0 at dy, rows lddy apart. */
-static void bwd_data_gemms(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, const float *w,
+static void bwd_data_gemms(const cb_cpu_gemm_cfg *cfg, const cb_conv_geom *g, const float *w,
                            const float *dy, int64_t lddy, int64_t c0, int64_t c1, float *col,
                            int64_t cols, void *gws) {
   for (int64_t ca = c0; ca < c1;) {
@@ -242,10 +242,10 @@ static void bwd_data_gemms(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, con
 }
 
 /* One thread's images [i0, i1) and input channels [c0, c1) of dx. */
-static void bwd_data_thread(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, const float *dy,
+static void bwd_data_thread(const cb_cpu_gemm_cfg *cfg, const cb_conv_geom *g, const float *dy,
                             const float *w, float *dx, int64_t i0, int64_t i1, int64_t c0,
                             int64_t c1, int64_t cs, const thread_parts *tp) {
-  const cb_conv *cv = g->cv;
+  const cb_conv *cv = &g->cv;
   for (int64_t i = i0; i < i1; i++)
     memset(dx + (i * cv->c + c0) * g->hw, 0, (size_t)((c1 - c0) * g->hw) * sizeof *dx);
   for (int64_t i = i0; i < i1;) {
@@ -254,7 +254,7 @@ static void bwd_data_thread(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, co
     if (b > 1) {
       /* Whole small images: dy's columns gathered into one wide GEMM. */
       int64_t cols = b * g->pq;
-      cb_cpu_gather_cols(dy, tp->kmat, cols, cv->k, g->pq, i * g->pq, (i + b) * g->pq);
+      cb_planes_to_matrix(dy, tp->kmat, cols, cv->k, g->pq, i * g->pq, (i + b) * g->pq);
       bwd_data_gemms(cfg, g, w, tp->kmat, cols, c0, c1, tp->col, cols, tp->gemm);
       for (int64_t ii = 0; ii < b; ii++)
         cb_cpu_col2im_add(cfg->isa, g, tp->col + ii * g->pq, cols, c0, c1, 0, g->p,
@@ -280,8 +280,8 @@ static cb_status bwd_data_run(cb_ctx *ctx, const cb_problem *prob, const int *pa
   cb_status st = check_args("conv_bwd_data/im2col", args);
   if (st != CB_OK) return st;
   const cb_conv *cv = &prob->conv;
-  cb_cpu_geom g;
-  cb_cpu_geom_init(cv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, cv);
   cb_cpu_gemm_cfg cfg = cb_cpu_conv_gemm_cfg(ctx, cb_cpu_conv_isa(params));
   int64_t cs = bwd_data_cols(&g, params);
 #pragma omp parallel num_threads(cb_cpu_conv_threads(ctx, cb_problem_flops(prob)))
@@ -317,8 +317,8 @@ const cb_variant cb_cpu_conv_bwd_data_im2col = {
 /* The widths next_piece gives the pieces of all N P Q columns (at most
  * two): whole images B at a time and the rest of the batch, or pieces of
  * one image in near-equal parts. Returns how many it wrote to widths. */
-static int piece_widths(const cb_cpu_geom *g, int64_t cs, int64_t widths[2]) {
-  int64_t n = g->cv->n;
+static int piece_widths(const cb_conv_geom *g, int64_t cs, int64_t widths[2]) {
+  int64_t n = g->cv.n;
   if (g->pq <= cs) {
     int64_t b = cs / g->pq < n ? cs / g->pq : n;
     widths[0] = b * g->pq;
@@ -335,8 +335,8 @@ static int piece_widths(const cb_cpu_geom *g, int64_t cs, int64_t widths[2]) {
  * K/G x C/G R S deep as the pieces are wide. */
 static cb_cpu_ws bwd_filter_layout(const cb_ctx *ctx, const cb_problem *p, const int *params,
                                    void *base, int t, thread_parts *mine) {
-  cb_cpu_geom g;
-  cb_cpu_geom_init(&p->conv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &p->conv);
   cb_cpu_gemm_cfg cfg = cb_cpu_conv_gemm_cfg(ctx, cb_cpu_conv_isa(params));
   int64_t cs = chunk_for(&g, params), widths[2];
   int nw = piece_widths(&g, cs, widths);
@@ -360,7 +360,7 @@ static cb_status bwd_filter_workspace(const cb_ctx *ctx, const cb_problem *p, co
 /* dW[:, col rows row0..row1] = beta dW + dy[:, 0:cols] col^T, one GEMM
  * per group the rows touch (each group's rows multiply its own output
  * channels of dy); col's row row0 at col, rows cols floats long. */
-static void bwd_filter_gemms(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, const float *dy,
+static void bwd_filter_gemms(const cb_cpu_gemm_cfg *cfg, const cb_conv_geom *g, const float *dy,
                              int64_t lddy, const float *col, int64_t cols, int64_t row0,
                              int64_t row1, float beta, float *dw, void *gws) {
   for (int64_t lo = row0; lo < row1;) {
@@ -375,10 +375,10 @@ static void bwd_filter_gemms(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, c
 
 /* One thread's rows [row0, row1) of col (columns of dW), summed over every
  * column of every image, piece by piece. */
-static void bwd_filter_thread(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, const float *x,
+static void bwd_filter_thread(const cb_cpu_gemm_cfg *cfg, const cb_conv_geom *g, const float *x,
                               const float *dy, float *dw, int64_t row0, int64_t row1, int64_t cs,
                               const thread_parts *tp) {
-  const cb_conv *cv = g->cv;
+  const cb_conv *cv = &g->cv;
   int64_t total = cv->n * g->pq;
   if (row0 >= row1) return;
   for (int64_t j = 0; j < total;) {
@@ -390,7 +390,7 @@ static void bwd_filter_thread(const cb_cpu_gemm_cfg *cfg, const cb_cpu_geom *g, 
       dyk = dy + i * cv->k * g->pq + (j - i * g->pq);
       lddy = g->pq;
     } else {
-      cb_cpu_gather_cols(dy, tp->kmat, cols, cv->k, g->pq, j, je);
+      cb_planes_to_matrix(dy, tp->kmat, cols, cv->k, g->pq, j, je);
     }
     cb_cpu_im2col(cfg->isa, g, x, row0, row1, j, je, tp->col, cols);
     bwd_filter_gemms(cfg, g, dyk, lddy, tp->col, cols, row0, row1, j == 0 ? 0.0f : 1.0f, dw,
@@ -405,8 +405,8 @@ static cb_status bwd_filter_run(cb_ctx *ctx, const cb_problem *prob, const int *
   (void)plan;
   cb_status st = check_args("conv_bwd_filter/im2col", args);
   if (st != CB_OK) return st;
-  cb_cpu_geom g;
-  cb_cpu_geom_init(&prob->conv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &prob->conv);
   cb_cpu_gemm_cfg cfg = cb_cpu_conv_gemm_cfg(ctx, cb_cpu_conv_isa(params));
   int64_t cs = chunk_for(&g, params);
 #pragma omp parallel num_threads(cb_cpu_conv_threads(ctx, cb_problem_flops(prob)))

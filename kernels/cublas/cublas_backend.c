@@ -89,11 +89,11 @@ static cb_status sgemm_run(cb_ctx *ctx, const cb_problem *p, const int *params, 
 
 static cb_status conv_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
   (void)ctx, (void)params;
-  cb_cu_conv g;
-  cb_cuda_geom(p, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &p->conv);
   int64_t b = cb_cu_step_images(&g, CB_CUDA_COL_BUDGET);
-  if (!cb_cuda_fits_int(g.crs) || !cb_cuda_fits_int(g.kg) || !cb_cuda_fits_int(b * g.p * g.q) ||
-      !cb_cuda_fits_int(g.k))
+  if (!cb_cuda_fits_int(g.cgrs) || !cb_cuda_fits_int(g.kg) || !cb_cuda_fits_int(b * g.p * g.q) ||
+      !cb_cuda_fits_int(g.cv.k))
     return cb_error(CB_ERR_UNSUPPORTED, "cublas %s: GEMM sizes must fit an int", cb_op_name(p->op));
   return CB_OK;
 }
@@ -101,22 +101,22 @@ static cb_status conv_supports(const cb_ctx *ctx, const cb_problem *p, const int
 static cb_status conv_workspace(const cb_ctx *ctx, const cb_problem *p, const int *params,
                                 size_t *bytes) {
   (void)ctx, (void)params;
-  cb_cu_conv g;
-  cb_cuda_geom(p, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &p->conv);
   int64_t b = cb_cu_step_images(&g, CB_CUDA_COL_BUDGET);
-  *bytes = (size_t)(g.c * g.r * g.s * b * g.p * g.q) * sizeof(float);
+  *bytes = (size_t)(g.cv.c * g.cv.r * g.cv.s * b * g.p * g.q) * sizeof(float);
   return CB_OK;
 }
 
 /* The lowering's operations on cuBLAS: the cuda backend's im2col /
  * col2im kernels and cublasSgemmStridedBatched. */
-static cb_status blas_im2col(void *user, const cb_cu_conv *g, const float *x, int64_t i0,
+static cb_status blas_im2col(void *user, const cb_conv_geom *g, const float *x, int64_t i0,
                              int64_t nimg, float *col) {
   cb_ctx *ctx = user;
   return cb_cuda_check(cb_cu_im2col(cb_cuda_of(ctx)->stream, g, x, i0, nimg, col), "im2col launch");
 }
 
-static cb_status blas_col2im(void *user, const cb_cu_conv *g, const float *col, int64_t i0,
+static cb_status blas_col2im(void *user, const cb_conv_geom *g, const float *col, int64_t i0,
                              int64_t nimg, float *dx) {
   cb_ctx *ctx = user;
   return cb_cuda_check(cb_cu_col2im(cb_cuda_of(ctx)->stream, g, col, i0, nimg, dx),
@@ -137,8 +137,8 @@ static cb_status conv_run(cb_ctx *ctx, const cb_problem *p, const int *params, v
   if (st == CB_OK) st = cb_cuda_enter(ctx);
   if (st != CB_OK) return st;
   cb_cu_lower_ops ops = {blas_im2col, blas_col2im, blas_sgemm, ctx};
-  cb_cu_conv g;
-  cb_cuda_geom(p, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &p->conv);
   return cb_cu_lower(&ops, p->op, &g, cb_cu_step_images(&g, CB_CUDA_COL_BUDGET), args, ws);
 }
 

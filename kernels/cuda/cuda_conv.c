@@ -15,12 +15,6 @@
 
 #include <stdio.h>
 
-void cb_cuda_geom(const cb_problem *p, cb_cu_conv *g) {
-  const cb_conv *c = &p->conv;
-  cb_cu_conv_init(g, c->n, c->c, c->h, c->w, c->k, c->r, c->s, c->pad_h, c->pad_w, c->stride_h,
-                  c->stride_w, c->dil_h, c->dil_w, c->groups);
-}
-
 static const int tile_values[] = {32, 64, 128};
 static const cb_param_def tile_params[2] = {
     {"tile_m", tile_values, 3, 64},
@@ -38,8 +32,8 @@ static int tile_n(const int *params) {
 
 /* The GEMM shapes a lowering launches fit the kernel's grid. */
 static cb_status gemm_conv_supports(const char *who, const cb_problem *p, const int *params) {
-  cb_cu_conv g;
-  cb_cuda_geom(p, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &p->conv);
   int64_t b = cb_cu_step_images(&g, CB_CUDA_COL_BUDGET), pq = g.p * g.q;
   bool ok;
   switch (p->op) {
@@ -47,10 +41,10 @@ static cb_status gemm_conv_supports(const char *who, const cb_problem *p, const 
     ok = cb_cu_sgemm_fits(tile_m(params), tile_n(params), g.kg, pq, b);
     break;
   case CB_OP_CONV_BWD_DATA:
-    ok = cb_cu_sgemm_fits(tile_m(params), tile_n(params), g.crs, pq, b);
+    ok = cb_cu_sgemm_fits(tile_m(params), tile_n(params), g.cgrs, pq, b);
     break;
   default:
-    ok = cb_cu_sgemm_fits(tile_m(params), tile_n(params), g.kg, g.crs, 1);
+    ok = cb_cu_sgemm_fits(tile_m(params), tile_n(params), g.kg, g.cgrs, 1);
     break;
   }
   if (!ok)
@@ -62,10 +56,10 @@ static cb_status gemm_conv_supports(const char *who, const cb_problem *p, const 
 static cb_status gemm_conv_workspace(const cb_ctx *ctx, const cb_problem *p, const int *params,
                                      size_t *bytes) {
   (void)ctx, (void)params;
-  cb_cu_conv g;
-  cb_cuda_geom(p, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &p->conv);
   int64_t b = cb_cu_step_images(&g, CB_CUDA_COL_BUDGET);
-  *bytes = (size_t)(g.c * g.r * g.s * b * g.p * g.q) * sizeof(float);
+  *bytes = (size_t)(g.cv.c * g.cv.r * g.cv.s * b * g.p * g.q) * sizeof(float);
   return CB_OK;
 }
 
@@ -89,13 +83,13 @@ typedef struct dev_ops {
   int bm, bn;
 } dev_ops;
 
-static cb_status dev_im2col(void *user, const cb_cu_conv *g, const float *x, int64_t i0,
+static cb_status dev_im2col(void *user, const cb_conv_geom *g, const float *x, int64_t i0,
                             int64_t nimg, float *col) {
   const dev_ops *d = user;
   return cb_cuda_check(cb_cu_im2col(d->stream, g, x, i0, nimg, col), "im2col launch");
 }
 
-static cb_status dev_col2im(void *user, const cb_cu_conv *g, const float *col, int64_t i0,
+static cb_status dev_col2im(void *user, const cb_conv_geom *g, const float *col, int64_t i0,
                             int64_t nimg, float *dx) {
   const dev_ops *d = user;
   return cb_cuda_check(cb_cu_col2im(d->stream, g, col, i0, nimg, dx), "col2im launch");
@@ -120,8 +114,8 @@ static cb_status gemm_conv_run(cb_ctx *ctx, const cb_problem *p, const int *para
   if (st != CB_OK) return st;
   dev_ops d = {cb_cuda_of(ctx)->stream, tile_m(params), tile_n(params)};
   cb_cu_lower_ops ops = {dev_im2col, dev_col2im, dev_sgemm, &d};
-  cb_cu_conv g;
-  cb_cuda_geom(p, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &p->conv);
   return cb_cu_lower(&ops, p->op, &g, cb_cu_step_images(&g, CB_CUDA_COL_BUDGET), args, ws);
 }
 
@@ -147,8 +141,8 @@ static cb_status direct_run(cb_ctx *ctx, const cb_problem *p, const int *params,
   if (st == CB_OK) st = cb_cuda_enter(ctx);
   if (st != CB_OK) return st;
   cudaStream_t stream = cb_cuda_of(ctx)->stream;
-  cb_cu_conv g;
-  cb_cuda_geom(p, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &p->conv);
   cudaError_t e;
   switch (p->op) {
   case CB_OP_CONV_FWD:

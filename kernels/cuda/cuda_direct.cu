@@ -5,7 +5,7 @@
  * order: the same bits on every run). Indices from cuda_geom.h. */
 #include "cuda_kernels.h"
 
-__global__ void direct_fwd_kernel(cb_cu_conv g, const float *x, const float *w, float *y,
+__global__ void direct_fwd_kernel(cb_conv_geom g, const float *x, const float *w, float *y,
                                   int64_t total) {
   for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < total;
        e += (int64_t)gridDim.x * blockDim.x) {
@@ -13,8 +13,8 @@ __global__ void direct_fwd_kernel(cb_cu_conv g, const float *x, const float *w, 
     cb_direct_out_coords(&g, e, &i, &k, &p, &q);
     float sum = 0.0f;
     for (int64_t cc = 0; cc < g.cg; cc++)
-      for (int64_t rr = 0; rr < g.r; rr++)
-        for (int64_t ss = 0; ss < g.s; ss++) {
+      for (int64_t rr = 0; rr < g.cv.r; rr++)
+        for (int64_t ss = 0; ss < g.cv.s; ss++) {
           int64_t src = cb_direct_fwd_src(&g, i, k, p, q, cc, rr, ss);
           if (src >= 0) sum = fmaf(x[src], w[cb_direct_w_index(&g, k, cc, rr, ss)], sum);
         }
@@ -24,22 +24,22 @@ __global__ void direct_fwd_kernel(cb_cu_conv g, const float *x, const float *w, 
 
 /* dx[i, c, y, x] = sum over the k of c's group and the taps that read it
  * of dy[i, k, p, q] w[k, c % cg, rr, ss]. */
-__global__ void direct_bwd_data_kernel(cb_cu_conv g, const float *dy, const float *w, float *dx,
+__global__ void direct_bwd_data_kernel(cb_conv_geom g, const float *dy, const float *w, float *dx,
                                        int64_t total) {
   for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < total;
        e += (int64_t)gridDim.x * blockDim.x) {
-    int64_t x = e % g.w, y = (e / g.w) % g.h, c = (e / (g.w * g.h)) % g.c;
-    int64_t i = e / (g.w * g.h * g.c);
+    int64_t x = e % g.cv.w, y = (e / g.cv.w) % g.cv.h, c = (e / (g.cv.w * g.cv.h)) % g.cv.c;
+    int64_t i = e / (g.cv.w * g.cv.h * g.cv.c);
     int64_t grp = c / g.cg, cc = c % g.cg;
     float sum = 0.0f;
-    for (int64_t rr = 0; rr < g.r; rr++) {
-      int64_t p = cb_col2im_out(y, rr, g.pad_h, g.dil_h, g.stride_h, g.p);
+    for (int64_t rr = 0; rr < g.cv.r; rr++) {
+      int64_t p = cb_col2im_out(y, rr, g.cv.pad_h, g.cv.dil_h, g.cv.stride_h, g.p);
       if (p < 0) continue;
-      for (int64_t ss = 0; ss < g.s; ss++) {
-        int64_t q = cb_col2im_out(x, ss, g.pad_w, g.dil_w, g.stride_w, g.q);
+      for (int64_t ss = 0; ss < g.cv.s; ss++) {
+        int64_t q = cb_col2im_out(x, ss, g.cv.pad_w, g.cv.dil_w, g.cv.stride_w, g.q);
         if (q < 0) continue;
         for (int64_t k = grp * g.kg; k < (grp + 1) * g.kg; k++)
-          sum = fmaf(dy[((i * g.k + k) * g.p + p) * g.q + q],
+          sum = fmaf(dy[((i * g.cv.k + k) * g.p + p) * g.q + q],
                      w[cb_direct_w_index(&g, k, cc, rr, ss)], sum);
       }
     }
@@ -60,7 +60,7 @@ __device__ float block_sum(float v) {
   return part[0];
 }
 
-__global__ void direct_bwd_filter_kernel(cb_cu_conv g, const float *x, const float *dy, float *dw,
+__global__ void direct_bwd_filter_kernel(cb_conv_geom g, const float *x, const float *dy, float *dw,
                                          int64_t total, int64_t terms) {
   for (int64_t e = blockIdx.x; e < total; e += gridDim.x) {
     float sum = 0.0f;
@@ -95,23 +95,23 @@ static unsigned blocks_for(int64_t n) {
   return (unsigned)cb_cu_blocks(n, CB_CU_BLOCK, CB_CU_MAX_BLOCKS);
 }
 
-extern "C" cudaError_t cb_cu_direct_fwd(cudaStream_t stream, const cb_cu_conv *g, const float *x,
+extern "C" cudaError_t cb_cu_direct_fwd(cudaStream_t stream, const cb_conv_geom *g, const float *x,
                                         const float *w, float *y) {
-  int64_t total = g->n * g->k * g->p * g->q;
+  int64_t total = g->cv.n * g->cv.k * g->p * g->q;
   direct_fwd_kernel<<<blocks_for(total), CB_CU_BLOCK, 0, stream>>>(*g, x, w, y, total);
   return cudaGetLastError();
 }
 
-extern "C" cudaError_t cb_cu_direct_bwd_data(cudaStream_t stream, const cb_cu_conv *g,
+extern "C" cudaError_t cb_cu_direct_bwd_data(cudaStream_t stream, const cb_conv_geom *g,
                                              const float *dy, const float *w, float *dx) {
-  int64_t total = g->n * g->c * g->h * g->w;
+  int64_t total = g->cv.n * g->cv.c * g->cv.h * g->cv.w;
   direct_bwd_data_kernel<<<blocks_for(total), CB_CU_BLOCK, 0, stream>>>(*g, dy, w, dx, total);
   return cudaGetLastError();
 }
 
-extern "C" cudaError_t cb_cu_direct_bwd_filter(cudaStream_t stream, const cb_cu_conv *g,
+extern "C" cudaError_t cb_cu_direct_bwd_filter(cudaStream_t stream, const cb_conv_geom *g,
                                                const float *x, const float *dy, float *dw) {
-  int64_t total = g->k * g->cg * g->r * g->s, terms = g->n * g->p * g->q;
+  int64_t total = g->cv.k * g->cg * g->cv.r * g->cv.s, terms = g->cv.n * g->p * g->q;
   unsigned blocks = (unsigned)(total < CB_CU_MAX_BLOCKS ? total : CB_CU_MAX_BLOCKS);
   direct_bwd_filter_kernel<<<blocks, CB_CU_BLOCK, 0, stream>>>(*g, x, dy, dw, total, terms);
   return cudaGetLastError();

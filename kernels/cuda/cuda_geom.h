@@ -13,6 +13,8 @@
 #ifndef CB_CUDA_GEOM_H
 #define CB_CUDA_GEOM_H
 
+#include "conv_geom.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -93,28 +95,6 @@ static inline CB_HD int64_t cb_sgemm_b_index(bool trans, int64_t ldb, int64_t kk
 
 /* ---- convolution geometry ----------------------------------------------------- */
 
-typedef struct cb_cu_conv {
-  int64_t n, c, h, w, k, r, s;
-  int64_t pad_h, pad_w, stride_h, stride_w, dil_h, dil_w, groups;
-  int64_t p, q;   /* output height and width */
-  int64_t cg, kg; /* channels per group, in and out */
-  int64_t crs;    /* rows of one group's col matrix: cg r s */
-} cb_cu_conv;
-
-/* Filled from the problem's fields (p and q by the floor rule). */
-static inline CB_HD void cb_cu_conv_init(cb_cu_conv *g, int64_t n, int64_t c, int64_t h, int64_t w,
-                                         int64_t k, int64_t r, int64_t s, int64_t pad_h,
-                                         int64_t pad_w, int64_t stride_h, int64_t stride_w,
-                                         int64_t dil_h, int64_t dil_w, int64_t groups) {
-  g->n = n, g->c = c, g->h = h, g->w = w, g->k = k, g->r = r, g->s = s;
-  g->pad_h = pad_h, g->pad_w = pad_w, g->stride_h = stride_h, g->stride_w = stride_w;
-  g->dil_h = dil_h, g->dil_w = dil_w, g->groups = groups;
-  g->p = (h + 2 * pad_h - dil_h * (r - 1) - 1) / stride_h + 1;
-  g->q = (w + 2 * pad_w - dil_w * (s - 1) - 1) / stride_w + 1;
-  g->cg = c / groups, g->kg = k / groups;
-  g->crs = g->cg * r * s;
-}
-
 /* ---- im2col ---------------------------------------------------------------------
  * One thread per element of col for `nimg` images starting at image i0,
  * over ALL groups: col is [C R S, nimg P Q] (group g's rows start at
@@ -123,16 +103,16 @@ static inline CB_HD void cb_cu_conv_init(cb_cu_conv *g, int64_t n, int64_t c, in
  * q v - pad + ss d], or 0 in the padding. */
 
 /* Offset into x of col element e, or -1 in the padding. */
-static inline CB_HD int64_t cb_im2col_src(const cb_cu_conv *g, int64_t i0, int64_t nimg,
+static inline CB_HD int64_t cb_im2col_src(const cb_conv_geom *g, int64_t i0, int64_t nimg,
                                           int64_t e) {
   int64_t cols = nimg * g->p * g->q;
   int64_t row = e / cols, col = e % cols;
-  int64_t ss = row % g->s, rr = (row / g->s) % g->r, c = row / (g->s * g->r);
+  int64_t ss = row % g->cv.s, rr = (row / g->cv.s) % g->cv.r, c = row / (g->cv.s * g->cv.r);
   int64_t q = col % g->q, p = (col / g->q) % g->p, i = col / (g->q * g->p);
-  int64_t y = p * g->stride_h - g->pad_h + rr * g->dil_h;
-  int64_t x = q * g->stride_w - g->pad_w + ss * g->dil_w;
-  if (y < 0 || y >= g->h || x < 0 || x >= g->w) return -1;
-  return (((i0 + i) * g->c + c) * g->h + y) * g->w + x;
+  int64_t y = p * g->cv.stride_h - g->cv.pad_h + rr * g->cv.dil_h;
+  int64_t x = q * g->cv.stride_w - g->cv.pad_w + ss * g->cv.dil_w;
+  if (y < 0 || y >= g->cv.h || x < 0 || x >= g->cv.w) return -1;
+  return (((i0 + i) * g->cv.c + c) * g->cv.h + y) * g->cv.w + x;
 }
 
 /* ---- col2im (gather form) -------------------------------------------------------
@@ -154,14 +134,14 @@ static inline CB_HD int64_t cb_col2im_out(int64_t y, int64_t rr, int64_t pad, in
 /* Offset into col (of nimg images) of tap (rr, ss) of dx element e
  * (e indexes dx[i0.., c, y, x] from image i0), or -1 when that tap reads
  * nothing there. */
-static inline CB_HD int64_t cb_col2im_src(const cb_cu_conv *g, int64_t nimg, int64_t e, int64_t rr,
-                                          int64_t ss) {
-  int64_t x = e % g->w, y = (e / g->w) % g->h, c = (e / (g->w * g->h)) % g->c;
-  int64_t i = e / (g->w * g->h * g->c);
-  int64_t p = cb_col2im_out(y, rr, g->pad_h, g->dil_h, g->stride_h, g->p);
-  int64_t q = cb_col2im_out(x, ss, g->pad_w, g->dil_w, g->stride_w, g->q);
+static inline CB_HD int64_t cb_col2im_src(const cb_conv_geom *g, int64_t nimg, int64_t e,
+                                          int64_t rr, int64_t ss) {
+  int64_t x = e % g->cv.w, y = (e / g->cv.w) % g->cv.h, c = (e / (g->cv.w * g->cv.h)) % g->cv.c;
+  int64_t i = e / (g->cv.w * g->cv.h * g->cv.c);
+  int64_t p = cb_col2im_out(y, rr, g->cv.pad_h, g->cv.dil_h, g->cv.stride_h, g->p);
+  int64_t q = cb_col2im_out(x, ss, g->cv.pad_w, g->cv.dil_w, g->cv.stride_w, g->q);
   if (p < 0 || q < 0) return -1;
-  int64_t row = (c * g->r + rr) * g->s + ss;
+  int64_t row = (c * g->cv.r + rr) * g->cv.s + ss;
   return row * (nimg * g->p * g->q) + (i * g->p + p) * g->q + q;
 }
 
@@ -173,43 +153,44 @@ static inline CB_HD int64_t cb_col2im_src(const cb_cu_conv *g, int64_t nimg, int
  * shared-memory tree reduction. */
 
 /* Decomposes a y (or dy) offset into (i, k, p, q). */
-static inline CB_HD void cb_direct_out_coords(const cb_cu_conv *g, int64_t e, int64_t *i,
+static inline CB_HD void cb_direct_out_coords(const cb_conv_geom *g, int64_t e, int64_t *i,
                                               int64_t *k, int64_t *p, int64_t *q) {
   *q = e % g->q;
   *p = (e / g->q) % g->p;
-  *k = (e / (g->q * g->p)) % g->k;
-  *i = e / (g->q * g->p * g->k);
+  *k = (e / (g->q * g->p)) % g->cv.k;
+  *i = e / (g->q * g->p * g->cv.k);
 }
 
 /* Offset into x read by output (i, k, p, q) for channel cc of its group
  * and tap (rr, ss), or -1 in the padding. */
-static inline CB_HD int64_t cb_direct_fwd_src(const cb_cu_conv *g, int64_t i, int64_t k, int64_t p,
-                                              int64_t q, int64_t cc, int64_t rr, int64_t ss) {
+static inline CB_HD int64_t cb_direct_fwd_src(const cb_conv_geom *g, int64_t i, int64_t k,
+                                              int64_t p, int64_t q, int64_t cc, int64_t rr,
+                                              int64_t ss) {
   int64_t c = (k / g->kg) * g->cg + cc;
-  int64_t y = p * g->stride_h - g->pad_h + rr * g->dil_h;
-  int64_t x = q * g->stride_w - g->pad_w + ss * g->dil_w;
-  if (y < 0 || y >= g->h || x < 0 || x >= g->w) return -1;
-  return ((i * g->c + c) * g->h + y) * g->w + x;
+  int64_t y = p * g->cv.stride_h - g->cv.pad_h + rr * g->cv.dil_h;
+  int64_t x = q * g->cv.stride_w - g->cv.pad_w + ss * g->cv.dil_w;
+  if (y < 0 || y >= g->cv.h || x < 0 || x >= g->cv.w) return -1;
+  return ((i * g->cv.c + c) * g->cv.h + y) * g->cv.w + x;
 }
 
 /* Offset of filter tap w[k, cc, rr, ss]. */
-static inline CB_HD int64_t cb_direct_w_index(const cb_cu_conv *g, int64_t k, int64_t cc,
+static inline CB_HD int64_t cb_direct_w_index(const cb_conv_geom *g, int64_t k, int64_t cc,
                                               int64_t rr, int64_t ss) {
-  return ((k * g->cg + cc) * g->r + rr) * g->s + ss;
+  return ((k * g->cg + cc) * g->cv.r + rr) * g->cv.s + ss;
 }
 
 /* Term t (0 <= t < n P Q) of dw element e = ((k cg + cc) r + rr) s + ss:
  * sets *x_off and *dy_off to the x and dy offsets it multiplies, or
  * returns false when the tap falls in the padding there. */
-static inline CB_HD bool cb_direct_bwf_term(const cb_cu_conv *g, int64_t e, int64_t t,
+static inline CB_HD bool cb_direct_bwf_term(const cb_conv_geom *g, int64_t e, int64_t t,
                                             int64_t *x_off, int64_t *dy_off) {
-  int64_t ss = e % g->s, rr = (e / g->s) % g->r, cc = (e / (g->s * g->r)) % g->cg;
-  int64_t k = e / (g->s * g->r * g->cg);
+  int64_t ss = e % g->cv.s, rr = (e / g->cv.s) % g->cv.r, cc = (e / (g->cv.s * g->cv.r)) % g->cg;
+  int64_t k = e / (g->cv.s * g->cv.r * g->cg);
   int64_t q = t % g->q, p = (t / g->q) % g->p, i = t / (g->q * g->p);
   int64_t x = cb_direct_fwd_src(g, i, k, p, q, cc, rr, ss);
   if (x < 0) return false;
   *x_off = x;
-  *dy_off = ((i * g->k + k) * g->p + p) * g->q + q;
+  *dy_off = ((i * g->cv.k + k) * g->p + p) * g->q + q;
   return true;
 }
 
@@ -240,10 +221,10 @@ static inline CB_HD int cb_reduce_steps(int threads) {
 
 /* Images per im2col step: the whole batch when its col matrix fits in
  * `budget` bytes, else as many as fit, at least one. */
-static inline CB_HD int64_t cb_cu_step_images(const cb_cu_conv *g, int64_t budget) {
-  int64_t per = g->c * g->r * g->s * g->p * g->q * (int64_t)sizeof(float);
-  int64_t b = per > 0 ? budget / per : g->n;
-  return b < 1 ? 1 : b > g->n ? g->n : b;
+static inline CB_HD int64_t cb_cu_step_images(const cb_conv_geom *g, int64_t budget) {
+  int64_t per = g->cv.c * g->cv.r * g->cv.s * g->p * g->q * (int64_t)sizeof(float);
+  int64_t b = per > 0 ? budget / per : g->cv.n;
+  return b < 1 ? 1 : b > g->cv.n ? g->cv.n : b;
 }
 
 #endif /* CB_CUDA_GEOM_H */

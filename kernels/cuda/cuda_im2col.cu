@@ -2,7 +2,7 @@
  * thread per element, grid-stride; indices from cuda_geom.h. */
 #include "cuda_kernels.h"
 
-__global__ void im2col_kernel(cb_cu_conv g, const float *x, int64_t i0, int64_t nimg, float *col,
+__global__ void im2col_kernel(cb_conv_geom g, const float *x, int64_t i0, int64_t nimg, float *col,
                               int64_t total) {
   for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < total;
        e += (int64_t)gridDim.x * blockDim.x) {
@@ -11,13 +11,13 @@ __global__ void im2col_kernel(cb_cu_conv g, const float *x, int64_t i0, int64_t 
   }
 }
 
-__global__ void col2im_kernel(cb_cu_conv g, const float *col, int64_t nimg, float *dx,
+__global__ void col2im_kernel(cb_conv_geom g, const float *col, int64_t nimg, float *dx,
                               int64_t total) {
   for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < total;
        e += (int64_t)gridDim.x * blockDim.x) {
     float sum = 0.0f;
-    for (int64_t rr = 0; rr < g.r; rr++)
-      for (int64_t ss = 0; ss < g.s; ss++) {
+    for (int64_t rr = 0; rr < g.cv.r; rr++)
+      for (int64_t ss = 0; ss < g.cv.s; ss++) {
         int64_t src = cb_col2im_src(&g, nimg, e, rr, ss);
         if (src >= 0) sum += col[src];
       }
@@ -25,21 +25,21 @@ __global__ void col2im_kernel(cb_cu_conv g, const float *col, int64_t nimg, floa
   }
 }
 
-extern "C" cudaError_t cb_cu_im2col(cudaStream_t stream, const cb_cu_conv *g, const float *x,
+extern "C" cudaError_t cb_cu_im2col(cudaStream_t stream, const cb_conv_geom *g, const float *x,
                                     int64_t i0, int64_t nimg, float *col) {
-  int64_t total = g->c * g->r * g->s * nimg * g->p * g->q;
+  int64_t total = g->cv.c * g->cv.r * g->cv.s * nimg * g->p * g->q;
   if (total == 0) return cudaSuccess;
   unsigned blocks = (unsigned)cb_cu_blocks(total, CB_CU_BLOCK, CB_CU_MAX_BLOCKS);
   im2col_kernel<<<blocks, CB_CU_BLOCK, 0, stream>>>(*g, x, i0, nimg, col, total);
   return cudaGetLastError();
 }
 
-extern "C" cudaError_t cb_cu_col2im(cudaStream_t stream, const cb_cu_conv *g, const float *col,
+extern "C" cudaError_t cb_cu_col2im(cudaStream_t stream, const cb_conv_geom *g, const float *col,
                                     int64_t i0, int64_t nimg, float *dx) {
-  int64_t total = nimg * g->c * g->h * g->w;
+  int64_t total = nimg * g->cv.c * g->cv.h * g->cv.w;
   if (total == 0) return cudaSuccess;
   unsigned blocks = (unsigned)cb_cu_blocks(total, CB_CU_BLOCK, CB_CU_MAX_BLOCKS);
-  col2im_kernel<<<blocks, CB_CU_BLOCK, 0, stream>>>(*g, col, nimg, dx + i0 * g->c * g->h * g->w,
-                                                    total);
+  col2im_kernel<<<blocks, CB_CU_BLOCK, 0, stream>>>(*g, col, nimg,
+                                                    dx + i0 * g->cv.c * g->cv.h * g->cv.w, total);
   return cudaGetLastError();
 }

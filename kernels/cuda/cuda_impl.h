@@ -19,7 +19,4 @@ extern const cb_variant cb_cuda_gemm_sgemm_tiled;
  * steps of as many images as fit (cb_cu_step_images). */
 #define CB_CUDA_COL_BUDGET ((int64_t)256 << 20)
 
-/* The problem's convolution as the kernels take it. */
-void cb_cuda_geom(const cb_problem *p, cb_cu_conv *g);
-
 #endif /* CB_CUDA_IMPL_H */

@@ -29,19 +29,19 @@ cudaError_t cb_cu_sgemm(cudaStream_t stream, int bm, int bn, bool trans_a, bool 
 bool cb_cu_sgemm_fits(int bm, int bn, int64_t m, int64_t n, int64_t batch);
 
 /* col[C R S, nimg P Q] from x images i0 .. i0 + nimg - 1 (cuda_geom.h). */
-cudaError_t cb_cu_im2col(cudaStream_t stream, const cb_cu_conv *g, const float *x, int64_t i0,
+cudaError_t cb_cu_im2col(cudaStream_t stream, const cb_conv_geom *g, const float *x, int64_t i0,
                          int64_t nimg, float *col);
 
 /* dx images i0 .. i0 + nimg - 1 overwritten with the col2im of col. */
-cudaError_t cb_cu_col2im(cudaStream_t stream, const cb_cu_conv *g, const float *col, int64_t i0,
+cudaError_t cb_cu_col2im(cudaStream_t stream, const cb_conv_geom *g, const float *col, int64_t i0,
                          int64_t nimg, float *dx);
 
 /* Direct convolutions, every output element written. */
-cudaError_t cb_cu_direct_fwd(cudaStream_t stream, const cb_cu_conv *g, const float *x,
+cudaError_t cb_cu_direct_fwd(cudaStream_t stream, const cb_conv_geom *g, const float *x,
                              const float *w, float *y);
-cudaError_t cb_cu_direct_bwd_data(cudaStream_t stream, const cb_cu_conv *g, const float *dy,
+cudaError_t cb_cu_direct_bwd_data(cudaStream_t stream, const cb_conv_geom *g, const float *dy,
                                   const float *w, float *dx);
-cudaError_t cb_cu_direct_bwd_filter(cudaStream_t stream, const cb_cu_conv *g, const float *x,
+cudaError_t cb_cu_direct_bwd_filter(cudaStream_t stream, const cb_conv_geom *g, const float *x,
                                     const float *dy, float *dw);
 
 /* Bias: y[n, k, i] += b[k] over planes of pq; db[k] = sum over n and the

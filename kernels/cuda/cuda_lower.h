@@ -17,10 +17,10 @@
 
 typedef struct cb_cu_lower_ops {
   /* col[C R S, nimg P Q] from images i0.. of x. */
-  cb_status (*im2col)(void *user, const cb_cu_conv *g, const float *x, int64_t i0, int64_t nimg,
+  cb_status (*im2col)(void *user, const cb_conv_geom *g, const float *x, int64_t i0, int64_t nimg,
                       float *col);
   /* dx images i0.. overwritten with the col2im of col. */
-  cb_status (*col2im)(void *user, const cb_cu_conv *g, const float *col, int64_t i0, int64_t nimg,
+  cb_status (*col2im)(void *user, const cb_conv_geom *g, const float *col, int64_t i0, int64_t nimg,
                       float *dx);
   /* batch row-major GEMMs C_z = alpha op(A_z) op(B_z) + beta C_z, X_z = X + z sX. */
   cb_status (*sgemm)(void *user, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
@@ -30,59 +30,60 @@ typedef struct cb_cu_lower_ops {
 } cb_cu_lower_ops;
 
 /* x, w -> y; col holds step images. */
-static inline cb_status cb_cu_lower_fwd(const cb_cu_lower_ops *o, const cb_cu_conv *g, int64_t step,
-                                        const float *x, const float *w, float *y, float *col) {
+static inline cb_status cb_cu_lower_fwd(const cb_cu_lower_ops *o, const cb_conv_geom *g,
+                                        int64_t step, const float *x, const float *w, float *y,
+                                        float *col) {
   int64_t pq = g->p * g->q;
   cb_status st = CB_OK;
-  for (int64_t i0 = 0; i0 < g->n && st == CB_OK; i0 += step) {
-    int64_t nb = g->n - i0 < step ? g->n - i0 : step;
+  for (int64_t i0 = 0; i0 < g->cv.n && st == CB_OK; i0 += step) {
+    int64_t nb = g->cv.n - i0 < step ? g->cv.n - i0 : step;
     st = o->im2col(o->user, g, x, i0, nb, col);
-    for (int64_t grp = 0; grp < g->groups && st == CB_OK; grp++)
-      st = o->sgemm(o->user, false, false, g->kg, pq, g->crs, 1.0f, w + grp * g->kg * g->crs,
-                    g->crs, 0, col + grp * g->crs * nb * pq, nb * pq, pq, 0.0f,
-                    y + (i0 * g->k + grp * g->kg) * pq, pq, g->k * pq, nb);
+    for (int64_t grp = 0; grp < g->cv.groups && st == CB_OK; grp++)
+      st = o->sgemm(o->user, false, false, g->kg, pq, g->cgrs, 1.0f, w + grp * g->kg * g->cgrs,
+                    g->cgrs, 0, col + grp * g->cgrs * nb * pq, nb * pq, pq, 0.0f,
+                    y + (i0 * g->cv.k + grp * g->kg) * pq, pq, g->cv.k * pq, nb);
   }
   return st;
 }
 
 /* dy, w -> dx. */
-static inline cb_status cb_cu_lower_bwd_data(const cb_cu_lower_ops *o, const cb_cu_conv *g,
+static inline cb_status cb_cu_lower_bwd_data(const cb_cu_lower_ops *o, const cb_conv_geom *g,
                                              int64_t step, const float *dy, const float *w,
                                              float *dx, float *col) {
   int64_t pq = g->p * g->q;
   cb_status st = CB_OK;
-  for (int64_t i0 = 0; i0 < g->n && st == CB_OK; i0 += step) {
-    int64_t nb = g->n - i0 < step ? g->n - i0 : step;
-    for (int64_t grp = 0; grp < g->groups && st == CB_OK; grp++)
-      st = o->sgemm(o->user, true, false, g->crs, pq, g->kg, 1.0f, w + grp * g->kg * g->crs, g->crs,
-                    0, dy + (i0 * g->k + grp * g->kg) * pq, pq, g->k * pq, 0.0f,
-                    col + grp * g->crs * nb * pq, nb * pq, pq, nb);
+  for (int64_t i0 = 0; i0 < g->cv.n && st == CB_OK; i0 += step) {
+    int64_t nb = g->cv.n - i0 < step ? g->cv.n - i0 : step;
+    for (int64_t grp = 0; grp < g->cv.groups && st == CB_OK; grp++)
+      st = o->sgemm(o->user, true, false, g->cgrs, pq, g->kg, 1.0f, w + grp * g->kg * g->cgrs,
+                    g->cgrs, 0, dy + (i0 * g->cv.k + grp * g->kg) * pq, pq, g->cv.k * pq, 0.0f,
+                    col + grp * g->cgrs * nb * pq, nb * pq, pq, nb);
     if (st == CB_OK) st = o->col2im(o->user, g, col, i0, nb, dx);
   }
   return st;
 }
 
 /* x, dy -> dw. */
-static inline cb_status cb_cu_lower_bwd_filter(const cb_cu_lower_ops *o, const cb_cu_conv *g,
+static inline cb_status cb_cu_lower_bwd_filter(const cb_cu_lower_ops *o, const cb_conv_geom *g,
                                                int64_t step, const float *x, const float *dy,
                                                float *dw, float *col) {
   int64_t pq = g->p * g->q;
   cb_status st = CB_OK;
-  for (int64_t i0 = 0; i0 < g->n && st == CB_OK; i0 += step) {
-    int64_t nb = g->n - i0 < step ? g->n - i0 : step;
+  for (int64_t i0 = 0; i0 < g->cv.n && st == CB_OK; i0 += step) {
+    int64_t nb = g->cv.n - i0 < step ? g->cv.n - i0 : step;
     st = o->im2col(o->user, g, x, i0, nb, col);
     for (int64_t i = 0; i < nb && st == CB_OK; i++)
-      for (int64_t grp = 0; grp < g->groups && st == CB_OK; grp++)
-        st = o->sgemm(o->user, false, true, g->kg, g->crs, pq, 1.0f,
-                      dy + ((i0 + i) * g->k + grp * g->kg) * pq, pq, 0,
-                      col + grp * g->crs * nb * pq + i * pq, nb * pq, 0, i0 + i == 0 ? 0.0f : 1.0f,
-                      dw + grp * g->kg * g->crs, g->crs, 0, 1);
+      for (int64_t grp = 0; grp < g->cv.groups && st == CB_OK; grp++)
+        st = o->sgemm(o->user, false, true, g->kg, g->cgrs, pq, 1.0f,
+                      dy + ((i0 + i) * g->cv.k + grp * g->kg) * pq, pq, 0,
+                      col + grp * g->cgrs * nb * pq + i * pq, nb * pq, 0, i0 + i == 0 ? 0.0f : 1.0f,
+                      dw + grp * g->kg * g->cgrs, g->cgrs, 0, 1);
   }
   return st;
 }
 
 /* The lowering of p->op (a conv op): src0, src1 -> dst as cb_args has them. */
-static inline cb_status cb_cu_lower(const cb_cu_lower_ops *o, cb_op op, const cb_cu_conv *g,
+static inline cb_status cb_cu_lower(const cb_cu_lower_ops *o, cb_op op, const cb_conv_geom *g,
                                     int64_t step, const cb_args *args, float *col) {
   switch (op) {
   case CB_OP_CONV_FWD:

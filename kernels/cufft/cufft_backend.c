@@ -78,9 +78,9 @@ static int op_index(cb_op op) {
 }
 
 static void geom_of(const cb_problem *p, cb_fft_geom *g) {
-  const cb_conv *c = &p->conv;
-  cb_fft_geom_init(g, op_index(p->op), c->n, c->c, c->h, c->w, c->k, c->r, c->s, c->pad_h, c->pad_w,
-                   c->stride_h, c->stride_w, c->dil_h, c->dil_w);
+  cb_conv_geom cg;
+  cb_conv_geom_init(&cg, &p->conv);
+  cb_fft_geom_init(g, op_index(p->op), &cg);
 }
 
 static cb_status fft_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {

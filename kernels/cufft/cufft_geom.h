@@ -16,6 +16,8 @@
 #ifndef CB_CUFFT_GEOM_H
 #define CB_CUFFT_GEOM_H
 
+#include "conv_geom.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -63,13 +65,13 @@ typedef struct cb_fft_geom {
   cb_fft_combine mix;
 } cb_fft_geom;
 
-/* op: 0 fwd, 1 bwd_data, 2 bwd_filter; sizes as in cb_conv (groups 1). */
-static inline CB_FFT_HD void cb_fft_geom_init(cb_fft_geom *g, int op, int64_t n, int64_t c,
-                                              int64_t h, int64_t w, int64_t k, int64_t r, int64_t s,
-                                              int64_t pad_h, int64_t pad_w, int64_t u, int64_t v,
-                                              int64_t dil_h, int64_t dil_w) {
-  int64_t p = (h + 2 * pad_h - dil_h * (r - 1) - 1) / u + 1;
-  int64_t q = (w + 2 * pad_w - dil_w * (s - 1) - 1) / v + 1;
+/* op: 0 fwd, 1 bwd_data, 2 bwd_filter; cg the convolution's shared
+ * geometry (groups 1). */
+static inline CB_FFT_HD void cb_fft_geom_init(cb_fft_geom *g, int op, const cb_conv_geom *cg) {
+  int64_t n = cg->cv.n, c = cg->cv.c, h = cg->cv.h, w = cg->cv.w, k = cg->cv.k;
+  int64_t r = cg->cv.r, s = cg->cv.s, pad_h = cg->cv.pad_h, pad_w = cg->cv.pad_w;
+  int64_t u = cg->cv.stride_h, v = cg->cv.stride_w, dil_h = cg->cv.dil_h, dil_w = cg->cv.dil_w;
+  int64_t p = cg->p, q = cg->q;
   g->hf = cb_fft_good_size(h + 2 * pad_h);
   g->wf = cb_fft_good_size(w + 2 * pad_w);
   g->wc = g->wf / 2 + 1;

@@ -29,6 +29,8 @@
 #ifndef CB_OB_H
 #define CB_OB_H
 
+#include "conv_geom.h"
+#include "im2col.h"
 #include "kernels.h"
 
 #include <cblas.h>
@@ -50,19 +52,7 @@ extern const cb_variant cb_ob_conv_bwd_filter_im2col_batched;
 extern const cb_variant cb_ob_gemm_sgemm;
 extern const cb_variant cb_ob_gemm_sgemm_split;
 
-/* A convolution's sizes unpacked once per run. */
-typedef struct cb_ob_geom {
-  const cb_conv *cv;
-  int64_t p, q, pq; /* output height, width and plane size */
-  int64_t hw;       /* input plane size */
-  int64_t cg, kg;   /* input and output channels per group */
-  int64_t rs;       /* taps per filter plane: r s */
-  int64_t cgrs;     /* one filter's length c/g r s: the depth of a forward GEMM */
-  int64_t crs;      /* rows of the col matrix over all groups: c r s */
-} cb_ob_geom;
-
-/* Fills g for cv, which must outlive g. */
-void cb_ob_geom_init(const cb_conv *cv, cb_ob_geom *g);
+/* The geometry is cb_conv_geom (conv_geom.h). */
 
 /* How a conv variant lays out its work, for the support and workspace
  * rules the variants share. */
@@ -120,28 +110,16 @@ static inline int64_t cb_ob_chunk(int chunk, int64_t share) {
 /* ---- data movement (ob_im2col.c); each call runs on the calling thread,
  * the callers split the work between their team's threads ---------------- */
 
-/* Fills the block rows [row0, row1) x columns [j0, j1) of col (rows ld
- * floats apart) from images x[0..] (NCHW): col[(c,r,s), i*PQ + p*Q + q] =
- * x[i, c, p u - pad + r d, q u - pad + s d], or 0 in the padding. */
-void cb_ob_im2col(const cb_ob_geom *g, const float *x, float *col, int64_t ld, int64_t row0,
-                  int64_t row1, int64_t j0, int64_t j1);
+/* im2col and the copies between NCHW planes and [K, columns] matrices are
+ * shared with the cpu backend: cb_im2col, cb_planes_to_matrix and
+ * cb_matrix_to_planes (im2col.h). */
 
 /* The adjoint of im2col for the dx rows [row0, row1), numbered
  * (i*C + c)*H + h over images 0.. of col (rows ld floats apart): each row
  * dx[i, c, h, :] is overwritten with the sum of every col entry that
  * im2col would copy from it. */
-void cb_ob_col2im(const cb_ob_geom *g, const float *col, int64_t ld, int64_t row0, int64_t row1,
+void cb_ob_col2im(const cb_conv_geom *g, const float *col, int64_t ld, int64_t row0, int64_t row1,
                   float *dx);
-
-/* Columns [j0, j1) of the matrix m (nk rows, ld floats apart) from NCHW
- * planes t[i, k, 0..pq): m[k, i*pq + j'] = t[i, k, j']. */
-void cb_ob_gather_cols(const float *t, float *m, int64_t ld, int64_t nk, int64_t pq, int64_t j0,
-                       int64_t j1);
-
-/* The reverse of cb_ob_gather_cols: t[i, k, j'] = m[k, i*pq + j'] for the
- * columns [j0, j1) of m. */
-void cb_ob_scatter_cols(const float *m, float *t, int64_t ld, int64_t nk, int64_t pq, int64_t j0,
-                        int64_t j1);
 
 /* ---- threads ---------------------------------------------------------- */
 

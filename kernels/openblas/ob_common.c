@@ -7,19 +7,6 @@
 #include <limits.h>
 #include <stdio.h>
 
-void cb_ob_geom_init(const cb_conv *cv, cb_ob_geom *g) {
-  g->cv = cv;
-  g->p = cb_conv_out_h(cv);
-  g->q = cb_conv_out_w(cv);
-  g->pq = g->p * g->q;
-  g->hw = cv->h * cv->w;
-  g->cg = cv->c / cv->groups;
-  g->kg = cv->k / cv->groups;
-  g->rs = cv->r * cv->s;
-  g->cgrs = g->cg * g->rs;
-  g->crs = cv->c * cv->r * cv->s;
-}
-
 /* ---- tunable parameters ------------------------------------------------- */
 
 static const int chunk_values[] = {0, 256, 1024, 4096};
@@ -65,10 +52,10 @@ bool cb_ob_fits_int(int64_t v) {
 /* Workspace floats for steps of b images: col [CRS, b PQ] and, when b > 1,
  * the [K, b PQ] matrix of y or dy (one image's [K, PQ] is its own
  * layout). False when the count overflows int64. */
-static bool step_floats(const cb_ob_geom *g, int64_t b, int64_t *floats) {
+static bool step_floats(const cb_conv_geom *g, int64_t b, int64_t *floats) {
   int64_t cols, col, kmat = 0;
   if (__builtin_mul_overflow(b, g->pq, &cols) || __builtin_mul_overflow(g->crs, cols, &col) ||
-      (b > 1 && __builtin_mul_overflow(g->cv->k, cols, &kmat)))
+      (b > 1 && __builtin_mul_overflow(g->cv.k, cols, &kmat)))
     return false;
   return !__builtin_add_overflow(col, kmat, floats);
 }
@@ -79,8 +66,8 @@ int64_t cb_ob_step_images(const cb_problem *p, cb_ob_lowering how, int images) {
   if (how == CB_OB_PER_IMAGE) return 1;
   if (images > 0) return images < cv->n ? images : cv->n;
 
-  cb_ob_geom g;
-  cb_ob_geom_init(cv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, cv);
   if (g.pq >= OB_NARROW_COLS) return 1;
   int64_t b = (OB_WIDE_COLS + g.pq - 1) / g.pq, floats;
   if (b > cv->n) b = cv->n;
@@ -92,8 +79,8 @@ int64_t cb_ob_step_images(const cb_problem *p, cb_ob_lowering how, int images) {
 
 cb_status cb_ob_conv_workspace(const char *who, const cb_problem *p, cb_ob_lowering how, int images,
                                size_t *bytes) {
-  cb_ob_geom g;
-  cb_ob_geom_init(&p->conv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &p->conv);
   int64_t b = cb_ob_step_images(p, how, images), floats = 0;
   *bytes = 0;
   if (b > 0 && (!step_floats(&g, b, &floats) ||
@@ -123,8 +110,8 @@ cb_status cb_ob_conv_supports(const char *who, const cb_problem *p, cb_ob_loweri
   /* Every m, n, k and leading dimension the lowering hands cblas_sgemm:
    * K/G and C/G R S (filters), P Q or H W (one image's plane; equal for
    * gemm_1x1), b P Q (b images per step). */
-  cb_ob_geom g;
-  cb_ob_geom_init(cv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, cv);
   int64_t cols = 0;
   bool fits = cb_ob_fits_int(g.kg) && cb_ob_fits_int(g.cgrs) && cb_ob_fits_int(g.pq) &&
               cb_ob_fits_int(g.hw) &&

@@ -21,18 +21,18 @@
 
 /* col[:, j0:j1] = W^T dy[:, j0:j1], group by group (see ob.h); dy and col
  * rows are lddy and ldcol floats long. */
-static void bwd_data_gemms(const cb_ob_geom *g, const float *w, const float *dy, int64_t lddy,
+static void bwd_data_gemms(const cb_conv_geom *g, const float *w, const float *dy, int64_t lddy,
                            float *col, int64_t ldcol, int64_t j0, int64_t j1) {
-  for (int64_t grp = 0; grp < g->cv->groups; grp++)
+  for (int64_t grp = 0; grp < g->cv.groups; grp++)
     cb_ob_sgemm(true, false, g->cgrs, j1 - j0, g->kg, 1.0f, w + grp * g->kg * g->cgrs, g->cgrs,
                 dy + grp * g->kg * lddy + j0, lddy, 0.0f, col + grp * g->cgrs * ldcol + j0, ldcol);
 }
 
 /* The im2col lowerings, images in steps of b: dy (NCHW) -> dx through
  * dymat [K, b PQ] (when b > 1) and col [CRS, b PQ]. */
-static void bwd_data_steps(const cb_ob_geom *g, const float *dy, const float *w, float *dx,
+static void bwd_data_steps(const cb_conv_geom *g, const float *dy, const float *w, float *dx,
                            float *col, float *dymat, int64_t b, int threads) {
-  const cb_conv *cv = g->cv;
+  const cb_conv *cv = &g->cv;
   int64_t ld = b * g->pq;
 #pragma omp parallel num_threads(threads)
   {
@@ -43,7 +43,7 @@ static void bwd_data_steps(const cb_ob_geom *g, const float *dy, const float *w,
       int64_t lo = j0 < cols ? j0 : cols, hi = j1 < cols ? j1 : cols, r0, r1;
       const float *dy0 = dy + n0 * cv->k * g->pq;
       /* One image's [K, PQ] is dy's own layout: the GEMMs read dy. */
-      if (nb > 1) cb_ob_gather_cols(dy0, dymat, ld, cv->k, g->pq, lo, hi);
+      if (nb > 1) cb_planes_to_matrix(dy0, dymat + lo, ld, cv->k, g->pq, lo, hi);
       bwd_data_gemms(g, w, nb == 1 ? dy0 : dymat, nb == 1 ? g->pq : ld, col, ld, lo, hi);
 #pragma omp barrier
       cb_ob_share(nb * cv->c * cv->h, 1, cb_ob_thread(), cb_ob_team(), &r0, &r1);
@@ -76,8 +76,8 @@ static cb_status bwd_data_1x1_run(cb_ctx *ctx, const cb_problem *prob, const int
   cb_status st = cb_ob_check_args("conv_bwd_data/gemm_1x1", args);
   if (st != CB_OK) return st;
   const cb_conv *cv = &prob->conv;
-  cb_ob_geom g;
-  cb_ob_geom_init(cv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, cv);
   const float *dy = args->src0, *w = args->src1;
   float *dx = args->dst;
   cb_ob_blas_single();
@@ -124,8 +124,8 @@ static cb_status bwd_data_per_image_run(cb_ctx *ctx, const cb_problem *prob, con
   (void)params, (void)plan;
   cb_status st = cb_ob_check_args("conv_bwd_data/im2col_per_image", args);
   if (st != CB_OK) return st;
-  cb_ob_geom g;
-  cb_ob_geom_init(&prob->conv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &prob->conv);
   cb_ob_blas_single();
   bwd_data_steps(&g, args->src0, args->src1, args->dst, workspace, NULL, 1,
                  cb_ob_threads_for(ctx, cb_problem_flops(prob)));
@@ -166,8 +166,8 @@ static cb_status bwd_data_batched_run(cb_ctx *ctx, const cb_problem *prob, const
   (void)plan;
   cb_status st = cb_ob_check_args("conv_bwd_data/im2col_batched", args);
   if (st != CB_OK) return st;
-  cb_ob_geom g;
-  cb_ob_geom_init(&prob->conv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &prob->conv);
   int64_t b =
       cb_ob_step_images(prob, CB_OB_BATCHED, cb_ob_param(params, 0, cb_ob_bwd_data_batched_params));
   float *col = workspace, *dymat = b > 1 ? col + g.crs * b * g.pq : NULL;

@@ -26,7 +26,7 @@
  * by group: a range of col rows may span groups, and each group's rows
  * multiply its own output channels of dy. depth is the number of columns
  * summed over; dy and col rows are lddy and ldcol floats long. */
-static void bwd_filter_gemms(const cb_ob_geom *g, const float *dy, int64_t lddy, const float *col,
+static void bwd_filter_gemms(const cb_conv_geom *g, const float *dy, int64_t lddy, const float *col,
                              int64_t ldcol, int64_t depth, int64_t row0, int64_t row1, float beta,
                              float *dw) {
   if (row0 >= row1) return;
@@ -42,9 +42,9 @@ static void bwd_filter_gemms(const cb_ob_geom *g, const float *dy, int64_t lddy,
 /* The im2col lowerings, images in steps of b: x, dy (NCHW) -> dw through
  * col [CRS, b PQ] and, when b > 1, dymat [K, b PQ]. chunk is the
  * parameter. */
-static void bwd_filter_steps(const cb_ob_geom *g, const float *x, const float *dy, float *dw,
+static void bwd_filter_steps(const cb_conv_geom *g, const float *x, const float *dy, float *dw,
                              float *col, float *dymat, int64_t b, int chunk, int threads) {
-  const cb_conv *cv = g->cv;
+  const cb_conv *cv = &g->cv;
   int64_t ld = b * g->pq;
 #pragma omp parallel num_threads(threads)
   {
@@ -58,15 +58,15 @@ static void bwd_filter_steps(const cb_ob_geom *g, const float *x, const float *d
       const float *dyk = dy0;
       int64_t lddy = g->pq;
       if (nb > 1) {
-        cb_ob_gather_cols(dy0, dymat, ld, cv->k, g->pq, j0 < cols ? j0 : cols,
-                          j1 < cols ? j1 : cols);
+        int64_t c0 = j0 < cols ? j0 : cols, c1 = j1 < cols ? j1 : cols;
+        cb_planes_to_matrix(dy0, dymat + c0, ld, cv->k, g->pq, c0, c1);
         dyk = dymat, lddy = ld;
 #pragma omp barrier
       }
       int64_t step = cb_ob_chunk(chunk, cols);
       for (int64_t jc = 0; jc < cols; jc += step) {
         int64_t je = cols - jc < step ? cols : jc + step;
-        cb_ob_im2col(g, x0, col, ld, r0, r1, jc, je);
+        cb_im2col(g, x0, r0, r1, jc, je, col + r0 * ld + jc, ld);
         bwd_filter_gemms(g, dyk + jc, lddy, col + jc, ld, je - jc, r0, r1,
                          n0 == 0 && jc == 0 ? 0.0f : 1.0f, dw);
       }
@@ -102,8 +102,8 @@ static cb_status bwd_filter_1x1_run(cb_ctx *ctx, const cb_problem *prob, const i
   cb_status st = cb_ob_check_args("conv_bwd_filter/gemm_1x1", args);
   if (st != CB_OK) return st;
   const cb_conv *cv = &prob->conv;
-  cb_ob_geom g;
-  cb_ob_geom_init(cv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, cv);
   const float *x = args->src0, *dy = args->src1;
   float *dw = args->dst;
   cb_ob_blas_single();
@@ -151,8 +151,8 @@ static cb_status bwd_filter_per_image_run(cb_ctx *ctx, const cb_problem *prob, c
   (void)plan;
   cb_status st = cb_ob_check_args("conv_bwd_filter/im2col_per_image", args);
   if (st != CB_OK) return st;
-  cb_ob_geom g;
-  cb_ob_geom_init(&prob->conv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &prob->conv);
   cb_ob_blas_single();
   bwd_filter_steps(&g, args->src0, args->src1, args->dst, workspace, NULL, 1,
                    cb_ob_param(params, 0, cb_ob_bwd_filter_per_image_params),
@@ -196,8 +196,8 @@ static cb_status bwd_filter_batched_run(cb_ctx *ctx, const cb_problem *prob, con
   (void)plan;
   cb_status st = cb_ob_check_args("conv_bwd_filter/im2col_batched", args);
   if (st != CB_OK) return st;
-  cb_ob_geom g;
-  cb_ob_geom_init(&prob->conv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &prob->conv);
   int64_t b = cb_ob_step_images(prob, CB_OB_BATCHED,
                                 cb_ob_param(params, 0, cb_ob_bwd_filter_batched_params));
   float *col = workspace, *dymat = b > 1 ? col + g.crs * b * g.pq : NULL;

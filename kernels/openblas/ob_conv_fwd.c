@@ -21,9 +21,9 @@
 
 /* out[:, j0:j1] = W col[:, j0:j1], group by group (see ob.h); col and out
  * rows are ldcol and ldout floats long. */
-static void fwd_gemms(const cb_ob_geom *g, const float *w, const float *col, int64_t ldcol,
+static void fwd_gemms(const cb_conv_geom *g, const float *w, const float *col, int64_t ldcol,
                       float *out, int64_t ldout, int64_t j0, int64_t j1) {
-  for (int64_t grp = 0; grp < g->cv->groups; grp++)
+  for (int64_t grp = 0; grp < g->cv.groups; grp++)
     cb_ob_sgemm(false, false, g->kg, j1 - j0, g->cgrs, 1.0f, w + grp * g->kg * g->cgrs, g->cgrs,
                 col + grp * g->cgrs * ldcol + j0, ldcol, 0.0f, out + grp * g->kg * ldout + j0,
                 ldout);
@@ -31,9 +31,9 @@ static void fwd_gemms(const cb_ob_geom *g, const float *w, const float *col, int
 
 /* The im2col lowerings, images in steps of b: x (NCHW) -> y through col
  * [CRS, b PQ] and, when b > 1, ymat [K, b PQ]. chunk is the parameter. */
-static void fwd_steps(const cb_ob_geom *g, const float *x, const float *w, float *y, float *col,
+static void fwd_steps(const cb_conv_geom *g, const float *x, const float *w, float *y, float *col,
                       float *ymat, int64_t b, int chunk, int threads) {
-  const cb_conv *cv = g->cv;
+  const cb_conv *cv = &g->cv;
   int64_t ld = b * g->pq;
 #pragma omp parallel num_threads(threads)
   {
@@ -50,10 +50,10 @@ static void fwd_steps(const cb_ob_geom *g, const float *x, const float *w, float
       int64_t ldout = nb == 1 ? g->pq : ld;
       for (int64_t jc = lo; jc < hi; jc += step) {
         int64_t je = hi - jc < step ? hi : jc + step;
-        cb_ob_im2col(g, x0, col, ld, 0, g->crs, jc, je);
+        cb_im2col(g, x0, 0, g->crs, jc, je, col + jc, ld);
         fwd_gemms(g, w, col, ld, out, ldout, jc, je);
       }
-      if (nb > 1) cb_ob_scatter_cols(ymat, y0, ld, cv->k, g->pq, lo, hi);
+      if (nb > 1) cb_matrix_to_planes(ymat + lo, y0, ld, cv->k, g->pq, lo, hi);
     }
   }
 }
@@ -81,8 +81,8 @@ static cb_status fwd_1x1_run(cb_ctx *ctx, const cb_problem *prob, const int *par
   cb_status st = cb_ob_check_args("conv_fwd/gemm_1x1", args);
   if (st != CB_OK) return st;
   const cb_conv *cv = &prob->conv;
-  cb_ob_geom g;
-  cb_ob_geom_init(cv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, cv);
   const float *x = args->src0, *w = args->src1;
   float *y = args->dst;
   cb_ob_blas_single();
@@ -128,8 +128,8 @@ static cb_status fwd_per_image_run(cb_ctx *ctx, const cb_problem *prob, const in
   (void)plan;
   cb_status st = cb_ob_check_args("conv_fwd/im2col_per_image", args);
   if (st != CB_OK) return st;
-  cb_ob_geom g;
-  cb_ob_geom_init(&prob->conv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &prob->conv);
   cb_ob_blas_single();
   fwd_steps(&g, args->src0, args->src1, args->dst, workspace, NULL, 1,
             cb_ob_param(params, 0, cb_ob_fwd_per_image_params),
@@ -172,8 +172,8 @@ static cb_status fwd_batched_run(cb_ctx *ctx, const cb_problem *prob, const int 
   (void)plan;
   cb_status st = cb_ob_check_args("conv_fwd/im2col_batched", args);
   if (st != CB_OK) return st;
-  cb_ob_geom g;
-  cb_ob_geom_init(&prob->conv, &g);
+  cb_conv_geom g;
+  cb_conv_geom_init(&g, &prob->conv);
   int64_t b =
       cb_ob_step_images(prob, CB_OB_BATCHED, cb_ob_param(params, 0, cb_ob_fwd_batched_params));
   float *col = workspace, *ymat = b > 1 ? col + g.crs * b * g.pq : NULL;

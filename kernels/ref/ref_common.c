@@ -26,11 +26,7 @@ cb_status cb_ref_scratch(const char *who, int64_t per_thread, int threads, doubl
 }
 
 cb_status cb_ref_geom_init(const cb_conv *cv, cb_ref_geom *g) {
-  g->cv = cv;
-  g->p = cb_conv_out_h(cv);
-  g->q = cb_conv_out_w(cv);
-  g->cg = cv->c / cv->groups;
-  g->kg = cv->k / cv->groups;
+  cb_conv_geom_init(&g->geom, cv);
   g->rows = calloc((size_t)cv->r, sizeof *g->rows);
   g->cols = calloc((size_t)cv->s, sizeof *g->cols);
   if (!g->rows || !g->cols) {
@@ -39,9 +35,9 @@ cb_status cb_ref_geom_init(const cb_conv *cv, cb_ref_geom *g) {
                     (long long)cv->r, (long long)cv->s);
   }
   for (int64_t r = 0; r < cv->r; r++)
-    g->rows[r] = cb_ref_tap_range(r, cv->h, g->p, cv->stride_h, cv->pad_h, cv->dil_h);
+    g->rows[r] = cb_tap_range(r, cv->h, g->geom.p, cv->stride_h, cv->pad_h, cv->dil_h);
   for (int64_t s = 0; s < cv->s; s++)
-    g->cols[s] = cb_ref_tap_range(s, cv->w, g->q, cv->stride_w, cv->pad_w, cv->dil_w);
+    g->cols[s] = cb_tap_range(s, cv->w, g->geom.q, cv->stride_w, cv->pad_w, cv->dil_w);
   return CB_OK;
 }
 

@@ -15,7 +15,7 @@
 
 /* acc_row[q * stride + off] += dy_row[q] * wv over the q range of one tap. */
 static void tap_scatter(double *restrict acc_row, const float *restrict dy_row, int64_t off,
-                        int64_t stride, cb_ref_range qr, double wv) {
+                        int64_t stride, cb_range qr, double wv) {
   /* Distinct q hit distinct elements (stride >= 1), so the loop may run in
    * vectors. */
 #pragma omp simd
@@ -25,21 +25,21 @@ static void tap_scatter(double *restrict acc_row, const float *restrict dy_row, 
 /* One input-gradient plane dx[n, c, :, :], accumulated in acc (h w doubles). */
 static void bwd_data_plane(const cb_ref_geom *g, const float *dy, const float *w, float *dx,
                            int64_t plane, double *acc) {
-  const cb_conv *cv = g->cv;
+  const cb_conv *cv = &g->geom.cv;
   int64_t c = plane % cv->c, n = plane / cv->c;
-  int64_t group = c / g->cg, ci = c % g->cg;
+  int64_t group = c / g->geom.cg, ci = c % g->geom.cg;
   int64_t hw = cv->h * cv->w;
   for (int64_t i = 0; i < hw; i++) acc[i] = 0.0;
 
-  for (int64_t kk = 0; kk < g->kg; kk++) {
-    int64_t k = group * g->kg + kk;
-    const float *dy_plane = dy + (n * cv->k + k) * g->p * g->q;
-    const float *w_cs = w + (k * g->cg + ci) * cv->r * cv->s;
+  for (int64_t kk = 0; kk < g->geom.kg; kk++) {
+    int64_t k = group * g->geom.kg + kk;
+    const float *dy_plane = dy + (n * cv->k + k) * g->geom.p * g->geom.q;
+    const float *w_cs = w + (k * g->geom.cg + ci) * cv->r * cv->s;
     for (int64_t r = 0; r < cv->r; r++) {
       for (int64_t p = g->rows[r].lo; p < g->rows[r].hi; p++) {
         double *acc_row = acc + (p * cv->stride_h - cv->pad_h + r * cv->dil_h) * cv->w;
         for (int64_t s = 0; s < cv->s; s++)
-          tap_scatter(acc_row, dy_plane + p * g->q, s * cv->dil_w - cv->pad_w, cv->stride_w,
+          tap_scatter(acc_row, dy_plane + p * g->geom.q, s * cv->dil_w - cv->pad_w, cv->stride_w,
                       g->cols[s], (double)w_cs[r * cv->s + s]);
       }
     }

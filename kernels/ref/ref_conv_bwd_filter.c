@@ -17,7 +17,7 @@
 
 /* part[q] += x_row[q * stride + off] * dy_row[q] over the q range of one tap. */
 static void tap_dot(double *restrict part, const float *restrict x_row,
-                    const float *restrict dy_row, int64_t off, int64_t stride, cb_ref_range qr) {
+                    const float *restrict dy_row, int64_t off, int64_t stride, cb_range qr) {
   if (stride == 1) {
     /* The common case gets a loop with unit-stride loads. */
 #pragma omp simd
@@ -32,20 +32,20 @@ static void tap_dot(double *restrict part, const float *restrict x_row,
 /* One filter plane dw[k, c', :, :]; part holds r s q doubles. */
 static void bwd_filter_plane(const cb_ref_geom *g, const float *x, const float *dy, float *dw,
                              int64_t plane, double *part) {
-  const cb_conv *cv = g->cv;
-  int64_t ci = plane % g->cg, k = plane / g->cg;
-  int64_t c = (k / g->kg) * g->cg + ci;
+  const cb_conv *cv = &g->geom.cv;
+  int64_t ci = plane % g->geom.cg, k = plane / g->geom.cg;
+  int64_t c = (k / g->geom.kg) * g->geom.cg + ci;
   int64_t taps = cv->r * cv->s;
-  for (int64_t i = 0; i < taps * g->q; i++) part[i] = 0.0;
+  for (int64_t i = 0; i < taps * g->geom.q; i++) part[i] = 0.0;
 
   for (int64_t n = 0; n < cv->n; n++) {
     const float *x_plane = x + (n * cv->c + c) * cv->h * cv->w;
-    const float *dy_plane = dy + (n * cv->k + k) * g->p * g->q;
+    const float *dy_plane = dy + (n * cv->k + k) * g->geom.p * g->geom.q;
     for (int64_t r = 0; r < cv->r; r++) {
       for (int64_t p = g->rows[r].lo; p < g->rows[r].hi; p++) {
         const float *x_row = x_plane + (p * cv->stride_h - cv->pad_h + r * cv->dil_h) * cv->w;
         for (int64_t s = 0; s < cv->s; s++)
-          tap_dot(part + (r * cv->s + s) * g->q, x_row, dy_plane + p * g->q,
+          tap_dot(part + (r * cv->s + s) * g->geom.q, x_row, dy_plane + p * g->geom.q,
                   s * cv->dil_w - cv->pad_w, cv->stride_w, g->cols[s]);
       }
     }
@@ -54,7 +54,7 @@ static void bwd_filter_plane(const cb_ref_geom *g, const float *x, const float *
   float *dw_plane = dw + plane * taps;
   for (int64_t t = 0; t < taps; t++) {
     double sum = 0.0;
-    for (int64_t q = 0; q < g->q; q++) sum += part[t * g->q + q];
+    for (int64_t q = 0; q < g->geom.q; q++) sum += part[t * g->geom.q + q];
     dw_plane[t] = (float)sum;
   }
 }
@@ -71,7 +71,7 @@ static cb_status bwd_filter_run(cb_ctx *ctx, const cb_problem *prob, const int *
   int64_t per_thread;
   double *scratch = NULL;
   int64_t stride = 0;
-  if (__builtin_mul_overflow(prob->conv.r * prob->conv.s, g.q, &per_thread))
+  if (__builtin_mul_overflow(prob->conv.r * prob->conv.s, g.geom.q, &per_thread))
     st = cb_error(CB_ERR_NOMEM, "ref conv_bwd_filter: r s q scratch overflows int64");
   else
     st = cb_ref_scratch("ref conv_bwd_filter", per_thread, ctx->threads, &scratch, &stride);
@@ -82,7 +82,7 @@ static cb_status bwd_filter_run(cb_ctx *ctx, const cb_problem *prob, const int *
 
   const float *x = args->src0, *dy = args->src1;
   float *dw = args->dst;
-  int64_t planes = prob->conv.k * g.cg;
+  int64_t planes = prob->conv.k * g.geom.cg;
 #pragma omp parallel for num_threads(ctx->threads) schedule(static)
   for (int64_t plane = 0; plane < planes; plane++)
     bwd_filter_plane(&g, x, dy, dw, plane, scratch + cb_ref_thread() * stride);

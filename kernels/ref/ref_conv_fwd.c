@@ -15,7 +15,7 @@
 
 /* acc[q] += x_row[q * stride + off] * wv over the q range of one tap. */
 static void tap_axpy(double *restrict acc, const float *restrict x_row, int64_t off, int64_t stride,
-                     cb_ref_range qr, double wv) {
+                     cb_range qr, double wv) {
   if (stride == 1) {
     /* The common case gets a loop with unit-stride loads. */
 #pragma omp simd
@@ -29,14 +29,14 @@ static void tap_axpy(double *restrict acc, const float *restrict x_row, int64_t 
 /* One output row y[n, k, p, :], accumulated in acc (q doubles). */
 static void fwd_row(const cb_ref_geom *g, const float *x, const float *w, float *y, int64_t row,
                     double *acc) {
-  const cb_conv *cv = g->cv;
-  int64_t p = row % g->p, k = (row / g->p) % cv->k, n = row / (g->p * cv->k);
-  int64_t group = k / g->kg;
-  for (int64_t q = 0; q < g->q; q++) acc[q] = 0.0;
+  const cb_conv *cv = &g->geom.cv;
+  int64_t p = row % g->geom.p, k = (row / g->geom.p) % cv->k, n = row / (g->geom.p * cv->k);
+  int64_t group = k / g->geom.kg;
+  for (int64_t q = 0; q < g->geom.q; q++) acc[q] = 0.0;
 
-  for (int64_t ci = 0; ci < g->cg; ci++) {
-    const float *x_plane = x + (n * cv->c + group * g->cg + ci) * cv->h * cv->w;
-    const float *w_cs = w + (k * g->cg + ci) * cv->r * cv->s;
+  for (int64_t ci = 0; ci < g->geom.cg; ci++) {
+    const float *x_plane = x + (n * cv->c + group * g->geom.cg + ci) * cv->h * cv->w;
+    const float *w_cs = w + (k * g->geom.cg + ci) * cv->r * cv->s;
     for (int64_t r = 0; r < cv->r; r++) {
       if (p < g->rows[r].lo || p >= g->rows[r].hi) continue; /* tap r is in the padding */
       const float *x_row = x_plane + (p * cv->stride_h - cv->pad_h + r * cv->dil_h) * cv->w;
@@ -46,8 +46,8 @@ static void fwd_row(const cb_ref_geom *g, const float *x, const float *w, float 
     }
   }
 
-  float *y_row = y + row * g->q;
-  for (int64_t q = 0; q < g->q; q++) y_row[q] = (float)acc[q];
+  float *y_row = y + row * g->geom.q;
+  for (int64_t q = 0; q < g->geom.q; q++) y_row[q] = (float)acc[q];
 }
 
 /* x[n,c,h,w] (src0), w[k,c/g,r,s] (src1) -> y[n,k,p,q] (dst), overwritten. */
@@ -61,14 +61,14 @@ static cb_status fwd_run(cb_ctx *ctx, const cb_problem *prob, const int *params,
   if (st != CB_OK) return st;
   double *scratch;
   int64_t stride = 0;
-  if ((st = cb_ref_scratch("ref conv_fwd", g.q, ctx->threads, &scratch, &stride)) != CB_OK) {
+  if ((st = cb_ref_scratch("ref conv_fwd", g.geom.q, ctx->threads, &scratch, &stride)) != CB_OK) {
     cb_ref_geom_free(&g);
     return st;
   }
 
   const float *x = args->src0, *w = args->src1;
   float *y = args->dst;
-  int64_t rows = prob->conv.n * prob->conv.k * g.p;
+  int64_t rows = prob->conv.n * prob->conv.k * g.geom.p;
 #pragma omp parallel for num_threads(ctx->threads) schedule(static)
   for (int64_t row = 0; row < rows; row++)
     fwd_row(&g, x, w, y, row, scratch + cb_ref_thread() * stride);
