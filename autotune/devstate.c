@@ -5,19 +5,13 @@
  * machines often have no cpufreq, hwmon or thermal zones); a missing
  * source gives 0 or NAN, never an error. */
 #include "devstate.h"
+#include "util.h"
 
 #include <glob.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-static double now_monotonic(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- measured clock ---------------------------------------------------------
  *
@@ -47,7 +41,7 @@ static double now_monotonic(void) {
 static double add_chain(long iters, uint64_t one, uint64_t *acc) {
   uint64_t v = *acc;
   long n = iters;
-  double t0 = now_monotonic();
+  double t0 = 1e-9 * (double)cb_now_ns();
   /* "memory": keeps the chain between the two clock reads. */
   // clang-format off
 #if defined(__x86_64__)
@@ -78,7 +72,7 @@ static double add_chain(long iters, uint64_t one, uint64_t *acc) {
     }
 #endif
   // clang-format on
-  double t1 = now_monotonic();
+  double t1 = 1e-9 * (double)cb_now_ns();
   *acc = v;
   return t1 - t0;
 }
@@ -234,9 +228,7 @@ static double hottest_c(void) {
 
 cb_status cb_devstate_sample(cb_devstate *s) {
   if (!s) return cb_error(CB_ERR_INVALID, "cb_devstate_sample: no output");
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  s->t = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+  s->t = cb_unix_now();
   s->cpu_mhz_reported = reported_mhz();
   s->cpu_mhz_measured = measured_mhz();
   s->load1 = load1();

@@ -5,6 +5,7 @@
  * identical hardware: model, SIMD level and core count (no hostname, no
  * memory size, so two identical machines share cached answers). */
 #include "machine.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <hwloc.h>
@@ -123,18 +124,6 @@ static const char *topo_info(hwloc_topology_t topo, const char *name) {
   return NULL;
 }
 
-/* Human size with binary units: "48KiB", "1MiB", "23.5GiB". */
-static void fmt_bytes(char *buf, size_t len, int64_t b) {
-  static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = (double)b;
-  int u = 0;
-  while (v >= 1024 && u < 4) v /= 1024, u++;
-  if (v == (double)(int64_t)v)
-    snprintf(buf, len, "%lld%s", (long long)v, unit[u]);
-  else
-    snprintf(buf, len, "%.1f%s", v, unit[u]);
-}
-
 /* The value of a "Key: N kB" line of /proc/meminfo in bytes, -1 if none. */
 static int64_t meminfo_bytes(const char *key) {
   FILE *f = fopen("/proc/meminfo", "r");
@@ -182,10 +171,11 @@ static void cache_level(hwloc_topology_t topo, hwloc_obj_type_t t, int64_t *byte
 /* One-line summary of the counts, caches and memory. */
 static void summarise(cb_machine *m, int l1d_count) {
   char l1[32], l2[32], l3[32], mem[32];
-  fmt_bytes(l1, sizeof l1, m->l1d_bytes);
-  fmt_bytes(l2, sizeof l2, m->l2_bytes);
-  fmt_bytes(l3, sizeof l3, m->l3_bytes);
-  fmt_bytes(mem, sizeof mem, m->mem_bytes);
+  /* Binary units without a space: "48KiB", "1MiB", "23.5GiB". */
+  cb_format_bytes(m->l1d_bytes, "", l1, sizeof l1);
+  cb_format_bytes(m->l2_bytes, "", l2, sizeof l2);
+  cb_format_bytes(m->l3_bytes, "", l3, sizeof l3);
+  cb_format_bytes(m->mem_bytes, "", mem, sizeof mem);
   size_t pos = 0;
   char *t = m->topology;
   size_t len = sizeof m->topology;
@@ -273,11 +263,11 @@ static void describe_obj(hwloc_obj_t o, char *buf, size_t len, size_t *pos) {
   char size[32];
   switch (o->type) {
   case HWLOC_OBJ_MACHINE:
-    fmt_bytes(size, sizeof size, (int64_t)o->total_memory);
+    cb_format_bytes((int64_t)o->total_memory, "", size, sizeof size);
     append(buf, len, pos, "Machine (%s total)", size);
     return;
   case HWLOC_OBJ_NUMANODE:
-    fmt_bytes(size, sizeof size, (int64_t)o->attr->numanode.local_memory);
+    cb_format_bytes((int64_t)o->attr->numanode.local_memory, "", size, sizeof size);
     append(buf, len, pos, "NUMANode L#%u (P#%u %s)", o->logical_index, o->os_index, size);
     return;
   case HWLOC_OBJ_PU:
@@ -290,7 +280,7 @@ static void describe_obj(hwloc_obj_t o, char *buf, size_t len, size_t *pos) {
   hwloc_obj_type_snprintf(type, sizeof type, o, 0);
   append(buf, len, pos, "%s L#%u", type, o->logical_index);
   if (hwloc_obj_type_is_cache(o->type)) {
-    fmt_bytes(size, sizeof size, (int64_t)o->attr->cache.size);
+    cb_format_bytes((int64_t)o->attr->cache.size, "", size, sizeof size);
     append(buf, len, pos, " (%s)", size);
   } else if (o->type == HWLOC_OBJ_PACKAGE) {
     const char *model = hwloc_obj_get_info_by_name(o, "CPUModel");

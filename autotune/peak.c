@@ -8,20 +8,14 @@
  * fixed point is 1: values stay normal (no denormal slow path) and finite,
  * and the result is summed and returned so the compiler keeps the work. */
 #include "peak.h"
+#include "util.h"
 
 #include <immintrin.h>
 #include <omp.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #define CHAINS 16
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Each function runs `iters` rounds of CHAINS FMAs of its vector width.
  * The sixteen accumulators are named variables, not an array: an array of
@@ -88,7 +82,7 @@ const char *cb_peak_isa(void) {
 /* Runs the loop of the given ISA on every thread at once; seconds of wall
  * time for `iters` rounds, the sink keeping the results alive. */
 static double timed_run(const char *isa, int threads, long iters, volatile float *sink) {
-  double t0 = now_s();
+  double t0 = 1e-9 * (double)cb_now_ns();
 #pragma omp parallel num_threads(threads)
   {
     float r;
@@ -100,7 +94,7 @@ static double timed_run(const char *isa, int threads, long iters, volatile float
       r = fma_sse(iters);
     if (r == 12345.0f) *sink = r; /* never true; keeps r observable */
   }
-  return now_s() - t0;
+  return 1e-9 * (double)cb_now_ns() - t0;
 }
 
 cb_status cb_peak_measure(int threads, double seconds, int repeats, cb_peak *out) {

@@ -170,20 +170,7 @@ static const cb_variant *const conv_bwd_data_variants[] = {&conv_bwd_data_col2im
 static const cb_variant *const conv_bwd_filter_variants[] = {&conv_bwd_filter_im2col, NULL};
 static const cb_variant *const gemm_variants[] = {&gemm_sgemm, NULL};
 
-const cb_backend cb_backend_cublas = {
-    .api_version = CB_API_VERSION,
-    .name = "cublas",
-    .desc = "im2col / col2im + cublasSgemmStridedBatched, and cublasSgemm itself",
-    .device = CB_DEVICE_CUDA,
-    .init = cublas_init,
-    .fini = cb_cuda_close,
-    .version = cublas_version,
-    CB_CUDA_BACKEND_MEMORY,
-    .variants =
-        {
-            [CB_OP_CONV_FWD] = conv_fwd_variants,
-            [CB_OP_CONV_BWD_DATA] = conv_bwd_data_variants,
-            [CB_OP_CONV_BWD_FILTER] = conv_bwd_filter_variants,
-            [CB_OP_GEMM] = gemm_variants,
-        },
-};
+const cb_backend cb_backend_cublas =
+    CB_CUDA_BACKEND("cublas", "im2col / col2im + cublasSgemmStridedBatched, and cublasSgemm itself",
+                    cublas_init, cublas_version, conv_fwd_variants, conv_bwd_data_variants,
+                    conv_bwd_filter_variants, gemm_variants);

@@ -21,20 +21,7 @@ static const cb_variant *const conv_bwd_filter_variants[] = {
 };
 static const cb_variant *const gemm_variants[] = {&cb_cuda_gemm_sgemm_tiled, NULL};
 
-const cb_backend cb_backend_cuda = {
-    .api_version = CB_API_VERSION,
-    .name = "cuda",
-    .desc = "hand-written CUDA kernels: tiled SGEMM, im2col / col2im, direct convolution",
-    .device = CB_DEVICE_CUDA,
-    .init = cb_cuda_open,
-    .fini = cb_cuda_close,
-    .version = cb_cuda_version,
-    CB_CUDA_BACKEND_MEMORY,
-    .variants =
-        {
-            [CB_OP_CONV_FWD] = conv_fwd_variants,
-            [CB_OP_CONV_BWD_DATA] = conv_bwd_data_variants,
-            [CB_OP_CONV_BWD_FILTER] = conv_bwd_filter_variants,
-            [CB_OP_GEMM] = gemm_variants,
-        },
-};
+const cb_backend cb_backend_cuda = CB_CUDA_BACKEND(
+    "cuda", "hand-written CUDA kernels: tiled SGEMM, im2col / col2im, direct convolution",
+    cb_cuda_open, cb_cuda_version, conv_fwd_variants, conv_bwd_data_variants,
+    conv_bwd_filter_variants, gemm_variants);

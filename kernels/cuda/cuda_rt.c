@@ -29,10 +29,6 @@ cb_status cb_cuda_check(cudaError_t e, const char *what) {
   return cb_error(st, "%s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
 }
 
-cb_status cb_cuda_launched(const char *what) {
-  return cb_cuda_check(cudaGetLastError(), what);
-}
-
 cb_status cb_cuda_enter(const cb_ctx *ctx) {
   return cb_cuda_check(cudaSetDevice(cb_cuda_of(ctx)->device), "cudaSetDevice");
 }

@@ -66,15 +66,25 @@ cb_status cb_cuda_time_end(cb_ctx *ctx, double *ms);
 /* "CUDA runtime 13.0, driver 13.0" (or "driver unavailable"). */
 void cb_cuda_version(char *buf, size_t len);
 
-/* Checks the launch of the kernels just queued (a bad configuration shows
- * at once; a fault inside a kernel shows at the next sync). */
-cb_status cb_cuda_launched(const char *what);
-
-/* Shared setters for the backend tables. */
-#define CB_CUDA_BACKEND_MEMORY                                                                     \
-  .alloc = cb_cuda_alloc, .free = cb_cuda_free, .upload = cb_cuda_upload,                          \
-  .download = cb_cuda_download, .sync = cb_cuda_sync, .flush = cb_cuda_flush,                      \
-  .time_begin = cb_cuda_time_begin, .time_end = cb_cuda_time_end
+/* The table of a CUDA backend, as one initializer: every GPU backend
+ * shares the device lifecycle's fini (cb_cuda_close), the memory calls and
+ * the event timing of cuda_rt.c, and differs only in its name, init (which
+ * may open a library handle after cb_cuda_open), version string and
+ * variant lists (NULL for an op it does not offer). */
+#define CB_CUDA_BACKEND(NAME, DESC, INIT, VERSION, FWD, BWD_DATA, BWD_FILTER, GEMM)                \
+  {                                                                                                \
+    .api_version = CB_API_VERSION, .name = NAME, .desc = DESC, .device = CB_DEVICE_CUDA,           \
+    .init = INIT, .fini = cb_cuda_close, .version = VERSION, .alloc = cb_cuda_alloc,               \
+    .free = cb_cuda_free, .upload = cb_cuda_upload, .download = cb_cuda_download,                  \
+    .sync = cb_cuda_sync, .flush = cb_cuda_flush, .time_begin = cb_cuda_time_begin,                \
+    .time_end = cb_cuda_time_end,                                                                  \
+    .variants = {                                                                                  \
+        [CB_OP_CONV_FWD] = FWD,                                                                    \
+        [CB_OP_CONV_BWD_DATA] = BWD_DATA,                                                          \
+        [CB_OP_CONV_BWD_FILTER] = BWD_FILTER,                                                      \
+        [CB_OP_GEMM] = GEMM,                                                                       \
+    },                                                                                             \
+  }
 
 /* Checks that every tensor of args is set (device pointers cannot be
  * checked further from the host). */

@@ -526,19 +526,7 @@ static const cb_variant *const conv_bwd_filter_variants[] = {
     NULL,
 };
 
-const cb_backend cb_backend_cudnn = {
-    .api_version = CB_API_VERSION,
-    .name = "cudnn",
-    .desc = "every cuDNN convolution algorithm (fp32, FMA math), cuDNN Find, and Find with TF32",
-    .device = CB_DEVICE_CUDA,
-    .init = dnn_init,
-    .fini = cb_cuda_close,
-    .version = dnn_version,
-    CB_CUDA_BACKEND_MEMORY,
-    .variants =
-        {
-            [CB_OP_CONV_FWD] = conv_fwd_variants,
-            [CB_OP_CONV_BWD_DATA] = conv_bwd_data_variants,
-            [CB_OP_CONV_BWD_FILTER] = conv_bwd_filter_variants,
-        },
-};
+const cb_backend cb_backend_cudnn = CB_CUDA_BACKEND(
+    "cudnn", "every cuDNN convolution algorithm (fp32, FMA math), cuDNN Find, and Find with TF32",
+    dnn_init, dnn_version, conv_fwd_variants, conv_bwd_data_variants, conv_bwd_filter_variants,
+    NULL);

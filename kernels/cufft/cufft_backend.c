@@ -220,19 +220,7 @@ static const cb_variant *const conv_fwd_variants[] = {&conv_fwd_fft, NULL};
 static const cb_variant *const conv_bwd_data_variants[] = {&conv_bwd_data_fft, NULL};
 static const cb_variant *const conv_bwd_filter_variants[] = {&conv_bwd_filter_fft, NULL};
 
-const cb_backend cb_backend_cufft = {
-    .api_version = CB_API_VERSION,
-    .name = "cufft",
-    .desc = "FFT convolution on the device (cuFFT), any stride and dilation, groups 1",
-    .device = CB_DEVICE_CUDA,
-    .init = cb_cuda_open,
-    .fini = cb_cuda_close,
-    .version = fft_version,
-    CB_CUDA_BACKEND_MEMORY,
-    .variants =
-        {
-            [CB_OP_CONV_FWD] = conv_fwd_variants,
-            [CB_OP_CONV_BWD_DATA] = conv_bwd_data_variants,
-            [CB_OP_CONV_BWD_FILTER] = conv_bwd_filter_variants,
-        },
-};
+const cb_backend cb_backend_cufft = CB_CUDA_BACKEND(
+    "cufft", "FFT convolution on the device (cuFFT), any stride and dilation, groups 1",
+    cb_cuda_open, fft_version, conv_fwd_variants, conv_bwd_data_variants, conv_bwd_filter_variants,
+    NULL);
