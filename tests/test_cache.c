@@ -8,6 +8,7 @@
 #include "cache.h"
 #include "cb_test.h"
 #include "jsonl.h"
+#include "machine.h"
 
 #include <ftw.h>
 #include <sqlite3.h>

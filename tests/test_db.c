@@ -5,7 +5,10 @@
  * written to the wrong column or dropped shows. Refusals that depend on
  * file permissions run in a child process that drops root privileges,
  * since root may write anything. */
+#include "buildinfo.h"
 #include "cb_test.h"
+#include "devstate.h"
+#include "machine.h"
 #include "store.h"
 
 #include <dirent.h>
@@ -555,7 +558,7 @@ static void test_roundtrip(const char *path) {
     return;
   }
   sqlite3 *h = cb_db_handle(db);
-  CHECK_EQ_INT(cb_db_schema_version(), 6);
+  CHECK_EQ_INT(cb_db_schema_version(), 7);
   CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), cb_db_schema_version());
   CHECK_EQ_INT(sql_int(h, "PRAGMA foreign_keys"), 1);
   CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"),
