@@ -1,7 +1,7 @@
 /* test_db.c: the SQLite store (schema, round trip, refusals, atomic net
  * results) and the probes that feed it (machine, device state, build).
  *
- * Everything is read back with plain SQL, not through store.c, so a value
+ * Everything is read back with plain SQL, not through autotune/db/, so a value
  * written to the wrong column or dropped shows. Refusals that depend on
  * file permissions run in a child process that drops root privileges,
  * since root may write anything. */
