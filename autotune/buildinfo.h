@@ -4,18 +4,7 @@
 #ifndef CB_BUILDINFO_H
 #define CB_BUILDINFO_H
 
-#include "kernels.h"
-
-typedef struct cb_build {
-  char git_rev[48];      /* commit hash, "unknown" outside git */
-  bool git_dirty;        /* built from a tree with uncommitted changes */
-  char compiler[128];    /* "GNU 12.2.0" */
-  char flags[512];       /* C flags of the build type */
-  char build_type[32];   /* Release, Debug, ... */
-  char libs[1024];       /* "sqlite 3.40.1; hwloc 2.9.0; zlib 1.2.13; <backend versions>" */
-  char kernel_hash[72];  /* sha256 of kernels/ sources at build time */
-  char fingerprint[160]; /* sha256-derived: libs + kernel_hash */
-} cb_build;
+#include "records.h" /* cb_build (a row of the builds table) */
 
 /* Fills b from the values CMake generated and the libraries' run-time versions. */
 cb_status cb_build_probe(cb_build *b);

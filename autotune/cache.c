@@ -1,6 +1,6 @@
 /* cache.c: the per-shape kernel cache (cache.h): device fingerprints and
  * generations, the lookup order, and export / import of winners as JSON
- * lines. The rows live in the tune_cache table (store.c); this file
+ * lines. The rows live in the tune_cache table (db/cache_rows.c); this file
  * decides which row answers a lookup and what a file must hold.
  *
  * An export is one header line, then one flat object per entry:
@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* The export format this build writes and reads. */
@@ -195,17 +194,6 @@ cb_status cb_cache_each(cb_db *db, int (*fn)(const cb_cache_entry *e, void *user
 
 /* ---- export ---------------------------------------------------------------------------- */
 
-/* Now as ISO-8601 UTC with milliseconds, the form store.c writes. */
-static void iso_now(char *buf, size_t len) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char date[32];
-  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf, len, "%.19s.%03dZ", date, (int)(ts.tv_nsec / 1000000));
-}
-
 typedef struct export_ctx {
   FILE *f;
   int64_t n;
@@ -263,7 +251,7 @@ static int export_row(const cb_cache_entry *e, bool imported, const cb_cache_pro
 
 static void export_header(FILE *f, const cb_machine *m, int64_t entries) {
   char now[32];
-  iso_now(now, sizeof now);
+  cb_iso_now(now, sizeof now);
   cb_json_writer w;
   cb_json_begin(&w, f);
   cb_json_put_string(&w, "format", CB_CACHE_FORMAT);

@@ -38,22 +38,7 @@ typedef enum cb_cache_source {
 
 const char *cb_cache_source_name(cb_cache_source s); /* "exact", "imported", ... */
 
-/* One cache entry: a winner and how it was measured. */
-typedef struct cb_cache_entry {
-  char key[CB_KEY_MAX];
-  char device_fp[160];
-  char build_fp[160];
-  char backend[32];
-  char variant[64];
-  int params[CB_MAX_PARAMS];
-  int nparams;
-  cb_timing timing;        /* the winner's, ms */
-  char runner_up[128];     /* "backend/variant[params]" or "" */
-  double runner_up_median; /* ms, 0 when there was none */
-  char origin[256];        /* "local" or "imported from FILE (host, date)" */
-  char measured[32];       /* ISO-8601 */
-  int64_t measurement_id;  /* the measurements row of the winner (local only) */
-} cb_cache_entry;
+/* cb_cache_entry, one entry, is a row type of the database layer (records.h). */
 
 /* Looks p up for this device and build; *source says what was found.
  * CB_OK with CB_CACHE_MISS when nothing matches. */

@@ -6,19 +6,7 @@
 #ifndef CB_GPUSTATE_H
 #define CB_GPUSTATE_H
 
-#include "kernels.h"
-
-typedef struct cb_gpustate {
-  char name[96];
-  double sm_mhz, mem_mhz; /* current clocks */
-  double temp_c;          /* GPU core temperature */
-  double power_w;         /* board power draw */
-  double util;            /* fraction of the last sample period a kernel ran, 0..1 */
-  /* Active clock limiters, comma separated ("none", "idle",
-   * "sw_power_cap", "hw_slowdown", "sw_thermal", "hw_thermal",
-   * "power_brake", ...); "" when NVML could not say. */
-  char throttle[128];
-} cb_gpustate;
+#include "records.h" /* cb_gpustate (columns of device samples) */
 
 /* Samples CUDA device `cuda_index` (matched to NVML by PCI bus id, so the
  * numbering is CUDA's). Readings NVML cannot give are NAN (or "" for

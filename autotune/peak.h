@@ -6,15 +6,7 @@
 #ifndef CB_PEAK_H
 #define CB_PEAK_H
 
-#include "kernels.h"
-
-typedef struct cb_peak {
-  char isa[16];           /* the vector ISA measured: "avx512", "avx2" or "sse" */
-  int threads;            /* threads that ran the loop at once */
-  double gflops;          /* all threads together */
-  double gflops_per_core; /* gflops / threads */
-  double seconds;         /* how long the measurement ran */
-} cb_peak;
+#include "records.h" /* cb_peak (a row of the peaks table) */
 
 /* The widest FMA ISA this CPU runs ("avx512", "avx2", or "sse" without FMA). */
 const char *cb_peak_isa(void);

@@ -2,6 +2,7 @@
  * (the algorithm is in tune.h). */
 #include "tune.h"
 
+#include "devstate.h"
 #include "stats.h"
 
 #include <math.h>

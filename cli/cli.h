@@ -7,6 +7,10 @@
 #include <stdio.h>
 
 #include "bench.h"
+#include "buildinfo.h"
+#include "devstate.h"
+#include "machine.h"
+#include "peak.h"
 #include "store.h"
 
 /* Exit codes, documented in `convbench --help`. */

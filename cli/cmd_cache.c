@@ -6,7 +6,6 @@
 #include "cache.h"
 
 #include <getopt.h>
-#include <sqlite3.h>
 #include <string.h>
 
 static void usage(FILE *f) {
@@ -50,35 +49,26 @@ static int print_entry(const cb_cache_entry *e, void *user) {
   return 0;
 }
 
+/* Prints one measurement; the header comes before the first. */
+static int print_measurement(const cb_measurement_brief *m, void *user) {
+  int *rows = user;
+  if ((*rows)++ == 0)
+    printf("\nmeasurements:\n  %5s  %-28s %-40s %-9s %10s %10s %8s %4s %9s\n", "run", "device",
+           "candidate", "status", "median ms", "min ms", "mad ms", "n", "GFLOP/s");
+  printf("  %5lld  %-28s %-40s %-9s", (long long)m->run_id, m->device_fp, m->candidate, m->status);
+  if (!m->timed)
+    printf(" %10s %10s %8s %4s %9s\n", "-", "-", "-", "-", "-");
+  else
+    printf(" %10.3f %10.3f %8.3f %4d %9.1f\n", m->median_ms, m->min_ms, m->mad_ms, m->samples,
+           m->gflops);
+  return 0;
+}
+
 /* Every measurement of one problem, newest tune first. */
 static void show_measurements(cb_db *db, const char *key) {
-  sqlite3_stmt *s;
-  const char *sql = "SELECT m.run_id, m.device_fp, m.backend || '/' || m.variant ||"
-                    " CASE WHEN m.params <> '' THEN '[' || m.params || ']' ELSE '' END,"
-                    " m.status, m.median_ms, m.min_ms, m.mad_ms, m.samples, m.gflops"
-                    " FROM measurements m JOIN problems p ON p.id = m.problem_id WHERE p.key = ?"
-                    " ORDER BY m.run_id DESC, m.median_ms";
-  if (sqlite3_prepare_v2(cb_db_handle(db), sql, -1, &s, NULL) != SQLITE_OK) {
-    cli_error("cache", "cannot read measurements: %s", sqlite3_errmsg(cb_db_handle(db)));
-    return;
-  }
-  sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
   int rows = 0;
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    if (rows++ == 0)
-      printf("\nmeasurements:\n  %5s  %-28s %-40s %-9s %10s %10s %8s %4s %9s\n", "run", "device",
-             "candidate", "status", "median ms", "min ms", "mad ms", "n", "GFLOP/s");
-    printf("  %5lld  %-28s %-40s %-9s", (long long)sqlite3_column_int64(s, 0),
-           (const char *)sqlite3_column_text(s, 1), (const char *)sqlite3_column_text(s, 2),
-           (const char *)sqlite3_column_text(s, 3));
-    if (sqlite3_column_type(s, 4) == SQLITE_NULL)
-      printf(" %10s %10s %8s %4s %9s\n", "-", "-", "-", "-", "-");
-    else
-      printf(" %10.3f %10.3f %8.3f %4d %9.1f\n", sqlite3_column_double(s, 4),
-             sqlite3_column_double(s, 5), sqlite3_column_double(s, 6), sqlite3_column_int(s, 7),
-             sqlite3_column_double(s, 8));
-  }
-  sqlite3_finalize(s);
+  if (cb_db_measurements_of(db, key, print_measurement, &rows) != CB_OK)
+    cli_error("cache", "%s", cb_errmsg());
   if (!rows) printf("\nno measurements of %s\n", key);
 }
 

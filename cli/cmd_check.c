@@ -77,7 +77,7 @@ static int parse_args(int argc, char **argv, check_args *a) {
 typedef struct checker {
   const check_args *a;
   cli_session *s;
-  cli_train_rec rec;
+  cb_train_rec rec;
   cb_grad_result *res; /* every result so far */
   int nres, cap;
   bool tty, shown;
@@ -107,7 +107,7 @@ static cb_status keep(checker *k, const cb_grad_result *r, int n) {
   }
   memcpy(k->res + k->nres, r, (size_t)n * sizeof *r);
   k->nres += n;
-  return cli_db_put_grad_checks(k->s->db, &k->rec, r, n);
+  return cb_db_put_grad_checks(k->s->db, &k->rec, r, n);
 }
 
 static cb_status build(const cb_netdef *nd, const check_args *a, const char *backend,

@@ -5,7 +5,6 @@
 #include "cli.h"
 
 #include <getopt.h>
-#include <sqlite3.h>
 #include <string.h>
 
 static void usage(FILE *f) {
@@ -22,47 +21,42 @@ static void usage(FILE *f) {
         f);
 }
 
-/* Prints one integer query's answer after a label. */
-static void count(sqlite3 *h, const char *label, const char *sql) {
-  sqlite3_stmt *s;
-  long long n = -1;
-  if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK) {
-    if (sqlite3_step(s) == SQLITE_ROW) n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-  }
-  printf("%-16s %lld\n", label, n);
+static void count(const char *label, int64_t n) {
+  printf("%-16s %lld\n", label, (long long)n);
+}
+
+/* Prints one of the last runs; the header comes before the first. */
+static int print_run(const cb_run_brief *r, void *user) {
+  bool *header = user;
+  if (!*header) printf("last runs:\n");
+  *header = true;
+  printf("  %4lld  %s  %-11s %s\n", (long long)r->id, r->started, r->status, r->command);
+  return 0;
 }
 
 static void info(cb_db *db, const char *path) {
-  sqlite3 *h = cb_db_handle(db);
+  cb_db_summary sum;
+  cb_db_summarize(db, &sum);
   printf("%-16s %s\n", "database", path);
-  count(h, "schema version", "PRAGMA user_version");
-  count(h, "machines", "SELECT count(*) FROM machines");
-  count(h, "builds", "SELECT count(*) FROM builds");
-  count(h, "runs", "SELECT count(*) FROM runs");
+  count("schema version", sum.schema_version);
+  count("machines", sum.machines);
+  count("builds", sum.builds);
+  count("runs", sum.runs);
   static const char *const statuses[] = {"ok", "failed", "interrupted", "running"};
   for (int i = 0; i < 4; i++) {
-    char sql[96], label[32];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE status = '%s'", statuses[i]);
+    char label[32];
     snprintf(label, sizeof label, "  %s", statuses[i]);
-    count(h, label, sql);
+    count(label, sum.runs_status[i]);
   }
-  count(h, "net results", "SELECT count(*) FROM net_results");
-  count(h, "layer results", "SELECT count(*) FROM layer_results");
-  count(h, "problems", "SELECT count(*) FROM problems");
-  count(h, "measurements", "SELECT count(*) FROM measurements");
-  count(h, "cache entries", "SELECT count(*) FROM tune_cache");
-  sqlite3_stmt *s;
-  if (sqlite3_prepare_v2(h,
-                         "SELECT id, started, status, command FROM runs ORDER BY id DESC LIMIT 5",
-                         -1, &s, NULL) != SQLITE_OK)
-    return;
-  printf("last runs:\n");
-  while (sqlite3_step(s) == SQLITE_ROW)
-    printf("  %4lld  %s  %-11s %s\n", (long long)sqlite3_column_int64(s, 0),
-           (const char *)sqlite3_column_text(s, 1), (const char *)sqlite3_column_text(s, 2),
-           (const char *)sqlite3_column_text(s, 3));
-  sqlite3_finalize(s);
+  count("net results", sum.net_results);
+  count("layer results", sum.layer_results);
+  count("problems", sum.problems);
+  count("measurements", sum.measurements);
+  count("cache entries", sum.cache_entries);
+  bool header = false;
+  /* No runs still prints the header; a database that cannot list them
+   * does not. */
+  if (cb_db_recent_runs(db, 5, print_run, &header) == CB_OK && !header) printf("last runs:\n");
 }
 
 static int db_main(int argc, char **argv) {

@@ -128,7 +128,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
 typedef struct trainer {
   const train_args *a;
   cli_session *s;
-  cli_train_rec rec;
+  cb_train_rec rec;
   cb_train_step buf[STEP_FLUSH];
   int nbuf;
   bool tty;
@@ -138,7 +138,7 @@ typedef struct trainer {
 } trainer;
 
 static cb_status flush_steps(trainer *t) {
-  cb_status st = cli_db_put_train_steps(t->s->db, &t->rec, t->buf, t->nbuf);
+  cb_status st = cb_db_put_train_steps(t->s->db, &t->rec, t->buf, t->nbuf);
   t->nbuf = 0;
   return st;
 }
@@ -174,7 +174,7 @@ static cb_status on_step(void *user, const cb_train_step *s) {
 static cb_status on_epoch(void *user, const cb_train_epoch *e) {
   trainer *t = user;
   cb_status st = flush_steps(t);
-  if (st == CB_OK) st = cli_db_put_train_epoch(t->s->db, &t->rec, e);
+  if (st == CB_OK) st = cb_db_put_train_epoch(t->s->db, &t->rec, e);
   progress_done(t);
   printf("epoch %d/%d: train loss %.4f accuracy %.2f%%", e->epoch, t->epochs, e->train_loss,
          100.0 * e->train_accuracy);

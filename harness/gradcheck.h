@@ -31,20 +31,13 @@
 #include <signal.h>
 
 #include "net.h"
+#include "records.h"
 
 #define CB_GRADCHECK_TOL 1e-2 /* finite differences: see test_grad.c for the derivation */
 
-/* One comparison: a row of the grad_checks table. */
-typedef struct cb_grad_result {
-  char layer[CB_NAME_MAX];
-  char kind[16];
-  char backend[32];
-  char variant[160]; /* the kernel compared ("onednn/auto"), "" for finite differences */
-  char what[16];     /* fd_input, fd_weights, fwd, bwd_data, dweights */
-  double max_abs, max_rel, threshold;
-  bool pass;
-  int checked, skipped; /* entries compared; entries skipped at kinks */
-} cb_grad_result;
+/* cb_grad_result, one comparison, is a grad_checks row (records.h); its
+ * layer name must hold any layer's. */
+_Static_assert(CB_RECORD_NAME_MAX == CB_NAME_MAX, "records.h: layer name size");
 
 typedef struct cb_gradcheck_opts {
   int samples;   /* entries checked per tensor when it is larger (>= 1) */

@@ -14,40 +14,11 @@
 #include <signal.h>
 
 #include "dataset.h"
+#include "records.h"
 #include "solver.h"
 
-/* One finished training step. */
-typedef struct cb_train_step {
-  int epoch;             /* from 1 */
-  int64_t step;          /* from 1, counted over the whole run */
-  int64_t step_in_epoch; /* from 1 */
-  int64_t steps_per_epoch;
-  double loss;         /* the batch's mean loss */
-  double accuracy;     /* fraction of the batch classified right (before the update) */
-  double lr;           /* the rate this step's update used */
-  double images_per_s; /* this step alone: batch / (forward + backward + update) */
-  double seconds;      /* since training started */
-} cb_train_step;
-
-/* Accuracy and loss over a whole set, and optionally the confusion matrix. */
-typedef struct cb_eval_result {
-  int64_t count, correct;
-  double loss;     /* mean cross-entropy */
-  double accuracy; /* correct / count */
-  double seconds;
-} cb_eval_result;
-
-/* One finished epoch: the training averages and the test evaluation. */
-typedef struct cb_train_epoch {
-  int epoch;
-  int64_t steps;
-  double train_loss, train_accuracy; /* means over the epoch's steps */
-  cb_eval_result test;               /* test.count == 0 when there is no test set */
-  double lr;                         /* the last step's */
-  double images_per_s;               /* training images / training time of this epoch */
-  double epoch_seconds;              /* training time of this epoch (evaluation excluded) */
-  double seconds;                    /* since training started, evaluation included */
-} cb_train_epoch;
+/* cb_train_step, cb_eval_result and cb_train_epoch are rows the database
+ * layer writes (records.h). */
 
 /* Callbacks may stop training by returning an error (a failed database
  * write, say), which cb_train returns. */

@@ -212,6 +212,14 @@ typedef struct cb_variant {
                    const cb_args *args, void *workspace);
 } cb_variant;
 
+/* A parameter point of a variant as text, "16,4" ("" for none): how the
+ * database and cache exports write it. format returns the length the
+ * whole text needs, like snprintf; parse takes exactly that form
+ * (integers, commas, at most CB_MAX_PARAMS) and fails with CB_ERR_PARSE
+ * otherwise. */
+int cb_params_format(const int *params, int n, char *buf, size_t len);
+cb_status cb_params_parse(const char *text, int *params, int *n);
+
 typedef enum cb_device_kind { CB_DEVICE_HOST, CB_DEVICE_CUDA } cb_device_kind;
 
 /* A backend: a static const table, one per library or device family. */

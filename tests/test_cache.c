@@ -7,84 +7,15 @@
  * written to the wrong column or dropped shows. */
 #include "cache.h"
 #include "cb_test.h"
+#include "db_fixture.h"
 #include "jsonl.h"
+#include "machine.h"
 
 #include <ftw.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static char tmpdir[256];
-
-/* tmpdir/name in a rotating static buffer (a few paths live at once). */
-static const char *tmp_path(const char *name) {
-  static char buf[4][512];
-  static int next;
-  char *p = buf[next++ % 4];
-  snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
-  return p;
-}
-
-/* ---- plain-SQL reading ---------------------------------------------------------- */
-
-/* One integer from sql (-999 when the query fails). */
-static int64_t sql_int(cb_db *db, const char *sql) {
-  sqlite3 *h = cb_db_handle(db);
-  sqlite3_stmt *s;
-  int64_t v = -999;
-  if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) != SQLITE_OK) {
-    fprintf(stderr, "sql_int: %s: %s\n", sql, sqlite3_errmsg(h));
-    return v;
-  }
-  if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  return v;
-}
-
-/* A prepared query positioned on its first row, or NULL (a failed check). */
-static sqlite3_stmt *row(cb_db *db, const char *sql) {
-  sqlite3 *h = cb_db_handle(db);
-  sqlite3_stmt *s = NULL;
-  int rc = sqlite3_prepare_v2(h, sql, -1, &s, NULL);
-  CHECK_MSG(rc == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(h));
-  if (rc != SQLITE_OK) return NULL;
-  rc = sqlite3_step(s);
-  CHECK_MSG(rc == SQLITE_ROW, "%s: no row (%s)", sql, sqlite3_errmsg(h));
-  if (rc != SQLITE_ROW) {
-    sqlite3_finalize(s);
-    return NULL;
-  }
-  return s;
-}
-
-static int col(sqlite3_stmt *s, const char *name) {
-  for (int i = 0; i < sqlite3_column_count(s); i++)
-    if (strcmp(sqlite3_column_name(s, i), name) == 0) return i;
-  CHECK_MSG(0, "no column %s", name);
-  return -1;
-}
-
-static const char *col_text(sqlite3_stmt *s, const char *name) {
-  int i = col(s, name);
-  const char *t = i < 0 ? NULL : (const char *)sqlite3_column_text(s, i);
-  return t ? t : "(NULL)";
-}
-
-static int64_t col_int(sqlite3_stmt *s, const char *name) {
-  int i = col(s, name);
-  return i < 0 ? -999 : sqlite3_column_int64(s, i);
-}
-
-static double col_double(sqlite3_stmt *s, const char *name) {
-  int i = col(s, name);
-  return i < 0 ? -999 : sqlite3_column_double(s, i);
-}
-
-static bool col_null(sqlite3_stmt *s, const char *name) {
-  int i = col(s, name);
-  return i >= 0 && sqlite3_column_type(s, i) == SQLITE_NULL;
-}
 
 /* ---- fixtures ---------------------------------------------------------------------- */
 
@@ -331,11 +262,13 @@ static void test_lookup(void) {
   /* Putting again replaces the local entry (one row), not the imported one. */
   put_winner(db, run, &p, dev2t, build_a, "v_exact_2", 0.2, "2024-03-01T00:00:00.000Z");
   expect_lookup(db, &p, dev2t, build_a, CB_CACHE_EXACT, "v_exact_2");
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM tune_cache WHERE source = 'local' AND device_fp"
-                           " = 'cpu:Test CPU 9000:avx2:4c:2t' AND build_fp = 'aaaaaaaaaaaaaaaa'"),
+  CHECK_EQ_INT(sql_int(cb_db_handle(db),
+                       "SELECT count(*) FROM tune_cache WHERE source = 'local' AND device_fp"
+                       " = 'cpu:Test CPU 9000:avx2:4c:2t' AND build_fp = 'aaaaaaaaaaaaaaaa'"),
                1);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM tune_cache WHERE source = 'imported'"), 1);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM tune_cache"), 5);
+  CHECK_EQ_INT(
+      sql_int(cb_db_handle(db), "SELECT count(*) FROM tune_cache WHERE source = 'imported'"), 1);
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM tune_cache"), 5);
 
   /* Refusals, with reasons. */
   cb_cache_entry bad = loc;
@@ -360,7 +293,7 @@ static void test_lookup(void) {
   CHECK_EQ_INT(cb_cache_put(db, &bad), CB_ERR_INVALID);
   snprintf(want, sizeof want, "cache entry for %s: variant is empty", loc.key);
   CHECK_EQ_STR(cb_errmsg(), want);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM tune_cache"), 5);
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM tune_cache"), 5);
   expect_lookup(db, &p, dev2t, build_a, CB_CACHE_EXACT, "v_exact_2");
   cb_db_close(db);
 }
@@ -398,6 +331,54 @@ static int read_lines(const char *path, char lines[][4096], int max) {
   while (n < max && fgets(lines[n], 4096, f)) n++;
   fclose(f);
   return n;
+}
+
+/* cb_db_cache_generation_known: false on an empty cache, true for the
+ * generation of a row, false for another generation, and answered by the
+ * index of migration 7 rather than a scan of tune_cache. */
+static void test_generation_known(void) {
+  int64_t run = 0;
+  cb_db *db = open_with_run(tmp_path("generation.db"), &run);
+  if (!db) return;
+  char gen[160], other[160];
+  cb_device_generation(dev2t, gen, sizeof gen);
+  cb_device_generation(dev_other, other, sizeof other);
+  bool found = true;
+  CHECK_EQ_INT(cb_db_cache_generation_known(db, gen, &found), CB_OK);
+  CHECK(!found);
+
+  cb_problem p = conv_problem(1);
+  put_winner(db, run, &p, dev2t, build_a, "v_2t", 1.0, "2024-01-01T00:00:00.000Z");
+  found = false;
+  CHECK_EQ_INT(cb_db_cache_generation_known(db, gen, &found), CB_OK);
+  CHECK(found);
+  /* Another thread count of the same CPU is the same generation. */
+  char gen4[160];
+  cb_device_generation(dev4t, gen4, sizeof gen4);
+  found = false;
+  CHECK_EQ_INT(cb_db_cache_generation_known(db, gen4, &found), CB_OK);
+  CHECK(found);
+  found = true;
+  CHECK_EQ_INT(cb_db_cache_generation_known(db, other, &found), CB_OK);
+  CHECK(!found);
+  found = true;
+  CHECK_EQ_INT(cb_db_cache_generation_known(db, "", &found), CB_OK);
+  CHECK(!found);
+
+  /* The plan of the same query names the index. */
+  sqlite3_stmt *s = NULL;
+  CHECK(sqlite3_prepare_v2(cb_db_handle(db),
+                           "EXPLAIN QUERY PLAN SELECT EXISTS (SELECT 1 FROM tune_cache"
+                           " WHERE device_generation = 'x' LIMIT 1)",
+                           -1, &s, NULL) == SQLITE_OK);
+  bool indexed = false;
+  while (s && sqlite3_step(s) == SQLITE_ROW) {
+    const char *detail = (const char *)sqlite3_column_text(s, 3);
+    if (detail && strstr(detail, "tune_cache_device_generation")) indexed = true;
+  }
+  sqlite3_finalize(s);
+  CHECK(indexed);
+  cb_db_close(db);
 }
 
 static void test_roundtrip(void) {
@@ -517,7 +498,7 @@ static void test_roundtrip(void) {
   /* Importing the same file again updates those rows, adds none. */
   CHECK_EQ_INT(cb_cache_import(db, file, &imported, &kept), CB_OK);
   CHECK_EQ_INT(imported, 4);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM tune_cache"), 4);
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM tune_cache"), 4);
   cb_db_close(db);
 }
 
@@ -547,8 +528,10 @@ static void test_import_keeps_local(void) {
   expect_lookup(db, &p, dev2t, build_a, CB_CACHE_EXACT, "mine_p");
   expect_lookup(db, &q, dev4t, build_a, CB_CACHE_EXACT, "mine_q4");
   expect_lookup(db, &q, dev2t, build_a, CB_CACHE_IMPORTED, "theirs_q");
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM tune_cache WHERE source = 'imported'"), 1);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM tune_cache WHERE variant LIKE 'mine%'"), 2);
+  CHECK_EQ_INT(
+      sql_int(cb_db_handle(db), "SELECT count(*) FROM tune_cache WHERE source = 'imported'"), 1);
+  CHECK_EQ_INT(
+      sql_int(cb_db_handle(db), "SELECT count(*) FROM tune_cache WHERE variant LIKE 'mine%'"), 2);
   cb_db_close(db);
 }
 
@@ -596,8 +579,8 @@ static void entry_line(char *buf, size_t len, const char *key) {
 static void expect_malformed(cb_db *db, const char *what, const char *text, const char *want) {
   const char *file = tmp_path("bad.jsonl");
   write_text(file, text);
-  int64_t rows_before = sql_int(db, "SELECT count(*) FROM tune_cache");
-  int64_t problems_before = sql_int(db, "SELECT count(*) FROM problems");
+  int64_t rows_before = sql_int(cb_db_handle(db), "SELECT count(*) FROM tune_cache");
+  int64_t problems_before = sql_int(cb_db_handle(db), "SELECT count(*) FROM problems");
   int64_t imported = -1, kept = -1;
   cb_status st = cb_cache_import(db, file, &imported, &kept);
   CHECK_MSG(st == CB_ERR_PARSE, "%s: status %d (%s)", what, (int)st, cb_errmsg());
@@ -607,8 +590,8 @@ static void expect_malformed(cb_db *db, const char *what, const char *text, cons
             cb_errmsg(), full);
   CHECK_EQ_INT(imported, 0);
   CHECK_EQ_INT(kept, 0);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM tune_cache"), rows_before);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM problems"), problems_before);
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM tune_cache"), rows_before);
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM problems"), problems_before);
 }
 
 static void test_malformed(void) {
@@ -635,7 +618,7 @@ static void test_malformed(void) {
   CHECK_EQ_INT(cb_cache_import(db, tmp_path("good.jsonl"), &imported, &kept), CB_OK);
   CHECK_EQ_INT(imported, 1);
   sqlite3_exec(cb_db_handle(db), "DELETE FROM tune_cache WHERE source = 'imported'", 0, 0, 0);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM tune_cache"), 1);
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM tune_cache"), 1);
 
 /* The good line with `from` replaced by `to`, as line 3 after the good
  * one: refused with message. */
@@ -795,7 +778,7 @@ static void test_measurements(void) {
            "SELECT m.*, p.key FROM measurements m JOIN problems p ON p.id = m.problem_id"
            " WHERE m.id = %lld",
            (long long)id);
-  sqlite3_stmt *s = row(db, sql);
+  sqlite3_stmt *s = row(cb_db_handle(db), sql);
   if (s) {
     CHECK_EQ_INT(col_int(s, "run_id"), run);
     CHECK_EQ_STR(col_text(s, "key"), key);
@@ -838,7 +821,7 @@ static void test_measurements(void) {
   CHECK_EQ_INT(cb_db_put_measurement(db, &e, &id2), CB_OK);
   CHECK(id2 > id);
   snprintf(sql, sizeof sql, "SELECT * FROM measurements WHERE id = %lld", (long long)id2);
-  if ((s = row(db, sql))) {
+  if ((s = row(cb_db_handle(db), sql))) {
     CHECK_EQ_STR(col_text(s, "status"), "error");
     static const char *const nulls[] = {
         "max_rel_err", "median_ms", "min_ms",      "max_ms",     "mad_ms",     "gflops",    "impl",
@@ -855,13 +838,13 @@ static void test_measurements(void) {
   e.max_rel_err = INFINITY;
   CHECK_EQ_INT(cb_db_put_measurement(db, &e, &id2), CB_OK);
   snprintf(sql, sizeof sql, "SELECT max_rel_err FROM measurements WHERE id = %lld", (long long)id2);
-  if ((s = row(db, sql))) {
+  if ((s = row(cb_db_handle(db), sql))) {
     CHECK(isinf(sqlite3_column_double(s, 0)));
     sqlite3_finalize(s);
   }
 
   /* Refusals name the field; nothing is stored. */
-  int64_t count = sql_int(db, "SELECT count(*) FROM measurements");
+  int64_t count = sql_int(cb_db_handle(db), "SELECT count(*) FROM measurements");
   e.status = "great";
   CHECK_EQ_INT(cb_db_put_measurement(db, &e, &id2), CB_ERR_INVALID);
   CHECK_EQ_STR(cb_errmsg(), "measurement of cpu/winograd: status is 'ok', 'pruned', 'mismatch' "
@@ -875,12 +858,12 @@ static void test_measurements(void) {
   e.run_id = 424242; /* no such run */
   CHECK_EQ_INT(cb_db_put_measurement(db, &e, &id2), CB_ERR_DB);
   CHECK_MSG(strstr(cb_errmsg(), "FOREIGN KEY constraint failed") != NULL, "%s", cb_errmsg());
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM measurements"), count);
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM measurements"), count);
 
   /* begin / rollback leaves nothing: measurements, their new problem, the
    * cache entry. */
   cb_problem q = conv_problem(64);
-  int64_t problems = sql_int(db, "SELECT count(*) FROM problems");
+  int64_t problems = sql_int(cb_db_handle(db), "SELECT count(*) FROM problems");
   CHECK_EQ_INT(cb_db_begin(db), CB_OK);
   for (int i = 0; i < 3; i++) {
     cb_measurement_rec t = plain_measurement(run, &q, dev2t, build_a, "im2col");
@@ -893,16 +876,17 @@ static void test_measurements(void) {
   snprintf(w.backend, sizeof w.backend, "cpu");
   snprintf(w.variant, sizeof w.variant, "im2col");
   CHECK_EQ_INT(cb_cache_put(db, &w), CB_OK);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM measurements"), count + 3); /* seen inside */
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM measurements"),
+               count + 3); /* seen inside */
   /* A second begin inside the first is refused, naming the database. */
   CHECK_EQ_INT(cb_db_begin(db), CB_ERR_DB);
   CHECK_MSG(strstr(cb_errmsg(), "measure.db': cannot start a transaction: cannot start a "
                                 "transaction within a transaction") != NULL,
             "%s", cb_errmsg());
   cb_db_rollback(db);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM measurements"), count);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM problems"), problems);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM tune_cache"), 0);
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM measurements"), count);
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM problems"), problems);
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM tune_cache"), 0);
   cb_db_rollback(db); /* none open: nothing happens */
 
   /* begin / commit keeps everything. */
@@ -912,8 +896,8 @@ static void test_measurements(void) {
   w.measurement_id = id2;
   CHECK_EQ_INT(cb_cache_put(db, &w), CB_OK);
   CHECK_EQ_INT(cb_db_commit(db), CB_OK);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM measurements"), count + 1);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM tune_cache"), 1);
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM measurements"), count + 1);
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM tune_cache"), 1);
   CHECK_EQ_INT(cb_db_commit(db), CB_ERR_DB); /* nothing to commit */
   cb_db_close(db);
 }
@@ -997,45 +981,39 @@ static void test_concurrent(void) {
   CHECK_EQ_INT(cb_db_open(path, &db), CB_OK);
   if (!db) return;
   const int per_writer = TX_PER_WRITER * PER_TX;
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM runs WHERE status = 'ok'"), WRITERS);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM measurements"), WRITERS * per_writer);
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM runs WHERE status = 'ok'"), WRITERS);
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM measurements"),
+               WRITERS * per_writer);
   /* Every row of each: all distinct variants, per run. */
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM (SELECT run_id, count(DISTINCT variant) AS n"
-                           " FROM measurements GROUP BY run_id) WHERE n = 500"),
+  CHECK_EQ_INT(sql_int(cb_db_handle(db),
+                       "SELECT count(*) FROM (SELECT run_id, count(DISTINCT variant) AS n"
+                       " FROM measurements GROUP BY run_id) WHERE n = 500"),
                WRITERS);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM tune_cache"), WRITERS * 4);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM problems"), 4);
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM tune_cache"), WRITERS * 4);
+  CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM problems"), 4);
   /* Whether their transactions interleaved (informative: it depends on
    * the scheduler; the busy timeout may let one finish first): the
    * number of runs of one writer's rows in id order, 2 when one wrote
    * everything before the other. */
-  int64_t stretches = sql_int(db, "SELECT 1 + count(*) FROM (SELECT run_id, lag(run_id) OVER"
-                                  " (ORDER BY id) AS prev FROM measurements)"
-                                  " WHERE prev IS NOT NULL AND prev != run_id");
+  int64_t stretches =
+      sql_int(cb_db_handle(db), "SELECT 1 + count(*) FROM (SELECT run_id, lag(run_id) OVER"
+                                " (ORDER BY id) AS prev FROM measurements)"
+                                " WHERE prev IS NOT NULL AND prev != run_id");
   printf("concurrent writers: %lld stretches of one writer's rows (2: one after the other)\n",
          (long long)stretches);
   cb_db_close(db);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st, (void)flag, (void)ftw;
-  return remove(path);
-}
-
 int main(void) {
-  const char *base = getenv("TMPDIR");
-  snprintf(tmpdir, sizeof tmpdir, "%s/cb_test_cache.XXXXXX", base && *base ? base : "/tmp");
-  if (!mkdtemp(tmpdir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (!tmpdir_make("cb_test_cache")) return 1;
   test_fingerprints();
   test_lookup();
+  test_generation_known();
   test_roundtrip();
   test_import_keeps_local();
   test_malformed();
   test_measurements();
   test_concurrent();
-  nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  tmpdir_remove();
   return cb_test_result();
 }

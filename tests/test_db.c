@@ -1,11 +1,15 @@
 /* test_db.c: the SQLite store (schema, round trip, refusals, atomic net
  * results) and the probes that feed it (machine, device state, build).
  *
- * Everything is read back with plain SQL, not through store.c, so a value
+ * Everything is read back with plain SQL, not through autotune/db/, so a value
  * written to the wrong column or dropped shows. Refusals that depend on
  * file permissions run in a child process that drops root privileges,
  * since root may write anything. */
+#include "buildinfo.h"
 #include "cb_test.h"
+#include "db_fixture.h"
+#include "devstate.h"
+#include "machine.h"
 #include "store.h"
 
 #include <dirent.h>
@@ -20,17 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
-
-static char tmpdir[256];
-
-/* tmpdir/name in a rotating static buffer (a few paths live at once). */
-static const char *tmp_path(const char *name) {
-  static char buf[4][512];
-  static int next;
-  char *p = buf[next++ % 4];
-  snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
-  return p;
-}
 
 static bool exists(const char *path) {
   struct stat st;
@@ -56,66 +49,6 @@ static bool nothing_at(const char *path) {
     }
   closedir(d);
   return clean;
-}
-
-/* ---- plain-SQL reading ---------------------------------------------------- */
-
-/* One integer from sql (-999 when the query fails). */
-static int64_t sql_int(sqlite3 *h, const char *sql) {
-  sqlite3_stmt *s;
-  int64_t v = -999;
-  if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) != SQLITE_OK) {
-    fprintf(stderr, "sql_int: %s: %s\n", sql, sqlite3_errmsg(h));
-    return v;
-  }
-  if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  return v;
-}
-
-/* A prepared query positioned on its first row, or NULL (counted as a
- * failed check) when there is none. */
-static sqlite3_stmt *row(sqlite3 *h, const char *sql) {
-  sqlite3_stmt *s = NULL;
-  int rc = sqlite3_prepare_v2(h, sql, -1, &s, NULL);
-  CHECK_MSG(rc == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(h));
-  if (rc != SQLITE_OK) return NULL;
-  rc = sqlite3_step(s);
-  CHECK_MSG(rc == SQLITE_ROW, "%s: no row (%s)", sql, sqlite3_errmsg(h));
-  if (rc != SQLITE_ROW) {
-    sqlite3_finalize(s);
-    return NULL;
-  }
-  return s;
-}
-
-/* The index of column name in s; -1 (and a failed check) when absent. */
-static int col(sqlite3_stmt *s, const char *name) {
-  for (int i = 0; i < sqlite3_column_count(s); i++)
-    if (strcmp(sqlite3_column_name(s, i), name) == 0) return i;
-  CHECK_MSG(0, "no column %s", name);
-  return -1;
-}
-
-static const char *col_text(sqlite3_stmt *s, const char *name) {
-  int i = col(s, name);
-  const char *t = i < 0 ? NULL : (const char *)sqlite3_column_text(s, i);
-  return t ? t : "(NULL)";
-}
-
-static int64_t col_int(sqlite3_stmt *s, const char *name) {
-  int i = col(s, name);
-  return i < 0 ? -999 : sqlite3_column_int64(s, i);
-}
-
-static double col_double(sqlite3_stmt *s, const char *name) {
-  int i = col(s, name);
-  return i < 0 ? -999 : sqlite3_column_double(s, i);
-}
-
-static bool col_null(sqlite3_stmt *s, const char *name) {
-  int i = col(s, name);
-  return i >= 0 && sqlite3_column_type(s, i) == SQLITE_NULL;
 }
 
 /* An ISO-8601 UTC timestamp with milliseconds: 2024-05-01T12:00:00.123Z. */
@@ -555,7 +488,7 @@ static void test_roundtrip(const char *path) {
     return;
   }
   sqlite3 *h = cb_db_handle(db);
-  CHECK_EQ_INT(cb_db_schema_version(), 6);
+  CHECK_EQ_INT(cb_db_schema_version(), 7);
   CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), cb_db_schema_version());
   CHECK_EQ_INT(sql_int(h, "PRAGMA foreign_keys"), 1);
   CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"),
@@ -987,11 +920,6 @@ static void concurrent_writers(const char *name, bool touch) {
   cb_db_close(db);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st, (void)flag, (void)ftw;
-  return remove(path);
-}
-
 /* A database written by an older convbench (schema 1: no layer_results.impl,
  * no peaks table) is migrated forward on open and keeps its rows. */
 static void test_migration(void) {
@@ -1036,12 +964,7 @@ static void test_migration(void) {
 }
 
 int main(void) {
-  const char *base = getenv("TMPDIR");
-  snprintf(tmpdir, sizeof tmpdir, "%s/cb_test_db.XXXXXX", base && *base ? base : "/tmp");
-  if (!mkdtemp(tmpdir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (!tmpdir_make("cb_test_db")) return 1;
 
   test_devstate(); /* first: it checks the first sample of the process */
   test_machine();
@@ -1056,6 +979,6 @@ int main(void) {
   concurrent_writers("touched.db", true);
 
   chmod(tmp_path("ro"), 0755);
-  nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  tmpdir_remove();
   return cb_test_result();
 }

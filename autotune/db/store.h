@@ -1,18 +1,19 @@
-/* store.h: the SQLite database everything records into (results.db).
+/* store.h: the SQLite database everything records into (results.db): the
+ * public interface of the cb_db library (autotune/db/).
  *
  * Tables: machines, builds, runs, problems, net_results, layer_results,
- * device_samples, peaks, measurements, tune_cache (schema in store.c,
- * versioned with PRAGMA user_version and migrated forward on open). WAL mode and a busy timeout let
- * several processes write one file; each finished measurement is one transaction, so an interrupted
- * run keeps what it finished and nothing half-written. */
+ * device_samples, peaks, measurements, tune_cache, train_steps,
+ * train_epochs, grad_checks (schema in migrations.c, versioned with PRAGMA
+ * user_version and migrated forward on open by db.c). Writers: runs.c
+ * (machines, builds, runs, problems), results.c (net and layer results,
+ * device samples, peaks), measurements.c, cache_rows.c, train_rows.c;
+ * summary.c reads for the command line. The row types are in records.h. WAL mode and a busy timeout
+ * let several processes write one file; each finished measurement is one transaction, so an
+ * interrupted run keeps what it finished and nothing half-written. */
 #ifndef CB_STORE_H
 #define CB_STORE_H
 
-#include "buildinfo.h"
-#include "devstate.h"
-#include "machine.h"
-#include "peak.h"
-#include "util.h"
+#include "records.h"
 
 typedef struct cb_db cb_db;
 
@@ -115,52 +116,102 @@ void cb_db_rollback(cb_db *db);
 
 /* ---- the tune cache's rows (cache.h is the interface: lookup order, files) */
 
-struct cb_cache_entry; /* cache.h */
-
-/* Where a cache entry was measured, for exports. Imported rows keep the
- * exporting file's; local rows read it from the run of their measurement. */
-typedef struct cb_cache_prov {
-  char hostname[128];
-  char cpu_model[128];
-  char isa_level[16];
-  int cores;
-  char git_rev[48];
-} cb_cache_prov;
-
 /* Inserts or replaces the row for (e's key, device, build, source).
  * generation is cb_device_generation(e->device_fp). A local row
  * (imported false) must name its measurement (e->measurement_id) and is
  * stored with origin "local"; an imported one keeps e->origin and prov.
  * An empty e->measured is stored as now. Joins an open transaction. */
-cb_status cb_db_cache_put(cb_db *db, const struct cb_cache_entry *e, const char *generation,
-                          bool imported, const cb_cache_prov *prov);
+cb_status cb_db_cache_put(cb_db *db, const cb_cache_entry *e, const char *generation, bool imported,
+                          const cb_cache_prov *prov);
 
 /* The row for exactly (key, device, build) from one source; *found is
  * false when there is none. */
 cb_status cb_db_cache_get(cb_db *db, const char *key, const char *device_fp, const char *build_fp,
-                          bool imported, struct cb_cache_entry *out, bool *found);
+                          bool imported, cb_cache_entry *out, bool *found);
 
 /* The newest measured row for key in a device generation, whatever its
  * device, build or source; *found is false when there is none. */
 cb_status cb_db_cache_newest(cb_db *db, const char *key, const char *generation,
-                             struct cb_cache_entry *out, bool *found);
+                             cb_cache_entry *out, bool *found);
 
 /* Calls fn for every row in (key, device, build, source) order, all read
  * from one snapshot; fn returning non-zero stops. fn may read the database
  * but must not write tune_cache or call cb_db_cache_each. */
-typedef int (*cb_cache_row_fn)(const struct cb_cache_entry *e, bool imported,
-                               const cb_cache_prov *prov, void *user);
+typedef int (*cb_cache_row_fn)(const cb_cache_entry *e, bool imported, const cb_cache_prov *prov,
+                               void *user);
 cb_status cb_db_cache_each(cb_db *db, cb_cache_row_fn fn, void *user);
 
 /* Deletes every row; *deleted says how many. */
 cb_status cb_db_cache_clear(cb_db *db, int64_t *deleted);
 
-/* A parameter point as text, "16,4" ("" for none): how the database and
- * cache exports write it. format returns the length the whole text needs,
- * like snprintf; parse takes exactly that form (integers, commas, at most
- * CB_MAX_PARAMS) and fails with CB_ERR_PARSE otherwise. */
-int cb_params_format(const int *params, int n, char *buf, size_t len);
-cb_status cb_params_parse(const char *text, int *params, int *n);
+/* Whether any tune_cache row (local or imported, any device or build) is
+ * of device generation `generation` (cb_device_generation()): one indexed
+ * existence query. *found is false when there is none. */
+cb_status cb_db_cache_generation_known(cb_db *db, const char *generation, bool *found);
+
+/* ---- training and gradient checks (train_rows.c) */
+
+/* Where the rows belong: the run, the net and the backend asked for. */
+typedef struct cb_train_rec {
+  int64_t run_id;
+  const char *net, *backend, *dataset;
+  int64_t batch;
+  int threads;
+} cb_train_rec;
+
+/* Writes n steps in one transaction (training calls it every few hundred
+ * steps so the database never slows it down). A NULL db or n == 0 writes
+ * nothing. Must not be called inside cb_db_begin/commit. */
+cb_status cb_db_put_train_steps(cb_db *db, const cb_train_rec *r, const cb_train_step *steps,
+                                int n);
+
+/* Writes one epoch's row, in its own transaction (test columns NULL when
+ * e->test.count is 0). A NULL db writes nothing. */
+cb_status cb_db_put_train_epoch(cb_db *db, const cb_train_rec *r, const cb_train_epoch *e);
+
+/* Writes n gradient-check results of one layer in one transaction. A
+ * NULL db or n == 0 writes nothing. */
+cb_status cb_db_put_grad_checks(cb_db *db, const cb_train_rec *r, const cb_grad_result *res, int n);
+
+/* ---- summaries for the command line (summary.c) */
+
+/* What `convbench db info` shows; a count that cannot be read is -1. */
+typedef struct cb_db_summary {
+  int64_t schema_version; /* PRAGMA user_version of the file */
+  int64_t machines, builds, runs;
+  int64_t runs_status[4]; /* runs 'ok', 'failed', 'interrupted', 'running', in that order */
+  int64_t net_results, layer_results, problems, measurements, cache_entries;
+} cb_db_summary;
+
+cb_status cb_db_summarize(cb_db *db, cb_db_summary *out);
+
+/* One run, for listings; the strings live until the callback returns. */
+typedef struct cb_run_brief {
+  int64_t id;
+  const char *started, *status, *command;
+} cb_run_brief;
+
+/* Calls fn for the last `limit` runs, newest first; fn returning non-zero
+ * stops. */
+typedef int (*cb_run_brief_fn)(const cb_run_brief *r, void *user);
+cb_status cb_db_recent_runs(cb_db *db, int limit, cb_run_brief_fn fn, void *user);
+
+/* One candidate's measurement, for listings; the strings live until the
+ * callback returns. candidate is "backend/variant" plus "[params]" when
+ * it has any; the timings and gflops mean something only when timed. */
+typedef struct cb_measurement_brief {
+  int64_t run_id;
+  const char *device_fp, *candidate, *status;
+  bool timed;
+  double median_ms, min_ms, mad_ms, gflops;
+  int samples;
+} cb_measurement_brief;
+
+/* Calls fn for every measurement of the problem with this key, newest run
+ * first and fastest first within a run; fn returning non-zero stops.
+ * CB_ERR_DB "cannot read measurements: ..." when the query fails. */
+typedef int (*cb_measurement_brief_fn)(const cb_measurement_brief *m, void *user);
+cb_status cb_db_measurements_of(cb_db *db, const char *key, cb_measurement_brief_fn fn, void *user);
 
 /* Records a peak measured during run run_id (on that run's machine). */
 cb_status cb_db_put_peak(cb_db *db, int64_t run_id, const cb_peak *p);

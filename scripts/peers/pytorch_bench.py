@@ -58,7 +58,7 @@ F = None
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 BACKEND = "pytorch"
-# PRAGMA application_id of convbench's databases ("CBNC"; autotune/store.c).
+# PRAGMA application_id of convbench's databases ("CBNC"; autotune/db/migrations.c).
 CB_APPLICATION_ID = 1128418883
 PROG = "pytorch_bench.py"
 
@@ -912,8 +912,9 @@ def insert(conn, table, values, conflict=""):
 
 class Store:
     """convbench's results database, written with the same rows and
-    conventions as autotune/store.c. The schema is convbench's: this class
-    never creates or migrates it, and refuses a file at another version."""
+    conventions as autotune/db/results.c. The schema is convbench's
+    (autotune/db/migrations.c): this class never creates or migrates it,
+    and refuses a file at another version."""
 
     def __init__(self, path, schema_version, convbench):
         self.path = path
@@ -949,7 +950,7 @@ class Store:
     @staticmethod
     def _create(path, convbench):
         """A new database comes from convbench itself ('convbench db init'),
-        so that its schema has one author (autotune/store.c)."""
+        so that its schema has one author (autotune/db/migrations.c)."""
         try:
             r = subprocess.run([convbench, "db", "init", "--db", path], capture_output=True,
                                text=True, check=False)
