@@ -10,7 +10,7 @@
  * measured peak. A .shapes set (convnet-benchmarks' L1..L5) gets the
  * layer-wise table (sums over entries), the breakdown per entry, and
  * GFLOP/s per entry. Each table is followed by the commands that made it. */
-#include "report_int.h"
+#include "report_section.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -69,7 +69,7 @@ static double gflops(double fwd_flops, double bwd_flops, double fwd, double bwd)
 
 static cb_status load_layers(rp_ctx *c, nr_result *r) {
   sqlite3_stmt *st;
-  cb_status s = rp_prepare(c, "layer results",
+  cb_status s = rp_prepare(c->h, "layer results",
                            "SELECT name, kind, fwd_median_ms, bwd_median_ms, fwd_flops, bwd_flops"
                            " FROM layer_results WHERE net_result_id = ?1 ORDER BY idx",
                            &st);
@@ -77,12 +77,12 @@ static cb_status load_layers(rp_ctx *c, nr_result *r) {
   sqlite3_bind_int64(st, 1, r->id);
   bool row;
   int cap = 0;
-  while ((s = rp_step(c, "layer results", st, &row)) == CB_OK && row) {
+  while ((s = rp_step(c->h, "layer results", st, &row)) == CB_OK && row) {
     if (r->nlayers == cap) {
       cap = cap ? cap * 2 : 32;
       nr_layer *l = realloc(r->layers, (size_t)cap * sizeof *l);
       if (!l) {
-        s = cb_error(CB_ERR_NOMEM, "report: out of memory");
+        s = rp_nomem();
         break;
       }
       r->layers = l;
@@ -107,7 +107,7 @@ static cb_status group_put(nr_group *g, const nr_result *r) {
       return CB_OK;
     }
   nr_result *a = realloc(g->r, (size_t)(g->n + 1) * sizeof *a);
-  if (!a) return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!a) return rp_nomem();
   g->r = a;
   g->r[g->n++] = *r;
   return CB_OK;
@@ -145,10 +145,9 @@ static const nr_result *find(const nr_group *g, const char *backend, const char 
 /* Run ids of g's results, for the commands block. */
 static cb_status group_commands(rp_ctx *c, const nr_group *g) {
   int64_t *ids = malloc(((size_t)g->n + 1) * sizeof *ids);
-  if (!ids) return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!ids) return rp_nomem();
   for (int i = 0; i < g->n; i++) ids[i] = g->r[i].run_id;
-  cb_status s = rp_text(c->doc, "Reproduce with:");
-  if (s == CB_OK) s = rp_commands(c, ids, g->n);
+  cb_status s = rp_reproduce(c, ids, g->n);
   free(ids);
   return s;
 }
@@ -197,7 +196,7 @@ static cb_status totals_table(rp_ctx *c, const nr_group *g, nr_total *tot, int n
   static const char *const head[] = {"Backend",        ">Total (ms)", ">Forward (ms)",
                                      ">Backward (ms)", ">GFLOP/s",    ">% of peak"};
   rp_table *t = rp_table_add(c->doc, caption, 6, head);
-  if (!t) return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!t) return rp_nomem();
   for (int i = 0; i < nb; i++) {
     char a[32], b[32], d[32], e[32], f[32], name[96];
     double gf = gflops(tot[i].fwd_flops, tot[i].bwd_flops, tot[i].fwd, tot[i].bwd);
@@ -225,7 +224,7 @@ static cb_status totals_table(rp_ctx *c, const nr_group *g, nr_total *tot, int n
   rp_plot *p = name && title ? rp_plot_new(RP_BARS, name, title, "backend", "ms per batch") : NULL;
   free(name);
   free(title);
-  if (!p) return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!p) return rp_nomem();
   const char *cats[NR_MAX_BACKENDS];
   for (int i = 0; i < nb && i < NR_MAX_BACKENDS; i++) cats[i] = tot[i].backend;
   static const char *const series[] = {"total", "forward", "backward"};
@@ -319,10 +318,10 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
            "%s per %s: forward + backward ms (forward + backward), batch %lld, %d thread%s", g->net,
            g->shapes ? "entry" : "layer", (long long)g->batch, g->threads, plural(g->threads));
   rp_table *t = rp_table_add(c->doc, caption, 3 + nbk, head);
-  if (!t) return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!t) return rp_nomem();
   cb_status s = CB_OK;
   char **cells = calloc((size_t)nbk + 3, sizeof *cells);
-  if (!cells) return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!cells) return rp_nomem();
   for (int r = 0; s == CB_OK && r < nrows; r++) {
     char idx[16];
     snprintf(idx, sizeof idx, "%d", r + 1);
@@ -355,7 +354,7 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
                              : NULL;
   free(name);
   free(title);
-  if (!p) return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!p) return rp_nomem();
   s = rp_bars_shape(p, nrows, rows, nbk, bk);
   for (int r = 0; s == CB_OK && r < nrows; r++)
     for (int b = 0; b < nbk; b++) {
@@ -388,8 +387,7 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
     snprintf(peak_text, sizeof peak_text, "%% of the measured peak, %.1f GFLOP/s", peak);
   snprintf(caption, sizeof caption, "%s: GFLOP/s per %s, forward + backward (%s)", g->net,
            g->shapes ? "entry" : "layer", peak_text);
-  if (!(t = rp_table_add(c->doc, caption, 3 + nbk, head)))
-    return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!(t = rp_table_add(c->doc, caption, 3 + nbk, head))) return rp_nomem();
   name = stem(g, "gflops", several_machines);
   title = rp_strf("%s: GFLOP/s per %s (forward + backward), %d thread%s", g->net,
                   g->shapes ? "entry" : "layer", g->threads, plural(g->threads));
@@ -397,7 +395,7 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
                     : NULL;
   free(name);
   free(title);
-  if (!p) return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!p) return rp_nomem();
   s = rp_bars_shape(p, nf, frows, nbk, bk);
   p->hline = peak;
   if (!isnan(peak)) p->hline_label = rp_strf("measured peak %.1f GFLOP/s", peak);
@@ -456,15 +454,15 @@ static cb_status group_section(rp_ctx *c, nr_group *g, bool several_machines) {
   snprintf(title, sizeof title, "%s%s (batch %lld, %d thread%s%s)", g->net,
            g->shapes ? " (layer-wise)" : "", (long long)g->batch, g->threads, plural(g->threads),
            several_machines ? ", machine below" : "");
-  if (!rp_section_add(c->doc, 3, title)) return cb_error(CB_ERR_NOMEM, "report: out of memory");
-  double peak = rp_peak(c, g->machine_id, g->threads);
+  if (!rp_section_add(c->doc, 3, title)) return rp_nomem();
+  double peak = rp_peak(c->h, g->machine_id, g->threads);
   cb_status s = CB_OK;
   if (several_machines) {
     sqlite3_stmt *st;
-    s = rp_prepare(c, "machine", "SELECT hostname, cpu_model FROM machines WHERE id = ?1", &st);
+    s = rp_prepare(c->h, "machine", "SELECT hostname, cpu_model FROM machines WHERE id = ?1", &st);
     bool row;
     sqlite3_bind_int64(st, 1, g->machine_id);
-    if (s == CB_OK && (s = rp_step(c, "machine", st, &row)) == CB_OK && row)
+    if (s == CB_OK && (s = rp_step(c->h, "machine", st, &row)) == CB_OK && row)
       s = rp_text(c->doc, "Machine: %s (%s).", rp_col_text(st, 0), rp_col_text(st, 1));
     sqlite3_finalize(st);
   }
@@ -478,21 +476,20 @@ static cb_status group_section(rp_ctx *c, nr_group *g, bool several_machines) {
 }
 
 cb_status rp_nets(rp_ctx *c) {
-  if (!rp_section_add(c->doc, 2, "Benchmarks"))
-    return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!rp_section_add(c->doc, 2, "Benchmarks")) return rp_nomem();
   sqlite3_stmt *st;
   bool row, several = false;
-  cb_status s = rp_prepare(c, "machines",
+  cb_status s = rp_prepare(c->h, "machines",
                            "SELECT count(DISTINCT r.machine_id) FROM net_results n"
                            " JOIN runs r ON r.id = n.run_id"
                            " JOIN temp.report_runs s ON s.id = n.run_id",
                            &st);
-  if (s == CB_OK && (s = rp_step(c, "machines", st, &row)) == CB_OK && row)
+  if (s == CB_OK && (s = rp_step(c->h, "machines", st, &row)) == CB_OK && row)
     several = sqlite3_column_int(st, 0) > 1;
   sqlite3_finalize(st);
   if (s != CB_OK) return s;
 
-  s = rp_prepare(c, "net results",
+  s = rp_prepare(c->h, "net results",
                  "SELECT n.id, n.run_id, r.machine_id, n.net, n.single_layer, n.batch, n.threads,"
                  " n.backend, n.fwd_median_ms, n.bwd_median_ms, n.total_median_ms, n.fwd_flops,"
                  " n.bwd_flops, (SELECT name FROM layer_results l WHERE l.net_result_id = n.id"
@@ -504,7 +501,7 @@ cb_status rp_nets(rp_ctx *c) {
   if (s != CB_OK) return s;
   nr_group g = {0};
   int groups = 0;
-  while (s == CB_OK && (s = rp_step(c, "net results", st, &row)) == CB_OK) {
+  while (s == CB_OK && (s = rp_step(c->h, "net results", st, &row)) == CB_OK) {
     nr_result r = {0};
     int64_t machine = 0, batch = 0;
     int threads = 0;

@@ -3,7 +3,7 @@
  * runner-up), how often each backend won, and a bar per problem of the
  * winner's margin. Local cache rows belong to the chosen runs through
  * their measurement; imported rows appear when every run is reported. */
-#include "report_int.h"
+#include "report_section.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -30,7 +30,7 @@ static void count_win(tn_wins *w, int *n, const char *backend) {
 /* The table of winners; fills the plot's categories as it goes. */
 static cb_status winners(rp_ctx *c, rp_plot **plot, int64_t **runs, int *nruns) {
   sqlite3_stmt *st;
-  cb_status s = rp_prepare(c, "tune cache",
+  cb_status s = rp_prepare(c->h, "tune cache",
                            "SELECT p.key, c.backend, c.variant, c.params, c.median_ms, c.runner_up,"
                            " c.runner_up_median_ms, c.source, p.flops, m.run_id, c.device_fp"
                            " FROM tune_cache c JOIN problems p ON p.id = c.problem_id"
@@ -51,11 +51,11 @@ static cb_status winners(rp_ctx *c, rp_plot **plot, int64_t **runs, int *nruns) 
   char **cats = NULL, **labels = NULL;
   double *margin = NULL;
   bool row;
-  while ((s = rp_step(c, "tune cache", st, &row)) == CB_OK && row) {
+  while ((s = rp_step(c->h, "tune cache", st, &row)) == CB_OK && row) {
     if (!t &&
         !(t = rp_table_add(c->doc, "Winner per problem (median ms; margin = runner-up / winner)",
                            10, head))) {
-      s = cb_error(CB_ERR_NOMEM, "report: out of memory");
+      s = rp_nomem();
       break;
     }
     double ms = rp_col_num(st, 4), ru = rp_col_num(st, 6), flops = rp_col_num(st, 8);
@@ -90,22 +90,21 @@ static cb_status winners(rp_ctx *c, rp_plot **plot, int64_t **runs, int *nruns) 
     double *nm = nl ? realloc(margin, (size_t)(n + 1) * sizeof *nm) : NULL;
     if (nm) margin = nm;
     if (!nm) {
-      s = cb_error(CB_ERR_NOMEM, "report: out of memory");
+      s = rp_nomem();
       break;
     }
     cats[n] = strdup(idx);
     labels[n] = strdup(winner);
     margin[n] = m;
-    int64_t *nr = realloc(*runs, (size_t)(*nruns + 1) * sizeof *nr);
-    if (nr) {
-      *runs = nr;
-      if (sqlite3_column_type(st, 9) != SQLITE_NULL) nr[(*nruns)++] = sqlite3_column_int64(st, 9);
-    }
     n++;
     if (!cats[n - 1] || !labels[n - 1]) {
-      s = cb_error(CB_ERR_NOMEM, "report: out of memory");
+      s = rp_nomem();
       break;
     }
+    /* Imported rows have no measurement here, hence no run. */
+    if (sqlite3_column_type(st, 9) != SQLITE_NULL &&
+        (s = rp_ids_add(runs, nruns, sqlite3_column_int64(st, 9))) != CB_OK)
+      break;
   }
   sqlite3_finalize(st);
   c->sum->tune_rows = n;
@@ -114,7 +113,7 @@ static cb_status winners(rp_ctx *c, rp_plot **plot, int64_t **runs, int *nruns) 
                     "Autotune: runner-up median / winner median per problem (winner above the bar)",
                     "problem (see the table)", "margin over the runner-up (x)");
     static const char *const series[] = {"runner-up / winner"};
-    if (!p) s = cb_error(CB_ERR_NOMEM, "report: out of memory");
+    if (!p) s = rp_nomem();
     if (s == CB_OK) s = rp_bars_shape(p, n, (const char *const *)cats, 1, series);
     for (int i = 0; s == CB_OK && i < n; i++) {
       p->val[i] = margin[i];
@@ -138,7 +137,7 @@ static cb_status winners(rp_ctx *c, rp_plot **plot, int64_t **runs, int *nruns) 
   if (n == 0) return CB_OK;
   static const char *const wh[] = {"Backend", ">Wins"};
   rp_table *w = rp_table_add(c->doc, "Wins per backend", 2, wh);
-  if (!w) return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!w) return rp_nomem();
   for (int i = 0; s == CB_OK && i < nwins; i++) {
     char k[16];
     snprintf(k, sizeof k, "%d", wins[i].wins);
@@ -149,8 +148,7 @@ static cb_status winners(rp_ctx *c, rp_plot **plot, int64_t **runs, int *nruns) 
 }
 
 cb_status rp_tune(rp_ctx *c) {
-  if (!rp_section_add(c->doc, 2, "Autotune winners"))
-    return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!rp_section_add(c->doc, 2, "Autotune winners")) return rp_nomem();
   rp_plot *p = NULL;
   int64_t *runs = NULL;
   int nruns = 0;
@@ -161,8 +159,7 @@ cb_status rp_tune(rp_ctx *c) {
   if (s == CB_OK && p) {
     s = rp_plot_add(c->doc, p);
     p = NULL;
-    if (s == CB_OK && nruns) s = rp_text(c->doc, "Reproduce with:");
-    if (s == CB_OK && nruns) s = rp_commands(c, runs, nruns);
+    if (s == CB_OK && nruns) s = rp_reproduce(c, runs, nruns);
   }
   rp_plot_free(p);
   free(runs);
