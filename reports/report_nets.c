@@ -99,10 +99,12 @@ static cb_status load_layers(rp_ctx *c, nr_result *r) {
   return s;
 }
 
-/* Adds r to g, replacing an older result of the same backend and entry. */
+/* Adds r to g, replacing (and freeing the layers of) an older result of
+ * the same backend and entry. */
 static cb_status group_put(nr_group *g, const nr_result *r) {
   for (int i = 0; i < g->n; i++)
     if (strcmp(g->r[i].backend, r->backend) == 0 && strcmp(g->r[i].entry, r->entry) == 0) {
+      free(g->r[i].layers);
       g->r[i] = *r; /* ordered by id: r is newer */
       return CB_OK;
     }
@@ -113,25 +115,15 @@ static cb_status group_put(nr_group *g, const nr_result *r) {
   return CB_OK;
 }
 
-/* Distinct backends of g in order of first appearance, at most max;
- * returns the count. */
-static int backends_of(const nr_group *g, const char **out, int max) {
+/* Distinct backends (or, with entries, .shapes entries) of g in order of
+ * first appearance, at most max; returns the count. */
+static int distinct_of(const nr_group *g, bool entries, const char **out, int max) {
   int n = 0;
   for (int i = 0; i < g->n; i++) {
+    const char *v = entries ? g->r[i].entry : g->r[i].backend;
     int j = 0;
-    while (j < n && strcmp(out[j], g->r[i].backend) != 0) j++;
-    if (j == n && n < max) out[n++] = g->r[i].backend;
-  }
-  return n;
-}
-
-/* Distinct .shapes entries of g, likewise. */
-static int entries_of(const nr_group *g, const char **out, int max) {
-  int n = 0;
-  for (int i = 0; i < g->n; i++) {
-    int j = 0;
-    while (j < n && strcmp(out[j], g->r[i].entry) != 0) j++;
-    if (j == n && n < max) out[n++] = g->r[i].entry;
+    while (j < n && strcmp(out[j], v) != 0) j++;
+    if (j == n && n < max) out[n++] = v;
   }
   return n;
 }
@@ -170,12 +162,19 @@ static int cmp_total(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* The file stem of a group's plots: KIND_NET_bBATCH_tTHREADS[_mMACHINE]. */
-static char *stem(const nr_group *g, const char *kind, bool several_machines) {
-  if (several_machines)
-    return rp_strf("%s_%s_b%lld_t%d_m%lld", kind, g->net, (long long)g->batch, g->threads,
-                   (long long)g->machine_id);
-  return rp_strf("%s_%s_b%lld_t%d", kind, g->net, (long long)g->batch, g->threads);
+/* A bars plot of g, its file stem KIND_NET_bBATCH_tTHREADS[_mMACHINE];
+ * takes title (freed; NULL when its rp_strf failed). NULL when out of
+ * memory. */
+static rp_plot *group_plot(const nr_group *g, const char *kind, bool several_machines, char *title,
+                           const char *xlabel, const char *ylabel) {
+  char *name = several_machines
+                   ? rp_strf("%s_%s_b%lld_t%d_m%lld", kind, g->net, (long long)g->batch, g->threads,
+                             (long long)g->machine_id)
+                   : rp_strf("%s_%s_b%lld_t%d", kind, g->net, (long long)g->batch, g->threads);
+  rp_plot *p = name && title ? rp_plot_new(RP_BARS, name, title, xlabel, ylabel) : NULL;
+  free(name);
+  free(title);
+  return p;
 }
 
 /* The summary table and bars: a row per backend, fastest first. */
@@ -184,7 +183,7 @@ static cb_status totals_table(rp_ctx *c, const nr_group *g, nr_total *tot, int n
   qsort(tot, (size_t)nb, sizeof *tot, cmp_total);
   int nent = 0;
   const char *ents[NR_MAX_ROWS];
-  if (g->shapes) nent = entries_of(g, ents, NR_MAX_ROWS);
+  if (g->shapes) nent = distinct_of(g, true, ents, NR_MAX_ROWS);
   char caption[256];
   if (g->shapes)
     snprintf(caption, sizeof caption,
@@ -218,12 +217,10 @@ static cb_status totals_table(rp_ctx *c, const nr_group *g, nr_total *tot, int n
   cb_status s = group_commands(c, g);
   if (s != CB_OK) return s;
 
-  char *name = stem(g, g->shapes ? "layerwise" : "net", several_machines);
   char *title = rp_strf("%s: total / forward / backward ms per batch of %lld, %d thread%s", g->net,
                         (long long)g->batch, g->threads, plural(g->threads));
-  rp_plot *p = name && title ? rp_plot_new(RP_BARS, name, title, "backend", "ms per batch") : NULL;
-  free(name);
-  free(title);
+  rp_plot *p = group_plot(g, g->shapes ? "layerwise" : "net", several_machines, title, "backend",
+                          "ms per batch");
   if (!p) return rp_nomem();
   const char *cats[NR_MAX_BACKENDS];
   for (int i = 0; i < nb && i < NR_MAX_BACKENDS; i++) cats[i] = tot[i].backend;
@@ -267,69 +264,79 @@ static nr_cell cell_of(const nr_group *g, const char *backend, const char *row, 
   return x;
 }
 
-/* The breakdown: a table of fwd+bwd ms per row and backend, its bars, and
- * the GFLOP/s table and bars against the peak (rows with flops only). */
-static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb, double peak,
-                           bool several_machines) {
-  const char *rows[NR_MAX_ROWS], *kinds[NR_MAX_ROWS];
-  int nrows = 0;
+/* What the breakdown tables and plots of a group share: their rows and
+ * columns and the peak. */
+typedef struct nr_breakdown {
+  const nr_group *g;
+  const char *rows[NR_MAX_ROWS], *kinds[NR_MAX_ROWS]; /* layers or entries */
+  int nrows;
+  const char *bk[NR_MAX_BACKENDS]; /* backends with a time in some row */
+  int nbk;
+  const char *head[NR_MAX_BACKENDS + 3]; /* # | layer | kind | backend... */
+  char hbuf[NR_MAX_BACKENDS][96];
+  double peak;
+  bool several_machines;
+  const char *per; /* "entry" or "layer" */
+} nr_breakdown;
+
+/* The rows (the layers of a whole net's longest result, or a set's
+ * entries) and the backends that have a time in one of them: a backend
+ * that recorded no layer (darknet runs a net whole) gets no column, its
+ * totals being in the table above. False when nothing is left to show. */
+static bool breakdown_shape(nr_breakdown *d, const char **bk, int nb) {
+  const nr_group *g = d->g;
   if (g->shapes) {
-    nrows = entries_of(g, rows, NR_MAX_ROWS);
-    for (int i = 0; i < nrows; i++) kinds[i] = "conv";
+    d->nrows = distinct_of(g, true, d->rows, NR_MAX_ROWS);
+    for (int i = 0; i < d->nrows; i++) d->kinds[i] = "conv";
   } else {
     const nr_result *longest = NULL;
     for (int i = 0; i < g->n; i++)
       if (!longest || g->r[i].nlayers > longest->nlayers) longest = &g->r[i];
-    for (int i = 0; longest && i < longest->nlayers && nrows < NR_MAX_ROWS; i++) {
-      rows[nrows] = longest->layers[i].name;
-      kinds[nrows++] = longest->layers[i].kind;
+    for (int i = 0; longest && i < longest->nlayers && d->nrows < NR_MAX_ROWS; i++) {
+      d->rows[d->nrows] = longest->layers[i].name;
+      d->kinds[d->nrows++] = longest->layers[i].kind;
     }
   }
-  if (nrows == 0) return CB_OK;
-  /* Backends that recorded no layer (darknet runs a net whole) get no
-   * column here; their totals are in the table above. */
-  const char *with_layers[NR_MAX_BACKENDS];
-  int nwith = 0;
+  if (d->nrows == 0) return false;
   for (int b = 0; b < nb && b < NR_MAX_BACKENDS; b++) {
     bool any = false;
-    for (int r = 0; r < nrows && !any; r++) {
-      nr_cell x = cell_of(g, bk[b], rows[r], r);
+    for (int r = 0; r < d->nrows && !any; r++) {
+      nr_cell x = cell_of(g, bk[b], d->rows[r], r);
       any = !isnan(x.fwd) || !isnan(x.bwd);
     }
-    if (any) with_layers[nwith++] = bk[b];
+    if (any) d->bk[d->nbk++] = bk[b];
   }
-  if (nwith == 0) return CB_OK;
-  bk = with_layers;
-  nb = nwith;
+  d->head[0] = ">#";
+  d->head[1] = g->shapes ? "Entry" : "Layer";
+  d->head[2] = "Kind";
+  for (int b = 0; b < d->nbk; b++) {
+    snprintf(d->hbuf[b], sizeof d->hbuf[b], ">%s", d->bk[b]);
+    d->head[3 + b] = d->hbuf[b];
+  }
+  return d->nbk > 0;
+}
 
-  /* Time table: # | layer | kind | backend... ; cells "total (fwd + bwd)". */
-  const char *head[NR_MAX_BACKENDS + 3];
-  char hbuf[NR_MAX_BACKENDS][96];
-  head[0] = ">#";
-  head[1] = g->shapes ? "Entry" : "Layer";
-  head[2] = "Kind";
-  int nbk = nb < NR_MAX_BACKENDS ? nb : NR_MAX_BACKENDS;
-  for (int b = 0; b < nbk; b++) {
-    snprintf(hbuf[b], sizeof hbuf[b], ">%s", bk[b]);
-    head[3 + b] = hbuf[b];
-  }
+/* The time table (cells "total (fwd + bwd)") and its bars. */
+static cb_status breakdown_times(rp_ctx *c, const nr_breakdown *d) {
+  const nr_group *g = d->g;
+  int nbk = d->nbk;
   char caption[256];
   snprintf(caption, sizeof caption,
            "%s per %s: forward + backward ms (forward + backward), batch %lld, %d thread%s", g->net,
-           g->shapes ? "entry" : "layer", (long long)g->batch, g->threads, plural(g->threads));
-  rp_table *t = rp_table_add(c->doc, caption, 3 + nbk, head);
+           d->per, (long long)g->batch, g->threads, plural(g->threads));
+  rp_table *t = rp_table_add(c->doc, caption, 3 + nbk, d->head);
   if (!t) return rp_nomem();
   cb_status s = CB_OK;
   char **cells = calloc((size_t)nbk + 3, sizeof *cells);
   if (!cells) return rp_nomem();
-  for (int r = 0; s == CB_OK && r < nrows; r++) {
+  for (int r = 0; s == CB_OK && r < d->nrows; r++) {
     char idx[16];
     snprintf(idx, sizeof idx, "%d", r + 1);
     cells[0] = idx;
-    cells[1] = (char *)rows[r];
-    cells[2] = (char *)kinds[r];
+    cells[1] = (char *)d->rows[r];
+    cells[2] = (char *)d->kinds[r];
     for (int b = 0; b < nbk; b++) {
-      nr_cell x = cell_of(g, bk[b], rows[r], r);
+      nr_cell x = cell_of(g, d->bk[b], d->rows[r], r);
       char t1[32], t2[32], t3[32];
       cells[3 + b] = isnan(x.fwd) && isnan(x.bwd)
                          ? strdup("-")
@@ -345,58 +352,55 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
   free(cells);
   if (s != CB_OK) return s;
 
-  char *name = stem(g, "layers", several_machines);
-  char *title =
-      rp_strf("%s: forward + backward ms per %s and backend (batch %lld, %d thread%s)", g->net,
-              g->shapes ? "entry" : "layer", (long long)g->batch, g->threads, plural(g->threads));
-  rp_plot *p = name && title ? rp_plot_new(RP_BARS, name, title, g->shapes ? "entry" : "layer",
-                                           "ms per batch")
-                             : NULL;
-  free(name);
-  free(title);
+  char *title = rp_strf("%s: forward + backward ms per %s and backend (batch %lld, %d thread%s)",
+                        g->net, d->per, (long long)g->batch, g->threads, plural(g->threads));
+  rp_plot *p = group_plot(g, "layers", d->several_machines, title, d->per, "ms per batch");
   if (!p) return rp_nomem();
-  s = rp_bars_shape(p, nrows, rows, nbk, bk);
-  for (int r = 0; s == CB_OK && r < nrows; r++)
+  s = rp_bars_shape(p, d->nrows, d->rows, nbk, d->bk);
+  for (int r = 0; s == CB_OK && r < d->nrows; r++)
     for (int b = 0; b < nbk; b++) {
-      nr_cell x = cell_of(g, bk[b], rows[r], r);
+      nr_cell x = cell_of(g, d->bk[b], d->rows[r], r);
       p->val[r * nbk + b] = sum_ms(x.fwd, x.bwd);
     }
   if (s != CB_OK) {
     rp_plot_free(p);
     return s;
   }
-  if ((s = rp_plot_add(c->doc, p)) != CB_OK) return s;
+  return rp_plot_add(c->doc, p);
+}
 
-  /* GFLOP/s of the rows that compute (conv, fc). */
+/* The GFLOP/s table and bars against the peak, for the rows that compute
+ * (conv, fc). */
+static cb_status breakdown_gflops(rp_ctx *c, const nr_breakdown *d) {
+  const nr_group *g = d->g;
+  int nbk = d->nbk;
+  double peak = d->peak;
   const char *frows[NR_MAX_ROWS];
   int fidx[NR_MAX_ROWS], nf = 0;
-  for (int r = 0; r < nrows; r++) {
+  for (int r = 0; r < d->nrows; r++) {
     bool flops = false;
-    for (int b = 0; b < nbk; b++) flops |= cell_of(g, bk[b], rows[r], r).fwd_flops > 0;
+    for (int b = 0; b < nbk; b++) flops |= cell_of(g, d->bk[b], d->rows[r], r).fwd_flops > 0;
     if (flops) {
-      frows[nf] = rows[r];
+      frows[nf] = d->rows[r];
       fidx[nf++] = r;
     }
   }
   if (nf == 0) return CB_OK;
-  char peak_text[96];
+  char peak_text[96], caption[256];
   if (isnan(peak))
     snprintf(peak_text, sizeof peak_text, "no peak recorded for %d thread%s: run convbench peak",
              g->threads, plural(g->threads));
   else
     snprintf(peak_text, sizeof peak_text, "%% of the measured peak, %.1f GFLOP/s", peak);
-  snprintf(caption, sizeof caption, "%s: GFLOP/s per %s, forward + backward (%s)", g->net,
-           g->shapes ? "entry" : "layer", peak_text);
-  if (!(t = rp_table_add(c->doc, caption, 3 + nbk, head))) return rp_nomem();
-  name = stem(g, "gflops", several_machines);
-  title = rp_strf("%s: GFLOP/s per %s (forward + backward), %d thread%s", g->net,
-                  g->shapes ? "entry" : "layer", g->threads, plural(g->threads));
-  p = name && title ? rp_plot_new(RP_BARS, name, title, g->shapes ? "entry" : "layer", "GFLOP/s")
-                    : NULL;
-  free(name);
-  free(title);
+  snprintf(caption, sizeof caption, "%s: GFLOP/s per %s, forward + backward (%s)", g->net, d->per,
+           peak_text);
+  rp_table *t = rp_table_add(c->doc, caption, 3 + nbk, d->head);
+  if (!t) return rp_nomem();
+  char *title = rp_strf("%s: GFLOP/s per %s (forward + backward), %d thread%s", g->net, d->per,
+                        g->threads, plural(g->threads));
+  rp_plot *p = group_plot(g, "gflops", d->several_machines, title, d->per, "GFLOP/s");
   if (!p) return rp_nomem();
-  s = rp_bars_shape(p, nf, frows, nbk, bk);
+  cb_status s = rp_bars_shape(p, nf, frows, nbk, d->bk);
   p->hline = peak;
   if (!isnan(peak)) p->hline_label = rp_strf("measured peak %.1f GFLOP/s", peak);
   for (int i = 0; s == CB_OK && i < nf; i++) {
@@ -405,10 +409,10 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
     const char *row[NR_MAX_BACKENDS + 3];
     snprintf(idx, sizeof idx, "%d", r + 1);
     row[0] = idx;
-    row[1] = rows[r];
-    row[2] = kinds[r];
+    row[1] = d->rows[r];
+    row[2] = d->kinds[r];
     for (int b = 0; b < nbk; b++) {
-      nr_cell x = cell_of(g, bk[b], rows[r], r);
+      nr_cell x = cell_of(g, d->bk[b], d->rows[r], r);
       double gf = gflops(x.fwd_flops, x.bwd_flops, x.fwd, x.bwd);
       p->val[i * nbk + b] = gf;
       if (isnan(gf))
@@ -432,9 +436,28 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
                          "peak), not a GPU's.");
 }
 
+/* The breakdown per layer (or entry): a table of fwd+bwd ms per row and
+ * backend, its bars, and the GFLOP/s table and bars against the peak. */
+static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb, double peak,
+                           bool several_machines) {
+  nr_breakdown *d = calloc(1, sizeof *d); /* some 24 KiB: off the stack */
+  if (!d) return rp_nomem();
+  d->g = g;
+  d->peak = peak;
+  d->several_machines = several_machines;
+  d->per = g->shapes ? "entry" : "layer";
+  cb_status s = CB_OK;
+  if (breakdown_shape(d, bk, nb)) {
+    s = breakdown_times(c, d);
+    if (s == CB_OK) s = breakdown_gflops(c, d);
+  }
+  free(d);
+  return s;
+}
+
 static cb_status group_section(rp_ctx *c, nr_group *g, bool several_machines) {
   const char *bk[NR_MAX_BACKENDS];
-  int nb = backends_of(g, bk, NR_MAX_BACKENDS);
+  int nb = distinct_of(g, false, bk, NR_MAX_BACKENDS);
   nr_total tot[NR_MAX_BACKENDS];
   for (int b = 0; b < nb; b++) {
     nr_total *x = &tot[b];
@@ -539,13 +562,7 @@ cb_status rp_nets(rp_ctx *c) {
       g.shapes = shapes;
     }
     if (!shapes) s = load_layers(c, &r);
-    if (s == CB_OK) {
-      /* A replaced result's layers are freed here. */
-      for (int i = 0; i < g.n; i++)
-        if (strcmp(g.r[i].backend, r.backend) == 0 && strcmp(g.r[i].entry, r.entry) == 0)
-          free(g.r[i].layers);
-      s = group_put(&g, &r);
-    }
+    if (s == CB_OK) s = group_put(&g, &r);
     if (s != CB_OK) free(r.layers);
   }
   sqlite3_finalize(st);
