@@ -26,7 +26,7 @@ static void usage(FILE *f) {
         "\n"
         "options:\n"
         "  --db PATH       the database (default ./results.db); it must exist\n"
-        "  --out DIR       output directory (default reports/out), created if missing;\n"
+        "  --out DIR       output directory (default out/reports), created if missing;\n"
         "                  an earlier report there is replaced (plots/ cleared)\n"
         "  --run ID        only this run (repeat, or a comma-separated list);\n"
         "                  default every run\n"
@@ -59,7 +59,7 @@ static int report_main(int argc, char **argv) {
       {"run", required_argument, NULL, 'r'}, {"gnuplot", required_argument, NULL, 'g'},
       {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
   const cli_command *c = &cli_report_cmd;
-  const char *path = "results.db", *out = "reports/out", *gnuplot = NULL;
+  const char *path = "results.db", *out = "out/reports", *gnuplot = NULL;
   int64_t runs[MAX_RUNS];
   int nruns = 0;
   opterr = 0;

@@ -1,10 +1,11 @@
 /* compare.c: matching two sides' benchmark results (compare.h). Each side
  * is read into a list of its latest result per key; the two lists are
- * then merged. */
+ * then merged. Columns are read through report_sql.h, the one place that
+ * maps NULL to "" and NAN. */
 #include "compare.h"
+#include "report_sql.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,16 +39,11 @@ static cb_status side_info(sqlite3 *h, const cb_cmp_side *s, cb_cmp_info *info) 
   if (s->run_id) sqlite3_bind_int64(st, 1, s->run_id);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
-    const char *v[5];
-    for (int i = 0; i < 5; i++) {
-      const unsigned char *t = sqlite3_column_text(st, i);
-      v[i] = t ? (const char *)t : "";
-    }
-    snprintf(info->kind, sizeof info->kind, "%s", v[0]);
-    snprintf(info->command, sizeof info->command, "%s", v[1]);
-    snprintf(info->started, sizeof info->started, "%s", v[2]);
-    snprintf(info->host, sizeof info->host, "%s", v[3]);
-    snprintf(info->cpu, sizeof info->cpu, "%s", v[4]);
+    snprintf(info->kind, sizeof info->kind, "%s", rp_col_text(st, 0));
+    snprintf(info->command, sizeof info->command, "%s", rp_col_text(st, 1));
+    snprintf(info->started, sizeof info->started, "%s", rp_col_text(st, 2));
+    snprintf(info->host, sizeof info->host, "%s", rp_col_text(st, 3));
+    snprintf(info->cpu, sizeof info->cpu, "%s", rp_col_text(st, 4));
     info->runs = sqlite3_column_int(st, 5);
   }
   sqlite3_finalize(st);
@@ -56,10 +52,6 @@ static cb_status side_info(sqlite3 *h, const cb_cmp_side *s, cb_cmp_info *info) 
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     return cb_error(CB_ERR_DB, "compare: %s", sqlite3_errmsg(h));
   return CB_OK;
-}
-
-static double num(sqlite3_stmt *st, int i) {
-  return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
 }
 
 /* The latest result per key of one side, as rows with only side k set. */
@@ -81,18 +73,15 @@ static cb_status side_rows(const cb_cmp_side *s, int k, bool any_threads, cb_cmp
   cb_status ret = CB_OK;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     cb_cmp_row r = {.fwd = {NAN, NAN}, .bwd = {NAN, NAN}, .total = {NAN, NAN}};
-    const unsigned char *t;
-    snprintf(r.net, sizeof r.net, "%s", (t = sqlite3_column_text(st, 0)) ? (const char *)t : "");
-    snprintf(r.entry, sizeof r.entry, "%s",
-             (t = sqlite3_column_text(st, 1)) ? (const char *)t : "");
-    snprintf(r.backend, sizeof r.backend, "%s",
-             (t = sqlite3_column_text(st, 2)) ? (const char *)t : "");
+    snprintf(r.net, sizeof r.net, "%s", rp_col_text(st, 0));
+    snprintf(r.entry, sizeof r.entry, "%s", rp_col_text(st, 1));
+    snprintf(r.backend, sizeof r.backend, "%s", rp_col_text(st, 2));
     r.batch = sqlite3_column_int64(st, 3);
     r.threads[k] = sqlite3_column_int(st, 4);
     r.threads_key = any_threads ? 0 : r.threads[k];
-    r.fwd[k] = num(st, 5);
-    r.bwd[k] = num(st, 6);
-    r.total[k] = num(st, 7);
+    r.fwd[k] = rp_col_num(st, 5);
+    r.bwd[k] = rp_col_num(st, 6);
+    r.total[k] = rp_col_num(st, 7);
     int i = 0;
     while (i < nrows && cmp_key(&rows[i], &r) != 0) i++;
     if (i == nrows) {

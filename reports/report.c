@@ -1,106 +1,17 @@
 /* report.c: `convbench report`'s library side: selects the runs, builds
  * the document (header here, sections in report_nets.c, report_tune.c,
- * report_device.c, report_train.c) and writes plots, report.md and
- * index.html into the output directory. */
-#include "report_int.h"
+ * report_device.c, report_train.c, which report.c calls and which never
+ * call back) and writes plots, report.md and index.html into the output
+ * directory. */
+#include "report_section.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <dirent.h>
 #include <time.h>
 #include <unistd.h>
-
-cb_status rp_prepare(rp_ctx *c, const char *what, const char *sql, sqlite3_stmt **st) {
-  if (sqlite3_prepare_v2(c->h, sql, -1, st, NULL) != SQLITE_OK)
-    return cb_error(CB_ERR_DB, "report: querying %s: %s", what, sqlite3_errmsg(c->h));
-  return CB_OK;
-}
-
-cb_status rp_step(rp_ctx *c, const char *what, sqlite3_stmt *st, bool *row) {
-  int rc = sqlite3_step(st);
-  *row = rc == SQLITE_ROW;
-  if (rc == SQLITE_ROW || rc == SQLITE_DONE) return CB_OK;
-  return cb_error(CB_ERR_DB, "report: reading %s: %s", what, sqlite3_errmsg(c->h));
-}
-
-const char *rp_col_text(sqlite3_stmt *st, int i) {
-  const unsigned char *t = sqlite3_column_text(st, i);
-  return t ? (const char *)t : "";
-}
-
-double rp_col_num(sqlite3_stmt *st, int i) {
-  return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
-}
-
-double rp_peak(rp_ctx *c, int64_t machine_id, int threads) {
-  sqlite3_stmt *st;
-  double v = NAN;
-  if (sqlite3_prepare_v2(c->h,
-                         "SELECT gflops FROM peaks WHERE machine_id = ?1 AND threads = ?2"
-                         " ORDER BY id DESC LIMIT 1",
-                         -1, &st, NULL) != SQLITE_OK)
-    return NAN;
-  sqlite3_bind_int64(st, 1, machine_id);
-  sqlite3_bind_int(st, 2, threads);
-  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_double(st, 0);
-  sqlite3_finalize(st);
-  return v;
-}
-
-static int cmp_i64(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
-
-/* Whether text (lines ending in '\n') holds line exactly. */
-static bool has_line(const char *text, const char *line) {
-  size_t n = strlen(line);
-  for (const char *p = text; *p; p = strchr(p, '\n') + 1)
-    if (strncmp(p, line, n) == 0 && p[n] == '\n') return true;
-  return false;
-}
-
-cb_status rp_commands(rp_ctx *c, const int64_t *ids, int n) {
-  if (n == 0) return rp_code(c->doc, "(no runs)");
-  int64_t *sorted = malloc((size_t)n * sizeof *sorted);
-  if (!sorted) return cb_error(CB_ERR_NOMEM, "report: out of memory");
-  memcpy(sorted, ids, (size_t)n * sizeof *sorted);
-  qsort(sorted, (size_t)n, sizeof *sorted, cmp_i64);
-  sqlite3_stmt *st;
-  cb_status s = rp_prepare(c, "run commands", "SELECT command FROM runs WHERE id = ?1", &st);
-  size_t len = 0, cap = 256;
-  char *text = malloc(cap);
-  if (s == CB_OK && !text) s = cb_error(CB_ERR_NOMEM, "report: out of memory");
-  if (text) text[0] = '\0';
-  for (int i = 0; s == CB_OK && i < n; i++) {
-    if (i > 0 && sorted[i] == sorted[i - 1]) continue;
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, sorted[i]);
-    bool row;
-    s = rp_step(c, "run commands", st, &row);
-    if (s != CB_OK || !row) continue;
-    const char *cmd = rp_col_text(st, 0);
-    if (has_line(text, cmd)) continue; /* the same command run twice: once is enough */
-    size_t need = len + strlen(cmd) + 2;
-    if (need > cap) {
-      char *t = realloc(text, cap = need * 2);
-      if (!t) {
-        s = cb_error(CB_ERR_NOMEM, "report: out of memory");
-        break;
-      }
-      text = t;
-    }
-    len += (size_t)sprintf(text + len, "%s\n", cmd);
-  }
-  sqlite3_finalize(st);
-  if (s == CB_OK) s = rp_code(c->doc, text);
-  free(text);
-  free(sorted);
-  return s;
-}
 
 /* Fills temp.report_runs with the chosen runs (every run without --run);
  * an id that is not in the database is an error naming it. */
@@ -117,7 +28,7 @@ static cb_status select_runs(rp_ctx *c, const cb_report_opts *o) {
     return CB_OK;
   }
   sqlite3_stmt *st;
-  cb_status s = rp_prepare(c, "runs",
+  cb_status s = rp_prepare(c->h, "runs",
                            "INSERT OR IGNORE INTO temp.report_runs"
                            " SELECT id FROM runs WHERE id = ?1",
                            &st);
@@ -125,7 +36,7 @@ static cb_status select_runs(rp_ctx *c, const cb_report_opts *o) {
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, o->runs[i]);
     bool row;
-    s = rp_step(c, "runs", st, &row);
+    s = rp_step(c->h, "runs", st, &row);
     if (s == CB_OK && sqlite3_changes(c->h) == 0) {
       /* Either absent or given twice: only absence is an error. */
       sqlite3_stmt *q;
@@ -157,13 +68,13 @@ static cb_status header(rp_ctx *c, const cb_report_opts *o) {
     strftime(now, sizeof now, "%Y-%m-%d %H:%M:%S UTC", &tm);
   }
   sqlite3_stmt *st;
-  cb_status s = rp_prepare(c, "run range",
+  cb_status s = rp_prepare(c->h, "run range",
                            "SELECT count(*), min(r.started), max(COALESCE(r.ended, r.started)),"
                            " (SELECT user_version FROM pragma_user_version)"
                            " FROM runs r JOIN temp.report_runs s ON s.id = r.id",
                            &st);
   bool row;
-  if (s == CB_OK) s = rp_step(c, "run range", st, &row);
+  if (s == CB_OK) s = rp_step(c->h, "run range", st, &row);
   if (s == CB_OK && row)
     s = rp_text(c->doc, "Generated %s from %s (schema %d): %d run%s, %s to %s.", now,
                 o->db_label ? o->db_label : "the database", sqlite3_column_int(st, 3),
@@ -176,13 +87,13 @@ static cb_status header(rp_ctx *c, const cb_report_opts *o) {
   static const char *const mh[] = {"Host", ">Cores",    ">PUs",          "CPU",
                                    "ISA",  ">L3 (MiB)", ">Memory (GiB)", "OS"};
   rp_table *t = rp_table_add(c->doc, "Machines", 8, mh);
-  if (!t) return cb_error(CB_ERR_NOMEM, "report: out of memory");
-  s = rp_prepare(c, "machines",
+  if (!t) return rp_nomem();
+  s = rp_prepare(c->h, "machines",
                  "SELECT hostname, cores, pus, cpu_model, isa_level, l3_bytes * l3_count,"
                  " mem_bytes, os FROM machines WHERE id IN (SELECT r.machine_id FROM runs r"
                  " JOIN temp.report_runs s ON s.id = r.id) ORDER BY id",
                  &st);
-  while (s == CB_OK && (s = rp_step(c, "machines", st, &row)) == CB_OK && row) {
+  while (s == CB_OK && (s = rp_step(c->h, "machines", st, &row)) == CB_OK && row) {
     char cores[16], pus[16], l3[32], mem[32];
     snprintf(cores, sizeof cores, "%d", sqlite3_column_int(st, 1));
     snprintf(pus, sizeof pus, "%d", sqlite3_column_int(st, 2));
@@ -196,14 +107,13 @@ static cb_status header(rp_ctx *c, const cb_report_opts *o) {
   if (s != CB_OK) return s;
 
   static const char *const bh[] = {"Build", "Git", "Compiler", "Type", "Libraries"};
-  if (!(t = rp_table_add(c->doc, "Builds", 5, bh)))
-    return cb_error(CB_ERR_NOMEM, "report: out of memory");
-  s = rp_prepare(c, "builds",
+  if (!(t = rp_table_add(c->doc, "Builds", 5, bh))) return rp_nomem();
+  s = rp_prepare(c->h, "builds",
                  "SELECT id, git_rev || CASE git_dirty WHEN 1 THEN '-dirty' ELSE '' END,"
                  " compiler, build_type, libs FROM builds WHERE id IN (SELECT r.build_id FROM"
                  " runs r JOIN temp.report_runs s ON s.id = r.id) ORDER BY id",
                  &st);
-  while (s == CB_OK && (s = rp_step(c, "builds", st, &row)) == CB_OK && row) {
+  while (s == CB_OK && (s = rp_step(c->h, "builds", st, &row)) == CB_OK && row) {
     const char *cells[] = {rp_col_text(st, 0), rp_col_text(st, 1), rp_col_text(st, 2),
                            rp_col_text(st, 3), rp_col_text(st, 4)};
     s = rp_row(t, cells);
@@ -213,13 +123,12 @@ static cb_status header(rp_ctx *c, const cb_report_opts *o) {
 
   static const char *const rh[] = {">Run", "Kind",   "Status", "Started",
                                    ">Thr", ">Build", "Command"};
-  if (!(t = rp_table_add(c->doc, "Runs", 7, rh)))
-    return cb_error(CB_ERR_NOMEM, "report: out of memory");
-  s = rp_prepare(c, "runs",
+  if (!(t = rp_table_add(c->doc, "Runs", 7, rh))) return rp_nomem();
+  s = rp_prepare(c->h, "runs",
                  "SELECT r.id, r.kind, r.status, r.started, r.threads, r.build_id, r.command"
                  " FROM runs r JOIN temp.report_runs s ON s.id = r.id ORDER BY r.id",
                  &st);
-  while (s == CB_OK && (s = rp_step(c, "runs", st, &row)) == CB_OK && row) {
+  while (s == CB_OK && (s = rp_step(c->h, "runs", st, &row)) == CB_OK && row) {
     const char *cells[] = {rp_col_text(st, 0), rp_col_text(st, 1), rp_col_text(st, 2),
                            rp_col_text(st, 3), rp_col_text(st, 4), rp_col_text(st, 5),
                            rp_col_text(st, 6)};
@@ -283,7 +192,7 @@ cb_status cb_report_write(cb_db *db, const cb_report_opts *o, cb_report_summary 
 
   cb_status s = select_runs(&c, o);
   doc.title = strdup("convbench report");
-  if (s == CB_OK && !doc.title) s = cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (s == CB_OK && !doc.title) s = rp_nomem();
   /* One read snapshot for the whole report, even while others write. */
   if (s == CB_OK && sqlite3_exec(c.h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
     s = cb_error(CB_ERR_DB, "report: %s", sqlite3_errmsg(c.h));

@@ -5,7 +5,7 @@
  * temperature and power where a GPU was sampled. Time is seconds since
  * the run started. A table summarises every run; plots show the latest
  * runs (MAX_PLOTTED) so a long history does not drown the report. */
-#include "report_int.h"
+#include "report_section.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -42,7 +42,7 @@ static const char *const dv_sql =
 
 static cb_status run_plots(rp_ctx *c, dv_run *r, double t0, bool plot) {
   sqlite3_stmt *st;
-  cb_status s = rp_prepare(c, "device samples", dv_sql, &st);
+  cb_status s = rp_prepare(c->h, "device samples", dv_sql, &st);
   if (s != CB_OK) return s;
   sqlite3_bind_int64(st, 1, r->id);
   sqlite3_bind_double(st, 2, t0);
@@ -77,9 +77,9 @@ static cb_status run_plots(rp_ctx *c, dv_run *r, double t0, bool plot) {
     gpu[3] = rp_lines_series(g, "GPU power (W)", true);
   }
   for (int i = 0; i < 3; i++)
-    if (cpu[i] < 0 || gpu[i] < 0 || gpu[3] < 0) s = cb_error(CB_ERR_NOMEM, "out of memory");
+    if (cpu[i] < 0 || gpu[i] < 0 || gpu[3] < 0) s = rp_nomem();
   bool row, any_cpu = false, any_gpu = false;
-  while (s == CB_OK && (s = rp_step(c, "device samples", st, &row)) == CB_OK && row) {
+  while (s == CB_OK && (s = rp_step(c->h, "device samples", st, &row)) == CB_OK && row) {
     double t = rp_col_num(st, 0);
     double v[7];
     for (int i = 0; i < 7; i++) v[i] = rp_col_num(st, i + 1);
@@ -115,11 +115,10 @@ static cb_status run_plots(rp_ctx *c, dv_run *r, double t0, bool plot) {
 }
 
 cb_status rp_device(rp_ctx *c) {
-  if (!rp_section_add(c->doc, 2, "Device state"))
-    return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!rp_section_add(c->doc, 2, "Device state")) return rp_nomem();
   sqlite3_stmt *st;
   cb_status s =
-      rp_prepare(c, "runs with device samples",
+      rp_prepare(c->h, "runs with device samples",
                  "SELECT r.id, r.kind, (julianday(r.started) - 2440587.5) * 86400.0 FROM runs r"
                  " JOIN temp.report_runs s ON s.id = r.id"
                  " WHERE EXISTS (SELECT 1 FROM device_samples d WHERE d.run_id = r.id)"
@@ -133,13 +132,13 @@ cb_status rp_device(rp_ctx *c) {
   double *t0 = NULL;
   int n = 0;
   bool row;
-  while ((s = rp_step(c, "runs", st, &row)) == CB_OK && row) {
+  while ((s = rp_step(c->h, "runs", st, &row)) == CB_OK && row) {
     dv_run *nr = realloc(runs, (size_t)(n + 1) * sizeof *nr);
     if (nr) runs = nr;
     double *nt = nr ? realloc(t0, (size_t)(n + 1) * sizeof *nt) : NULL;
     if (nt) t0 = nt;
     if (!nt) {
-      s = cb_error(CB_ERR_NOMEM, "report: out of memory");
+      s = rp_nomem();
       break;
     }
     runs[n] = (dv_run){.id = sqlite3_column_int64(st, 0),
@@ -165,7 +164,7 @@ cb_status rp_device(rp_ctx *c) {
         ">Run",      "Kind",          ">Samples",          ">CPU MHz min",      ">CPU MHz max",
         ">Load max", ">Temp max (C)", ">GPU temp max (C)", ">GPU power max (W)"};
     rp_table *t = rp_table_add(c->doc, "Device state per run", 9, head);
-    if (!t) s = cb_error(CB_ERR_NOMEM, "report: out of memory");
+    if (!t) s = rp_nomem();
     for (int i = 0; s == CB_OK && i < n; i++) {
       char id[24], k[16], a[32], b[32], d[32], e[32], f[32], g[32];
       snprintf(id, sizeof id, "%lld", (long long)runs[i].id);

@@ -10,7 +10,7 @@
  * measured peak. A .shapes set (convnet-benchmarks' L1..L5) gets the
  * layer-wise table (sums over entries), the breakdown per entry, and
  * GFLOP/s per entry. Each table is followed by the commands that made it. */
-#include "report_int.h"
+#include "report_section.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -69,7 +69,7 @@ static double gflops(double fwd_flops, double bwd_flops, double fwd, double bwd)
 
 static cb_status load_layers(rp_ctx *c, nr_result *r) {
   sqlite3_stmt *st;
-  cb_status s = rp_prepare(c, "layer results",
+  cb_status s = rp_prepare(c->h, "layer results",
                            "SELECT name, kind, fwd_median_ms, bwd_median_ms, fwd_flops, bwd_flops"
                            " FROM layer_results WHERE net_result_id = ?1 ORDER BY idx",
                            &st);
@@ -77,12 +77,12 @@ static cb_status load_layers(rp_ctx *c, nr_result *r) {
   sqlite3_bind_int64(st, 1, r->id);
   bool row;
   int cap = 0;
-  while ((s = rp_step(c, "layer results", st, &row)) == CB_OK && row) {
+  while ((s = rp_step(c->h, "layer results", st, &row)) == CB_OK && row) {
     if (r->nlayers == cap) {
       cap = cap ? cap * 2 : 32;
       nr_layer *l = realloc(r->layers, (size_t)cap * sizeof *l);
       if (!l) {
-        s = cb_error(CB_ERR_NOMEM, "report: out of memory");
+        s = rp_nomem();
         break;
       }
       r->layers = l;
@@ -99,39 +99,31 @@ static cb_status load_layers(rp_ctx *c, nr_result *r) {
   return s;
 }
 
-/* Adds r to g, replacing an older result of the same backend and entry. */
+/* Adds r to g, replacing (and freeing the layers of) an older result of
+ * the same backend and entry. */
 static cb_status group_put(nr_group *g, const nr_result *r) {
   for (int i = 0; i < g->n; i++)
     if (strcmp(g->r[i].backend, r->backend) == 0 && strcmp(g->r[i].entry, r->entry) == 0) {
+      free(g->r[i].layers);
       g->r[i] = *r; /* ordered by id: r is newer */
       return CB_OK;
     }
   nr_result *a = realloc(g->r, (size_t)(g->n + 1) * sizeof *a);
-  if (!a) return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!a) return rp_nomem();
   g->r = a;
   g->r[g->n++] = *r;
   return CB_OK;
 }
 
-/* Distinct backends of g in order of first appearance, at most max;
- * returns the count. */
-static int backends_of(const nr_group *g, const char **out, int max) {
+/* Distinct backends (or, with entries, .shapes entries) of g in order of
+ * first appearance, at most max; returns the count. */
+static int distinct_of(const nr_group *g, bool entries, const char **out, int max) {
   int n = 0;
   for (int i = 0; i < g->n; i++) {
+    const char *v = entries ? g->r[i].entry : g->r[i].backend;
     int j = 0;
-    while (j < n && strcmp(out[j], g->r[i].backend) != 0) j++;
-    if (j == n && n < max) out[n++] = g->r[i].backend;
-  }
-  return n;
-}
-
-/* Distinct .shapes entries of g, likewise. */
-static int entries_of(const nr_group *g, const char **out, int max) {
-  int n = 0;
-  for (int i = 0; i < g->n; i++) {
-    int j = 0;
-    while (j < n && strcmp(out[j], g->r[i].entry) != 0) j++;
-    if (j == n && n < max) out[n++] = g->r[i].entry;
+    while (j < n && strcmp(out[j], v) != 0) j++;
+    if (j == n && n < max) out[n++] = v;
   }
   return n;
 }
@@ -145,10 +137,9 @@ static const nr_result *find(const nr_group *g, const char *backend, const char 
 /* Run ids of g's results, for the commands block. */
 static cb_status group_commands(rp_ctx *c, const nr_group *g) {
   int64_t *ids = malloc(((size_t)g->n + 1) * sizeof *ids);
-  if (!ids) return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!ids) return rp_nomem();
   for (int i = 0; i < g->n; i++) ids[i] = g->r[i].run_id;
-  cb_status s = rp_text(c->doc, "Reproduce with:");
-  if (s == CB_OK) s = rp_commands(c, ids, g->n);
+  cb_status s = rp_reproduce(c, ids, g->n);
   free(ids);
   return s;
 }
@@ -171,12 +162,19 @@ static int cmp_total(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* The file stem of a group's plots: KIND_NET_bBATCH_tTHREADS[_mMACHINE]. */
-static char *stem(const nr_group *g, const char *kind, bool several_machines) {
-  if (several_machines)
-    return rp_strf("%s_%s_b%lld_t%d_m%lld", kind, g->net, (long long)g->batch, g->threads,
-                   (long long)g->machine_id);
-  return rp_strf("%s_%s_b%lld_t%d", kind, g->net, (long long)g->batch, g->threads);
+/* A bars plot of g, its file stem KIND_NET_bBATCH_tTHREADS[_mMACHINE];
+ * takes title (freed; NULL when its rp_strf failed). NULL when out of
+ * memory. */
+static rp_plot *group_plot(const nr_group *g, const char *kind, bool several_machines, char *title,
+                           const char *xlabel, const char *ylabel) {
+  char *name = several_machines
+                   ? rp_strf("%s_%s_b%lld_t%d_m%lld", kind, g->net, (long long)g->batch, g->threads,
+                             (long long)g->machine_id)
+                   : rp_strf("%s_%s_b%lld_t%d", kind, g->net, (long long)g->batch, g->threads);
+  rp_plot *p = name && title ? rp_plot_new(RP_BARS, name, title, xlabel, ylabel) : NULL;
+  free(name);
+  free(title);
+  return p;
 }
 
 /* The summary table and bars: a row per backend, fastest first. */
@@ -185,7 +183,7 @@ static cb_status totals_table(rp_ctx *c, const nr_group *g, nr_total *tot, int n
   qsort(tot, (size_t)nb, sizeof *tot, cmp_total);
   int nent = 0;
   const char *ents[NR_MAX_ROWS];
-  if (g->shapes) nent = entries_of(g, ents, NR_MAX_ROWS);
+  if (g->shapes) nent = distinct_of(g, true, ents, NR_MAX_ROWS);
   char caption[256];
   if (g->shapes)
     snprintf(caption, sizeof caption,
@@ -197,7 +195,7 @@ static cb_status totals_table(rp_ctx *c, const nr_group *g, nr_total *tot, int n
   static const char *const head[] = {"Backend",        ">Total (ms)", ">Forward (ms)",
                                      ">Backward (ms)", ">GFLOP/s",    ">% of peak"};
   rp_table *t = rp_table_add(c->doc, caption, 6, head);
-  if (!t) return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!t) return rp_nomem();
   for (int i = 0; i < nb; i++) {
     char a[32], b[32], d[32], e[32], f[32], name[96];
     double gf = gflops(tot[i].fwd_flops, tot[i].bwd_flops, tot[i].fwd, tot[i].bwd);
@@ -219,13 +217,11 @@ static cb_status totals_table(rp_ctx *c, const nr_group *g, nr_total *tot, int n
   cb_status s = group_commands(c, g);
   if (s != CB_OK) return s;
 
-  char *name = stem(g, g->shapes ? "layerwise" : "net", several_machines);
   char *title = rp_strf("%s: total / forward / backward ms per batch of %lld, %d thread%s", g->net,
                         (long long)g->batch, g->threads, plural(g->threads));
-  rp_plot *p = name && title ? rp_plot_new(RP_BARS, name, title, "backend", "ms per batch") : NULL;
-  free(name);
-  free(title);
-  if (!p) return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  rp_plot *p = group_plot(g, g->shapes ? "layerwise" : "net", several_machines, title, "backend",
+                          "ms per batch");
+  if (!p) return rp_nomem();
   const char *cats[NR_MAX_BACKENDS];
   for (int i = 0; i < nb && i < NR_MAX_BACKENDS; i++) cats[i] = tot[i].backend;
   static const char *const series[] = {"total", "forward", "backward"};
@@ -268,69 +264,79 @@ static nr_cell cell_of(const nr_group *g, const char *backend, const char *row, 
   return x;
 }
 
-/* The breakdown: a table of fwd+bwd ms per row and backend, its bars, and
- * the GFLOP/s table and bars against the peak (rows with flops only). */
-static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb, double peak,
-                           bool several_machines) {
-  const char *rows[NR_MAX_ROWS], *kinds[NR_MAX_ROWS];
-  int nrows = 0;
+/* What the breakdown tables and plots of a group share: their rows and
+ * columns and the peak. */
+typedef struct nr_breakdown {
+  const nr_group *g;
+  const char *rows[NR_MAX_ROWS], *kinds[NR_MAX_ROWS]; /* layers or entries */
+  int nrows;
+  const char *bk[NR_MAX_BACKENDS]; /* backends with a time in some row */
+  int nbk;
+  const char *head[NR_MAX_BACKENDS + 3]; /* # | layer | kind | backend... */
+  char hbuf[NR_MAX_BACKENDS][96];
+  double peak;
+  bool several_machines;
+  const char *per; /* "entry" or "layer" */
+} nr_breakdown;
+
+/* The rows (the layers of a whole net's longest result, or a set's
+ * entries) and the backends that have a time in one of them: a backend
+ * that recorded no layer (darknet runs a net whole) gets no column, its
+ * totals being in the table above. False when nothing is left to show. */
+static bool breakdown_shape(nr_breakdown *d, const char **bk, int nb) {
+  const nr_group *g = d->g;
   if (g->shapes) {
-    nrows = entries_of(g, rows, NR_MAX_ROWS);
-    for (int i = 0; i < nrows; i++) kinds[i] = "conv";
+    d->nrows = distinct_of(g, true, d->rows, NR_MAX_ROWS);
+    for (int i = 0; i < d->nrows; i++) d->kinds[i] = "conv";
   } else {
     const nr_result *longest = NULL;
     for (int i = 0; i < g->n; i++)
       if (!longest || g->r[i].nlayers > longest->nlayers) longest = &g->r[i];
-    for (int i = 0; longest && i < longest->nlayers && nrows < NR_MAX_ROWS; i++) {
-      rows[nrows] = longest->layers[i].name;
-      kinds[nrows++] = longest->layers[i].kind;
+    for (int i = 0; longest && i < longest->nlayers && d->nrows < NR_MAX_ROWS; i++) {
+      d->rows[d->nrows] = longest->layers[i].name;
+      d->kinds[d->nrows++] = longest->layers[i].kind;
     }
   }
-  if (nrows == 0) return CB_OK;
-  /* Backends that recorded no layer (darknet runs a net whole) get no
-   * column here; their totals are in the table above. */
-  const char *with_layers[NR_MAX_BACKENDS];
-  int nwith = 0;
+  if (d->nrows == 0) return false;
   for (int b = 0; b < nb && b < NR_MAX_BACKENDS; b++) {
     bool any = false;
-    for (int r = 0; r < nrows && !any; r++) {
-      nr_cell x = cell_of(g, bk[b], rows[r], r);
+    for (int r = 0; r < d->nrows && !any; r++) {
+      nr_cell x = cell_of(g, bk[b], d->rows[r], r);
       any = !isnan(x.fwd) || !isnan(x.bwd);
     }
-    if (any) with_layers[nwith++] = bk[b];
+    if (any) d->bk[d->nbk++] = bk[b];
   }
-  if (nwith == 0) return CB_OK;
-  bk = with_layers;
-  nb = nwith;
+  d->head[0] = ">#";
+  d->head[1] = g->shapes ? "Entry" : "Layer";
+  d->head[2] = "Kind";
+  for (int b = 0; b < d->nbk; b++) {
+    snprintf(d->hbuf[b], sizeof d->hbuf[b], ">%s", d->bk[b]);
+    d->head[3 + b] = d->hbuf[b];
+  }
+  return d->nbk > 0;
+}
 
-  /* Time table: # | layer | kind | backend... ; cells "total (fwd + bwd)". */
-  const char *head[NR_MAX_BACKENDS + 3];
-  char hbuf[NR_MAX_BACKENDS][96];
-  head[0] = ">#";
-  head[1] = g->shapes ? "Entry" : "Layer";
-  head[2] = "Kind";
-  int nbk = nb < NR_MAX_BACKENDS ? nb : NR_MAX_BACKENDS;
-  for (int b = 0; b < nbk; b++) {
-    snprintf(hbuf[b], sizeof hbuf[b], ">%s", bk[b]);
-    head[3 + b] = hbuf[b];
-  }
+/* The time table (cells "total (fwd + bwd)") and its bars. */
+static cb_status breakdown_times(rp_ctx *c, const nr_breakdown *d) {
+  const nr_group *g = d->g;
+  int nbk = d->nbk;
   char caption[256];
   snprintf(caption, sizeof caption,
            "%s per %s: forward + backward ms (forward + backward), batch %lld, %d thread%s", g->net,
-           g->shapes ? "entry" : "layer", (long long)g->batch, g->threads, plural(g->threads));
-  rp_table *t = rp_table_add(c->doc, caption, 3 + nbk, head);
-  if (!t) return cb_error(CB_ERR_NOMEM, "report: out of memory");
+           d->per, (long long)g->batch, g->threads, plural(g->threads));
+  rp_table *t = rp_table_add(c->doc, caption, 3 + nbk, d->head);
+  if (!t) return rp_nomem();
   cb_status s = CB_OK;
   char **cells = calloc((size_t)nbk + 3, sizeof *cells);
-  if (!cells) return cb_error(CB_ERR_NOMEM, "report: out of memory");
-  for (int r = 0; s == CB_OK && r < nrows; r++) {
+  if (!cells) return rp_nomem();
+  for (int r = 0; s == CB_OK && r < d->nrows; r++) {
     char idx[16];
     snprintf(idx, sizeof idx, "%d", r + 1);
     cells[0] = idx;
-    cells[1] = (char *)rows[r];
-    cells[2] = (char *)kinds[r];
+    cells[1] = (char *)d->rows[r];
+    cells[2] = (char *)d->kinds[r];
     for (int b = 0; b < nbk; b++) {
-      nr_cell x = cell_of(g, bk[b], rows[r], r);
+      nr_cell x = cell_of(g, d->bk[b], d->rows[r], r);
       char t1[32], t2[32], t3[32];
       cells[3 + b] = isnan(x.fwd) && isnan(x.bwd)
                          ? strdup("-")
@@ -346,59 +352,55 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
   free(cells);
   if (s != CB_OK) return s;
 
-  char *name = stem(g, "layers", several_machines);
-  char *title =
-      rp_strf("%s: forward + backward ms per %s and backend (batch %lld, %d thread%s)", g->net,
-              g->shapes ? "entry" : "layer", (long long)g->batch, g->threads, plural(g->threads));
-  rp_plot *p = name && title ? rp_plot_new(RP_BARS, name, title, g->shapes ? "entry" : "layer",
-                                           "ms per batch")
-                             : NULL;
-  free(name);
-  free(title);
-  if (!p) return cb_error(CB_ERR_NOMEM, "report: out of memory");
-  s = rp_bars_shape(p, nrows, rows, nbk, bk);
-  for (int r = 0; s == CB_OK && r < nrows; r++)
+  char *title = rp_strf("%s: forward + backward ms per %s and backend (batch %lld, %d thread%s)",
+                        g->net, d->per, (long long)g->batch, g->threads, plural(g->threads));
+  rp_plot *p = group_plot(g, "layers", d->several_machines, title, d->per, "ms per batch");
+  if (!p) return rp_nomem();
+  s = rp_bars_shape(p, d->nrows, d->rows, nbk, d->bk);
+  for (int r = 0; s == CB_OK && r < d->nrows; r++)
     for (int b = 0; b < nbk; b++) {
-      nr_cell x = cell_of(g, bk[b], rows[r], r);
+      nr_cell x = cell_of(g, d->bk[b], d->rows[r], r);
       p->val[r * nbk + b] = sum_ms(x.fwd, x.bwd);
     }
   if (s != CB_OK) {
     rp_plot_free(p);
     return s;
   }
-  if ((s = rp_plot_add(c->doc, p)) != CB_OK) return s;
+  return rp_plot_add(c->doc, p);
+}
 
-  /* GFLOP/s of the rows that compute (conv, fc). */
+/* The GFLOP/s table and bars against the peak, for the rows that compute
+ * (conv, fc). */
+static cb_status breakdown_gflops(rp_ctx *c, const nr_breakdown *d) {
+  const nr_group *g = d->g;
+  int nbk = d->nbk;
+  double peak = d->peak;
   const char *frows[NR_MAX_ROWS];
   int fidx[NR_MAX_ROWS], nf = 0;
-  for (int r = 0; r < nrows; r++) {
+  for (int r = 0; r < d->nrows; r++) {
     bool flops = false;
-    for (int b = 0; b < nbk; b++) flops |= cell_of(g, bk[b], rows[r], r).fwd_flops > 0;
+    for (int b = 0; b < nbk; b++) flops |= cell_of(g, d->bk[b], d->rows[r], r).fwd_flops > 0;
     if (flops) {
-      frows[nf] = rows[r];
+      frows[nf] = d->rows[r];
       fidx[nf++] = r;
     }
   }
   if (nf == 0) return CB_OK;
-  char peak_text[96];
+  char peak_text[96], caption[256];
   if (isnan(peak))
     snprintf(peak_text, sizeof peak_text, "no peak recorded for %d thread%s: run convbench peak",
              g->threads, plural(g->threads));
   else
     snprintf(peak_text, sizeof peak_text, "%% of the measured peak, %.1f GFLOP/s", peak);
-  snprintf(caption, sizeof caption, "%s: GFLOP/s per %s, forward + backward (%s)", g->net,
-           g->shapes ? "entry" : "layer", peak_text);
-  if (!(t = rp_table_add(c->doc, caption, 3 + nbk, head)))
-    return cb_error(CB_ERR_NOMEM, "report: out of memory");
-  name = stem(g, "gflops", several_machines);
-  title = rp_strf("%s: GFLOP/s per %s (forward + backward), %d thread%s", g->net,
-                  g->shapes ? "entry" : "layer", g->threads, plural(g->threads));
-  p = name && title ? rp_plot_new(RP_BARS, name, title, g->shapes ? "entry" : "layer", "GFLOP/s")
-                    : NULL;
-  free(name);
-  free(title);
-  if (!p) return cb_error(CB_ERR_NOMEM, "report: out of memory");
-  s = rp_bars_shape(p, nf, frows, nbk, bk);
+  snprintf(caption, sizeof caption, "%s: GFLOP/s per %s, forward + backward (%s)", g->net, d->per,
+           peak_text);
+  rp_table *t = rp_table_add(c->doc, caption, 3 + nbk, d->head);
+  if (!t) return rp_nomem();
+  char *title = rp_strf("%s: GFLOP/s per %s (forward + backward), %d thread%s", g->net, d->per,
+                        g->threads, plural(g->threads));
+  rp_plot *p = group_plot(g, "gflops", d->several_machines, title, d->per, "GFLOP/s");
+  if (!p) return rp_nomem();
+  cb_status s = rp_bars_shape(p, nf, frows, nbk, d->bk);
   p->hline = peak;
   if (!isnan(peak)) p->hline_label = rp_strf("measured peak %.1f GFLOP/s", peak);
   for (int i = 0; s == CB_OK && i < nf; i++) {
@@ -407,10 +409,10 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
     const char *row[NR_MAX_BACKENDS + 3];
     snprintf(idx, sizeof idx, "%d", r + 1);
     row[0] = idx;
-    row[1] = rows[r];
-    row[2] = kinds[r];
+    row[1] = d->rows[r];
+    row[2] = d->kinds[r];
     for (int b = 0; b < nbk; b++) {
-      nr_cell x = cell_of(g, bk[b], rows[r], r);
+      nr_cell x = cell_of(g, d->bk[b], d->rows[r], r);
       double gf = gflops(x.fwd_flops, x.bwd_flops, x.fwd, x.bwd);
       p->val[i * nbk + b] = gf;
       if (isnan(gf))
@@ -434,9 +436,28 @@ static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb
                          "peak), not a GPU's.");
 }
 
+/* The breakdown per layer (or entry): a table of fwd+bwd ms per row and
+ * backend, its bars, and the GFLOP/s table and bars against the peak. */
+static cb_status breakdown(rp_ctx *c, const nr_group *g, const char **bk, int nb, double peak,
+                           bool several_machines) {
+  nr_breakdown *d = calloc(1, sizeof *d); /* some 24 KiB: off the stack */
+  if (!d) return rp_nomem();
+  d->g = g;
+  d->peak = peak;
+  d->several_machines = several_machines;
+  d->per = g->shapes ? "entry" : "layer";
+  cb_status s = CB_OK;
+  if (breakdown_shape(d, bk, nb)) {
+    s = breakdown_times(c, d);
+    if (s == CB_OK) s = breakdown_gflops(c, d);
+  }
+  free(d);
+  return s;
+}
+
 static cb_status group_section(rp_ctx *c, nr_group *g, bool several_machines) {
   const char *bk[NR_MAX_BACKENDS];
-  int nb = backends_of(g, bk, NR_MAX_BACKENDS);
+  int nb = distinct_of(g, false, bk, NR_MAX_BACKENDS);
   nr_total tot[NR_MAX_BACKENDS];
   for (int b = 0; b < nb; b++) {
     nr_total *x = &tot[b];
@@ -456,15 +477,15 @@ static cb_status group_section(rp_ctx *c, nr_group *g, bool several_machines) {
   snprintf(title, sizeof title, "%s%s (batch %lld, %d thread%s%s)", g->net,
            g->shapes ? " (layer-wise)" : "", (long long)g->batch, g->threads, plural(g->threads),
            several_machines ? ", machine below" : "");
-  if (!rp_section_add(c->doc, 3, title)) return cb_error(CB_ERR_NOMEM, "report: out of memory");
-  double peak = rp_peak(c, g->machine_id, g->threads);
+  if (!rp_section_add(c->doc, 3, title)) return rp_nomem();
+  double peak = rp_peak(c->h, g->machine_id, g->threads);
   cb_status s = CB_OK;
   if (several_machines) {
     sqlite3_stmt *st;
-    s = rp_prepare(c, "machine", "SELECT hostname, cpu_model FROM machines WHERE id = ?1", &st);
+    s = rp_prepare(c->h, "machine", "SELECT hostname, cpu_model FROM machines WHERE id = ?1", &st);
     bool row;
     sqlite3_bind_int64(st, 1, g->machine_id);
-    if (s == CB_OK && (s = rp_step(c, "machine", st, &row)) == CB_OK && row)
+    if (s == CB_OK && (s = rp_step(c->h, "machine", st, &row)) == CB_OK && row)
       s = rp_text(c->doc, "Machine: %s (%s).", rp_col_text(st, 0), rp_col_text(st, 1));
     sqlite3_finalize(st);
   }
@@ -478,21 +499,20 @@ static cb_status group_section(rp_ctx *c, nr_group *g, bool several_machines) {
 }
 
 cb_status rp_nets(rp_ctx *c) {
-  if (!rp_section_add(c->doc, 2, "Benchmarks"))
-    return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!rp_section_add(c->doc, 2, "Benchmarks")) return rp_nomem();
   sqlite3_stmt *st;
   bool row, several = false;
-  cb_status s = rp_prepare(c, "machines",
+  cb_status s = rp_prepare(c->h, "machines",
                            "SELECT count(DISTINCT r.machine_id) FROM net_results n"
                            " JOIN runs r ON r.id = n.run_id"
                            " JOIN temp.report_runs s ON s.id = n.run_id",
                            &st);
-  if (s == CB_OK && (s = rp_step(c, "machines", st, &row)) == CB_OK && row)
+  if (s == CB_OK && (s = rp_step(c->h, "machines", st, &row)) == CB_OK && row)
     several = sqlite3_column_int(st, 0) > 1;
   sqlite3_finalize(st);
   if (s != CB_OK) return s;
 
-  s = rp_prepare(c, "net results",
+  s = rp_prepare(c->h, "net results",
                  "SELECT n.id, n.run_id, r.machine_id, n.net, n.single_layer, n.batch, n.threads,"
                  " n.backend, n.fwd_median_ms, n.bwd_median_ms, n.total_median_ms, n.fwd_flops,"
                  " n.bwd_flops, (SELECT name FROM layer_results l WHERE l.net_result_id = n.id"
@@ -504,7 +524,7 @@ cb_status rp_nets(rp_ctx *c) {
   if (s != CB_OK) return s;
   nr_group g = {0};
   int groups = 0;
-  while (s == CB_OK && (s = rp_step(c, "net results", st, &row)) == CB_OK) {
+  while (s == CB_OK && (s = rp_step(c->h, "net results", st, &row)) == CB_OK) {
     nr_result r = {0};
     int64_t machine = 0, batch = 0;
     int threads = 0;
@@ -542,13 +562,7 @@ cb_status rp_nets(rp_ctx *c) {
       g.shapes = shapes;
     }
     if (!shapes) s = load_layers(c, &r);
-    if (s == CB_OK) {
-      /* A replaced result's layers are freed here. */
-      for (int i = 0; i < g.n; i++)
-        if (strcmp(g.r[i].backend, r.backend) == 0 && strcmp(g.r[i].entry, r.entry) == 0)
-          free(g.r[i].layers);
-      s = group_put(&g, &r);
-    }
+    if (s == CB_OK) s = group_put(&g, &r);
     if (s != CB_OK) free(r.layers);
   }
   sqlite3_finalize(st);

@@ -132,15 +132,13 @@ static void write_script(FILE *f, const rp_plot *p) {
           "set key outside right top\n"
           "set grid ytics\n",
           w, p->name);
-  fputs("set title ", f);
-  gp_str(f, p->title);
-  fputs("\nset xlabel ", f);
-  gp_str(f, p->xlabel);
-  fputs("\nset ylabel ", f);
-  gp_str(f, p->ylabel);
-  fputs("\nset y2label ", f);
-  gp_str(f, p->y2label);
-  fputc('\n', f);
+  const char *const labels[][2] = {
+      {"title", p->title}, {"xlabel", p->xlabel}, {"ylabel", p->ylabel}, {"y2label", p->y2label}};
+  for (int i = 0; i < 4; i++) {
+    fprintf(f, "set %s ", labels[i][0]);
+    gp_str(f, labels[i][1]);
+    fputc('\n', f);
+  }
   if (p->kind == RP_BARS)
     write_bars_plot(f, p);
   else

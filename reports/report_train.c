@@ -5,7 +5,7 @@
  * epochs table comes from train_epochs; gradient checks are summarised
  * per net, backend and comparison, failures listed. Empty tables (no
  * training or checks recorded yet) are said so, not left out silently. */
-#include "report_int.h"
+#include "report_section.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -26,7 +26,7 @@ static const tr_curve curves[] = {
 
 static cb_status train_curves(rp_ctx *c, int64_t **runs, int *nruns) {
   sqlite3_stmt *st;
-  cb_status s = rp_prepare(c, "training steps",
+  cb_status s = rp_prepare(c->h, "training steps",
                            "SELECT t.run_id, t.net, t.backend, t.epoch, t.step, t.loss,"
                            " t.accuracy, t.seconds FROM train_steps t"
                            " JOIN temp.report_runs s ON s.id = t.run_id"
@@ -37,26 +37,19 @@ static cb_status train_curves(rp_ctx *c, int64_t **runs, int *nruns) {
   for (int i = 0; i < 4; i++)
     if (!(p[i] = rp_plot_new(RP_LINES, curves[i].name, curves[i].title, curves[i].xlabel,
                              curves[i].ylabel)))
-      s = cb_error(CB_ERR_NOMEM, "report: out of memory");
+      s = rp_nomem();
   char key[256] = "";
   int series[4] = {-1, -1, -1, -1}, n = 0;
   bool row, any_acc = false;
-  while (s == CB_OK && (s = rp_step(c, "training steps", st, &row)) == CB_OK && row) {
+  while (s == CB_OK && (s = rp_step(c->h, "training steps", st, &row)) == CB_OK && row) {
     char k[256];
     snprintf(k, sizeof k, "%s %s (run %lld)", rp_col_text(st, 1), rp_col_text(st, 2),
              (long long)sqlite3_column_int64(st, 0));
     if (strcmp(k, key) != 0) {
       snprintf(key, sizeof key, "%s", k);
       for (int i = 0; i < 4; i++)
-        if ((series[i] = rp_lines_series(p[i], k, false)) < 0)
-          s = cb_error(CB_ERR_NOMEM, "report: out of memory");
-      int64_t *nr = realloc(*runs, (size_t)(*nruns + 1) * sizeof *nr);
-      if (!nr)
-        s = cb_error(CB_ERR_NOMEM, "report: out of memory");
-      else {
-        *runs = nr;
-        nr[(*nruns)++] = sqlite3_column_int64(st, 0);
-      }
+        if ((series[i] = rp_lines_series(p[i], k, false)) < 0) s = rp_nomem();
+      if (s == CB_OK) s = rp_ids_add(runs, nruns, sqlite3_column_int64(st, 0));
       n++;
     }
     for (int i = 0; s == CB_OK && i < 4; i++) {
@@ -83,7 +76,7 @@ static cb_status train_curves(rp_ctx *c, int64_t **runs, int *nruns) {
 static cb_status epochs(rp_ctx *c, int64_t **runs, int *nruns) {
   sqlite3_stmt *st;
   cb_status s = rp_prepare(
-      c, "training epochs",
+      c->h, "training epochs",
       "SELECT e.run_id, e.net, e.backend, e.dataset, e.batch, e.threads, e.epoch, e.train_loss,"
       " e.train_accuracy, e.test_loss, e.test_accuracy, e.images_per_s, e.seconds"
       " FROM train_epochs e JOIN temp.report_runs s ON s.id = e.run_id"
@@ -95,9 +88,9 @@ static cb_status epochs(rp_ctx *c, int64_t **runs, int *nruns) {
       ">Train loss", ">Train acc", ">Test loss", ">Test acc", ">Images/s", ">Seconds"};
   rp_table *t = NULL;
   bool row;
-  while ((s = rp_step(c, "training epochs", st, &row)) == CB_OK && row) {
+  while ((s = rp_step(c->h, "training epochs", st, &row)) == CB_OK && row) {
     if (!t && !(t = rp_table_add(c->doc, "Epochs (accuracy as a fraction)", 13, head))) {
-      s = cb_error(CB_ERR_NOMEM, "report: out of memory");
+      s = rp_nomem();
       break;
     }
     char b[7][32];
@@ -112,22 +105,17 @@ static cb_status epochs(rp_ctx *c, int64_t **runs, int *nruns) {
       cells[7 + i] = b[i];
     }
     if ((s = rp_row(t, cells)) != CB_OK) break;
-    int64_t *nr = realloc(*runs, (size_t)(*nruns + 1) * sizeof *nr);
-    if (nr) {
-      *runs = nr;
-      nr[(*nruns)++] = sqlite3_column_int64(st, 0);
-    }
+    if ((s = rp_ids_add(runs, nruns, sqlite3_column_int64(st, 0))) != CB_OK) break;
   }
   sqlite3_finalize(st);
   return s;
 }
 
 static cb_status grad_checks(rp_ctx *c) {
-  if (!rp_section_add(c->doc, 2, "Gradient checks"))
-    return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!rp_section_add(c->doc, 2, "Gradient checks")) return rp_nomem();
   sqlite3_stmt *st;
   cb_status s =
-      rp_prepare(c, "gradient checks",
+      rp_prepare(c->h, "gradient checks",
                  "SELECT g.net, g.backend, g.what, count(*), sum(g.pass), max(g.max_abs_err),"
                  " max(g.max_rel_err), group_concat(CASE g.pass WHEN 0 THEN g.layer END, ' '),"
                  " group_concat(DISTINCT g.run_id)"
@@ -142,9 +130,9 @@ static cb_status grad_checks(rp_ctx *c) {
   int n = 0;
   int64_t *runs = NULL;
   int nruns = 0;
-  while ((s = rp_step(c, "gradient checks", st, &row)) == CB_OK && row) {
+  while ((s = rp_step(c->h, "gradient checks", st, &row)) == CB_OK && row) {
     if (!t && !(t = rp_table_add(c->doc, "Gradient checks against ref", 8, head))) {
-      s = cb_error(CB_ERR_NOMEM, "report: out of memory");
+      s = rp_nomem();
       break;
     }
     char a[32], b[32];
@@ -160,17 +148,14 @@ static cb_status grad_checks(rp_ctx *c) {
                            rp_col_text(st, 7)};
     if ((s = rp_row(t, cells)) != CB_OK) break;
     /* group_concat of run ids: "3,5". */
-    for (const char *p = rp_col_text(st, 8); *p;) {
+    for (const char *p = rp_col_text(st, 8); s == CB_OK && *p;) {
       char *end;
       long long id = strtoll(p, &end, 10);
       if (end == p) break;
-      int64_t *nr = realloc(runs, (size_t)(nruns + 1) * sizeof *nr);
-      if (nr) {
-        runs = nr;
-        runs[nruns++] = id;
-      }
+      s = rp_ids_add(&runs, &nruns, id);
       p = *end == ',' ? end + 1 : end;
     }
+    if (s != CB_OK) break;
     n++;
   }
   sqlite3_finalize(st);
@@ -178,17 +163,14 @@ static cb_status grad_checks(rp_ctx *c) {
   if (s == CB_OK && n == 0)
     s = rp_text(c->doc, "No gradient checks in the selected runs (grad_checks is empty): "
                         "section skipped.");
-  else if (s == CB_OK) {
-    s = rp_text(c->doc, "Reproduce with:");
-    if (s == CB_OK) s = rp_commands(c, runs, nruns);
-  }
+  else if (s == CB_OK)
+    s = rp_reproduce(c, runs, nruns);
   free(runs);
   return s;
 }
 
 cb_status rp_train(rp_ctx *c) {
-  if (!rp_section_add(c->doc, 2, "Training"))
-    return cb_error(CB_ERR_NOMEM, "report: out of memory");
+  if (!rp_section_add(c->doc, 2, "Training")) return rp_nomem();
   int64_t *runs = NULL;
   int nruns = 0;
   cb_status s = train_curves(c, &runs, &nruns);
@@ -196,10 +178,8 @@ cb_status rp_train(rp_ctx *c) {
   if (s == CB_OK && nruns == 0)
     s = rp_text(c->doc, "No training in the selected runs (train_steps and train_epochs are "
                         "empty): section skipped.");
-  else if (s == CB_OK) {
-    s = rp_text(c->doc, "Reproduce with:");
-    if (s == CB_OK) s = rp_commands(c, runs, nruns);
-  }
+  else if (s == CB_OK)
+    s = rp_reproduce(c, runs, nruns);
   free(runs);
   if (s == CB_OK) s = grad_checks(c);
   return s;
