@@ -56,6 +56,10 @@ cb_status cb_choose_fixed(cb_ctx *ctx, cb_ctx *ref, const cb_problem *p, cb_pick
   return CB_OK;
 }
 
+/* The answer carries the whole reason, the longest one included. */
+_Static_assert(sizeof CB_SOURCE_NOT_IN_BUILD <= sizeof((cb_pick *)0)->source,
+               "cb_pick.source is too short");
+
 /* ---- the tuned rule ------------------------------------------------------------------ */
 
 /* The heuristic default: the first preferred backend with a variant that

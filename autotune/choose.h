@@ -46,7 +46,8 @@ typedef struct cb_pick {
   const cb_variant *variant;
   int params[CB_MAX_PARAMS];
   bool fallback;   /* fixed rule only: the named backend could not run it; ref does */
-  char source[24]; /* tuned rule only: "exact", "borrowed", "heuristic", ... */
+  char source[48]; /* tuned rule only: "exact", "borrowed", "heuristic", ... (whole: the
+                    * longest is CB_SOURCE_NOT_IN_BUILD) */
 } cb_pick;
 
 /* The source strings of the tuned rule's heuristic answers. */

@@ -27,6 +27,9 @@ const cb_layer_ops *cb_layer_kind_find(const char *kind) {
   return NULL;
 }
 
+_Static_assert(sizeof((cb_binding *)0)->source >= sizeof((cb_pick *)0)->source,
+               "a binding holds the chooser's whole source string");
+
 /* Copies the chooser's decision into a binding (its problem and plan stay). */
 static void take_pick(cb_binding *bd, const cb_pick *k) {
   bd->ctx = k->ctx;

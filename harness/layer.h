@@ -40,7 +40,7 @@ typedef struct cb_binding {
   void *plan;
   bool fallback;   /* the requested backend could not run it; ref did */
   char impl[128];  /* variant->plan_info's answer, "" when it has none */
-  char source[24]; /* how it was chosen when tuned: "exact", "borrowed", "heuristic", ... */
+  char source[48]; /* how it was chosen when tuned: "exact", "borrowed", "heuristic", ... */
   /* Layer-level staging for a device backend (a GPU): device copies of
    * src0, src1, dst and the workspace, allocated on the first run and
    * freed by cb_layer_unplan. Each run uploads the inputs and downloads
