@@ -116,11 +116,12 @@ static cb_db *open_db(int64_t *run) {
   cb_machine m = {.hostname = "h", .cpu_model = "Test CPU 9000", .isa_level = "avx2", .cores = 4};
   snprintf(m.fingerprint, sizeof m.fingerprint, "cpu:Test CPU 9000:avx2:4c");
   cb_build b = {.git_rev = "0123abcd", .fingerprint = BUILD};
-  int64_t mid = 0, bid = 0;
-  CHECK_EQ_INT(cb_db_put_machine(db, &m, &mid), CB_OK);
-  CHECK_EQ_INT(cb_db_put_build(db, &b, &bid), CB_OK);
-  cb_run_rec r = {.machine_id = mid, .build_id = bid, .command = "t", .kind = "tune", .threads = 2};
-  CHECK_EQ_INT(cb_db_run_begin(db, &r, run), CB_OK);
+  /* Local cache entries need the measurement, run, machine and build. */
+  cb_run_rec r = {.command = "choose", .kind = "tune", .threads = 2};
+  CHECK_MSG(cb_db_put_machine(db, &m, &r.machine_id) == CB_OK &&
+                cb_db_put_build(db, &b, &r.build_id) == CB_OK &&
+                cb_db_run_begin(db, &r, run) == CB_OK,
+            "%s", cb_errmsg());
   return db;
 }
 
