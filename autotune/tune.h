@@ -31,6 +31,7 @@
 #include <signal.h>
 
 #include "cache.h"
+#include "measure.h"
 #include "validate.h"
 
 typedef struct cb_tune_rules {

@@ -119,7 +119,7 @@ cb_net_opts cli_backends_net_opts(const cli_backends *b, const char *name, int64
   bool tuned = strcmp(name, "tuned") == 0;
   return (cb_net_opts){.batch = batch,
                        .backend = tuned ? NULL : name,
-                       .choose = tuned ? cli_choose_cached : NULL,
+                       .choose = tuned ? cb_choose_cached : NULL,
                        .choose_user = tuned ? (void *)&b->chooser : NULL,
                        .threads = threads,
                        .seed = seed};

@@ -5,6 +5,7 @@
 #ifndef CB_CLI_BACKENDS_H
 #define CB_CLI_BACKENDS_H
 
+#include "choose.h"
 #include "tuning.h"
 
 #define CLI_MAX_BACKENDS 16
@@ -14,7 +15,7 @@ typedef struct cli_backends {
   bool given;                          /* --backend was on the command line */
   const char *names[CLI_MAX_BACKENDS]; /* resolved; "tuned" plans from the cache */
   int n;
-  cli_chooser chooser; /* for "tuned": the cache, this device and build */
+  cb_cache_chooser chooser; /* for "tuned": the cache, this device and build */
   char device_fp[160];
   cb_build build;
   char list[512]; /* arg split into names */

@@ -6,6 +6,7 @@
  * names; `gemm` is the GEMM benchmark with every GEMM backend side by side. */
 #include "cli.h"
 
+#include "measure.h"
 #include "validate.h"
 
 #include <getopt.h>

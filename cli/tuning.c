@@ -1,7 +1,6 @@
 /* tuning.c: what `convbench tune` and `bench --tune-missing` share:
  * collecting a netdef's distinct kernel problems, tuning each, recording
- * every measurement and caching the winners, and the cache chooser tuned
- * nets plan with. */
+ * every measurement and caching the winners. */
 #include "tuning.h"
 
 #include "util.h"
@@ -85,23 +84,6 @@ void cli_problems_free(cli_problems *ps) {
   free(ps->p);
   free(ps->keys);
   memset(ps, 0, sizeof *ps);
-}
-
-/* ---- the cache chooser ------------------------------------------------------------- */
-
-cb_status cli_choose_cached(void *user, const cb_problem *p, cb_choice *out) {
-  const cli_chooser *c = user;
-  cb_cache_entry e;
-  cb_cache_source src;
-  cb_status st = cb_cache_lookup(c->db, p, c->device_fp, c->build_fp, &e, &src);
-  if (st != CB_OK || src == CB_CACHE_MISS) return CB_ERR_UNSUPPORTED;
-  memset(out, 0, sizeof *out);
-  snprintf(out->backend, sizeof out->backend, "%s", e.backend);
-  snprintf(out->variant, sizeof out->variant, "%s", e.variant);
-  memcpy(out->params, e.params, sizeof out->params);
-  out->nparams = e.nparams;
-  snprintf(out->source, sizeof out->source, "%s", cb_cache_source_name(src));
-  return CB_OK;
 }
 
 /* ---- tuning --------------------------------------------------------------------------- */

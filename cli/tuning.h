@@ -1,5 +1,5 @@
 /* tuning.h: tuning as the CLI drives it (convbench tune, bench
- * --tune-missing) and the cache chooser tuned nets plan with. */
+ * --tune-missing). */
 #ifndef CB_CLI_TUNING_H
 #define CB_CLI_TUNING_H
 
@@ -49,13 +49,5 @@ typedef struct cli_tune_stats {
  * (CB_ERR_INTERRUPTED) or when the budget is spent. */
 cb_status cli_tune_problems(const cli_session *s, const cli_tune_opts *o, const cli_problems *ps,
                             cli_tune_stats *stats);
-
-/* The chooser a tuned net plans with (cb_net_opts.choose); user is a
- * cli_chooser. */
-typedef struct cli_chooser {
-  cb_db *db;
-  const char *device_fp, *build_fp;
-} cli_chooser;
-cb_status cli_choose_cached(void *user, const cb_problem *p, cb_choice *out);
 
 #endif

@@ -2,7 +2,10 @@
  * and the seeded random numbers layers initialise from. */
 #include "layer.h"
 
+#include "choose.h"
+
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 extern const cb_layer_ops cb_layer_conv, cb_layer_fc, cb_layer_relu, cb_layer_pool, cb_layer_lrn,
@@ -24,33 +27,31 @@ const cb_layer_ops *cb_layer_kind_find(const char *kind) {
   return NULL;
 }
 
-const cb_variant *cb_first_supporting(cb_ctx *ctx, const cb_problem *p) {
-  const cb_variant *const *list = ctx ? ctx->backend->variants[p->op] : NULL;
-  for (; list && *list; list++) {
-    int params[CB_MAX_PARAMS];
-    cb_variant_default_params(*list, params);
-    if (!(*list)->supports || (*list)->supports(ctx, p, params) == CB_OK) return *list;
-  }
-  return NULL;
+_Static_assert(sizeof((cb_binding *)0)->source >= sizeof((cb_pick *)0)->source,
+               "a binding holds the chooser's whole source string");
+
+/* Copies the chooser's decision into a binding (its problem and plan stay). */
+static void take_pick(cb_binding *bd, const cb_pick *k) {
+  bd->ctx = k->ctx;
+  bd->variant = k->variant;
+  memcpy(bd->params, k->params, sizeof bd->params);
+  bd->fallback = k->fallback;
+  snprintf(bd->source, sizeof bd->source, "%s", k->source);
 }
 
 cb_status cb_bind_first(void *user, const cb_problem *p, cb_binding *bd) {
   const cb_bind_first_ctx *b = user;
-  bd->ctx = b->ctx;
-  bd->variant = cb_first_supporting(b->ctx, p);
-  if (!bd->variant && b->ref && b->ref != b->ctx) {
-    bd->ctx = b->ref;
-    bd->variant = cb_first_supporting(b->ref, p);
-    bd->fallback = true;
-  }
-  if (!bd->variant) {
-    char key[CB_KEY_MAX];
-    cb_problem_key(p, key, sizeof key);
-    return cb_error(CB_ERR_UNSUPPORTED, "no variant of %s supports %s",
-                    b->ctx ? b->ctx->backend->name : "(none)", key);
-  }
-  cb_variant_default_params(bd->variant, bd->params);
-  return CB_OK;
+  cb_pick k;
+  cb_status st = cb_choose_fixed(b->ctx, b->ref, p, &k);
+  if (st == CB_OK) take_pick(bd, &k);
+  return st;
+}
+
+cb_status cb_bind_chosen(void *user, const cb_problem *p, cb_binding *bd) {
+  cb_pick k;
+  cb_status st = cb_choose(user, p, &k);
+  if (st == CB_OK) take_pick(bd, &k);
+  return st;
 }
 
 cb_status cb_layer_plan(cb_layer *l, cb_bind_fn bind, void *user, size_t *workspace) {

@@ -40,7 +40,7 @@ typedef struct cb_binding {
   void *plan;
   bool fallback;   /* the requested backend could not run it; ref did */
   char impl[128];  /* variant->plan_info's answer, "" when it has none */
-  char source[24]; /* how it was chosen when tuned: "exact", "borrowed", "heuristic", ... */
+  char source[48]; /* how it was chosen when tuned: "exact", "borrowed", "heuristic", ... */
   /* Layer-level staging for a device backend (a GPU): device copies of
    * src0, src1, dst and the workspace, allocated on the first run and
    * freed by cb_layer_unplan. Each run uploads the inputs and downloads
@@ -124,16 +124,18 @@ const cb_layer_ops *cb_layer_kind_find(const char *kind);
  * bd->params (and fallback / source). */
 typedef cb_status (*cb_bind_fn)(void *user, const cb_problem *p, cb_binding *bd);
 
-/* The plain choice: the first variant of ctx's backend that supports the
- * problem (at its default parameters), else the first of ref's, marked
- * fallback. user is a cb_bind_first_ctx. */
+/* The plain choice, the chooser's fixed rule (cb_choose_fixed): the first
+ * variant of ctx's backend that supports the problem (at its default
+ * parameters), else the first of ref's, marked fallback. user is a
+ * cb_bind_first_ctx. */
 typedef struct cb_bind_first_ctx {
   cb_ctx *ctx, *ref;
 } cb_bind_first_ctx;
 cb_status cb_bind_first(void *user, const cb_problem *p, cb_binding *bd);
 
-/* The first variant of ctx's backend that supports p at its defaults. */
-const cb_variant *cb_first_supporting(cb_ctx *ctx, const cb_problem *p);
+/* The tuned choice, the chooser's tuned rule (cb_choose): user is a
+ * cb_chooser; bd->source says where the answer came from. */
+cb_status cb_bind_chosen(void *user, const cb_problem *p, cb_binding *bd);
 
 /* Chooses the kernels for l's problems (ops->problems) with bind, and
  * makes their plans. *workspace is raised to the largest workspace a

@@ -7,6 +7,7 @@
 #include "net.h"
 
 #include "machine.h"
+#include "util.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,19 +16,21 @@
 
 /* ---- small helpers ------------------------------------------------------- */
 
-/* Formats bytes as "123456789 bytes (117.7 MiB)". */
+/* "123456789 bytes (117.7 MiB)", or "512 bytes" under 1 KiB. The unit
+ * keeps one decimal even when whole ("2.0 MiB"): the memory message has
+ * always read that way. */
 static void fmt_bytes(int64_t b, char *buf, size_t len) {
-  static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  double v = (double)b;
-  int u = 0;
-  while (v >= 1024.0 && u < 6) {
-    v /= 1024.0;
-    u++;
-  }
-  if (u == 0)
+  if (b < 1024) {
     snprintf(buf, len, "%" PRId64 " bytes", b);
-  else
-    snprintf(buf, len, "%" PRId64 " bytes (%.1f %s)", b, v, units[u]);
+    return;
+  }
+  char human[32];
+  cb_format_bytes(b, " ", human, sizeof human);
+  const char *space = strchr(human, ' ');
+  int digits = space ? (int)(space - human) : (int)strlen(human);
+  bool whole = !memchr(human, '.', (size_t)digits);
+  snprintf(buf, len, "%" PRId64 " bytes (%.*s%s%s)", b, digits, human, whole ? ".0" : "",
+           human + digits);
 }
 
 /* A tensor between layers: every one but the input carries a gradient. */
@@ -277,51 +280,10 @@ static cb_ctx *pool_ctx(cb_net *net, const char *name, int threads) {
   return ctx;
 }
 
-typedef struct tuned_bind {
-  cb_net *net;
-  const cb_net_opts *o;
-} tuned_bind;
-
-/* The heuristic default: the first preferred backend with a variant that
- * supports p, else ref. */
-static cb_status bind_heuristic(tuned_bind *t, const cb_problem *p, cb_binding *bd,
-                                const char *why) {
-  static const char *const preferred[] = {"onednn", "cpu", "openblas", "fftw", NULL};
-  const char *const *names = t->o->heuristic ? t->o->heuristic : preferred;
-  snprintf(bd->source, sizeof bd->source, "%s", why);
-  for (; *names; names++) {
-    cb_ctx *ctx = cb_backend_find(*names) ? pool_ctx(t->net, *names, t->o->threads) : NULL;
-    const cb_variant *v = ctx ? cb_first_supporting(ctx, p) : NULL;
-    if (v) {
-      bd->ctx = ctx, bd->variant = v;
-      cb_variant_default_params(v, bd->params);
-      return CB_OK;
-    }
-  }
-  cb_bind_first_ctx ref = {t->net->ref_ctx, t->net->ref_ctx};
-  return cb_bind_first(&ref, p, bd);
-}
-
-/* A tuned net's choice for one problem: the cache's, if this build can
- * still run it, else the heuristic, and bd->source says which. */
-static cb_status bind_tuned(void *user, const cb_problem *p, cb_binding *bd) {
-  tuned_bind *t = user;
-  cb_choice ch;
-  if (t->o->choose(t->o->choose_user, p, &ch) != CB_OK)
-    return bind_heuristic(t, p, bd, "heuristic");
-  cb_ctx *ctx = pool_ctx(t->net, ch.backend, t->o->threads);
-  const cb_variant *v = ctx ? cb_variant_find(ctx->backend, p->op, ch.variant) : NULL;
-  if (!v || ch.nparams != v->nparams)
-    return bind_heuristic(t, p, bd, "heuristic (cached choice not in this build)");
-  int params[CB_MAX_PARAMS];
-  cb_variant_default_params(v, params);
-  memcpy(params, ch.params, (size_t)ch.nparams * sizeof *params);
-  if (v->supports && v->supports(ctx, p, params) != CB_OK)
-    return bind_heuristic(t, p, bd, "heuristic (cached choice unsupported)");
-  bd->ctx = ctx, bd->variant = v;
-  memcpy(bd->params, params, sizeof bd->params);
-  snprintf(bd->source, sizeof bd->source, "%s", ch.source);
-  return CB_OK;
+/* The chooser's source of contexts: the net's pool (cb_ctx_open_fn). */
+static cb_ctx *open_pooled(void *user, const char *backend) {
+  cb_net *net = user;
+  return pool_ctx(net, backend, net->exec.threads);
 }
 
 static cb_status open_backends(cb_net *net, const cb_net_opts *o) {
@@ -390,10 +352,15 @@ static cb_status build(const cb_netdef *nd, const cb_net_opts *o, cb_net *net) {
   if ((st = open_backends(net, o)) != CB_OK) return st;
   size_t workspace = 0;
   cb_bind_first_ctx plain = {net->ctx, net->ref_ctx};
-  tuned_bind tuned = {net, o};
+  cb_chooser tuned = {.lookup = o->choose,
+                      .lookup_user = o->choose_user,
+                      .heuristic = o->heuristic,
+                      .open = open_pooled,
+                      .open_user = net,
+                      .ref = net->ref_ctx};
   for (int i = 0; i < count; i++) {
     cb_layer *l = &net->layers[i];
-    st = o->choose ? cb_layer_plan(l, bind_tuned, &tuned, &workspace)
+    st = o->choose ? cb_layer_plan(l, cb_bind_chosen, &tuned, &workspace)
                    : cb_layer_plan(l, cb_bind_first, &plain, &workspace);
     if (st != CB_OK) return st;
   }
@@ -483,11 +450,4 @@ cb_status cb_net_backward(cb_net *net) {
 
 double cb_net_loss(const cb_net *net) {
   return net->has_loss ? (double)net->top->data[0] : 0.0;
-}
-
-int cb_net_fallbacks(const cb_net *net) {
-  int n = 0;
-  for (int i = 0; i < net->nlayers; i++)
-    for (int b = 0; b < net->layers[i].nbind; b++) n += net->layers[i].bind[b].fallback;
-  return n;
 }

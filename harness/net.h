@@ -7,28 +7,17 @@
 #ifndef CB_NET_H
 #define CB_NET_H
 
+#include "choose.h"
 #include "layer.h"
-
-/* A kernel choice for one problem, from a tuner's cache. */
-typedef struct cb_choice {
-  char backend[32];
-  char variant[64];
-  int params[CB_MAX_PARAMS];
-  int nparams;
-  char source[24]; /* "exact", "imported", "borrowed" */
-} cb_choice;
-
-/* Looks a problem up: CB_OK with *out filled, or CB_ERR_UNSUPPORTED for a
- * miss (the net then uses its heuristic default and says so). */
-typedef cb_status (*cb_choose_fn)(void *user, const cb_problem *p, cb_choice *out);
 
 typedef struct cb_net_opts {
   int64_t batch;       /* 0: the netdef's batch */
   const char *backend; /* backend for conv and fc kernels; NULL: "ref" */
   /* Tuned nets: when choose is set, backend is ignored and every problem
-   * asks choose; a miss, or a choice this build cannot run, falls back to
-   * the heuristic: the first backend of `heuristic` (NULL-terminated; NULL:
-   * onednn, cpu, openblas, fftw) with a variant that supports it. */
+   * goes to the chooser's tuned rule (choose.h) with choose as its cache
+   * lookup; a miss, or a choice this build cannot run, falls back to the
+   * heuristic: the first backend of `heuristic` (NULL-terminated; NULL:
+   * the chooser's table) with a variant that supports it. */
   cb_choose_fn choose;
   void *choose_user;
   const char *const *heuristic;
@@ -89,8 +78,5 @@ cb_status cb_net_backward(cb_net *net);
 
 /* The loss after a forward pass of a net with a loss layer, else 0. */
 double cb_net_loss(const cb_net *net);
-
-/* Layers whose conv or fc kernels fell back to ref. */
-int cb_net_fallbacks(const cb_net *net);
 
 #endif

@@ -11,6 +11,7 @@
  * against the same layer on ref. */
 #include "cb_test.h"
 #include "layer_fixture.h"
+#include "measure.h"
 #include "validate.h"
 
 #define MAX_BLOCKS 64

@@ -6,35 +6,10 @@
 
 static const char *const add_keys[] = {NULL};
 
-static cb_status add_configure(cb_layer *l, const cb_stmt *st) {
-  (void)l;
-  (void)st;
-  return CB_OK;
-}
-
 static cb_status add_reshape(cb_layer *l) {
-  const cb_tensor *a = l->in[0];
-  if (l->nin < 2)
-    return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "needs at least 2 inputs, has %d", l->nin);
-  for (int i = 1; i < l->nin; i++) {
-    const cb_tensor *b = l->in[i];
-    if (b->n != a->n || b->c != a->c || b->h != a->h || b->w != a->w) {
-      char sa[64], sb[64];
-      cb_tensor_shape_str(a, sa, sizeof sa);
-      cb_tensor_shape_str(b, sb, sizeof sb);
-      if (b->n != a->n)
-        return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL,
-                             "input %s has batch %lld but input %s has batch %lld", b->name,
-                             (long long)b->n, a->name, (long long)a->n);
-      return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL,
-                           "input %s is %s but input %s is %s: add needs inputs of one shape",
-                           b->name, sb, a->name, sa);
-    }
-  }
-  l->out->n = a->n;
-  l->out->c = a->c;
-  l->out->h = a->h;
-  l->out->w = a->w;
+  cb_status s = cb_layer_check_inputs(l, true, "add needs inputs of one shape");
+  if (s != CB_OK) return s;
+  cb_layer_shape_like(l, l->in[0]);
   l->nparams = 0;
   l->scratch_bytes = 0;
   return CB_OK;
@@ -79,7 +54,7 @@ const cb_layer_ops cb_layer_add = {
     .max_inputs = 8,
     .inplace = false,
     .priv_size = 0,
-    .configure = add_configure,
+    .configure = NULL,
     .reshape = add_reshape,
     .problems = NULL,
     .setup = NULL,

@@ -47,10 +47,7 @@ static cb_status bn_configure(cb_layer *l, const cb_stmt *st) {
 static cb_status bn_reshape(cb_layer *l) {
   bn_priv *p = l->priv;
   const cb_tensor *x = l->in[0];
-  l->out->n = x->n;
-  l->out->c = x->c;
-  l->out->h = x->h;
-  l->out->w = x->w;
+  cb_layer_shape_like(l, x);
   l->nparams = 0;
   if (p->affine) {
     cb_layer_param(l, 0, "scale", 1, x->c, 1, 1, true);

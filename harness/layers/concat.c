@@ -7,35 +7,14 @@
 
 static const char *const concat_keys[] = {NULL};
 
-static cb_status concat_configure(cb_layer *l, const cb_stmt *st) {
-  (void)l;
-  (void)st;
-  return CB_OK;
-}
-
 static cb_status concat_reshape(cb_layer *l) {
   const cb_tensor *a = l->in[0];
-  if (l->nin < 2)
-    return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "needs at least 2 inputs, has %d", l->nin);
+  cb_status s = cb_layer_check_inputs(l, false, "concat needs the same height and width");
+  if (s != CB_OK) return s;
   int64_t c = 0;
-  for (int i = 0; i < l->nin; i++) {
-    const cb_tensor *b = l->in[i];
-    if (b->n != a->n || b->h != a->h || b->w != a->w) {
-      char sa[64], sb[64];
-      cb_tensor_shape_str(a, sa, sizeof sa);
-      cb_tensor_shape_str(b, sb, sizeof sb);
-      if (b->n != a->n)
-        return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL,
-                             "input %s has batch %lld but input %s has batch %lld", b->name,
-                             (long long)b->n, a->name, (long long)a->n);
-      return cb_stmt_error(
-          CB_ERR_INVALID, l->stmt, NULL,
-          "input %s is %s but input %s is %s: concat needs the same height and width", b->name, sb,
-          a->name, sa);
-    }
-    if (__builtin_add_overflow(c, b->c, &c))
+  for (int i = 0; i < l->nin; i++)
+    if (__builtin_add_overflow(c, l->in[i]->c, &c))
       return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "too many channels");
-  }
   l->out->n = a->n;
   l->out->c = c;
   l->out->h = a->h;
@@ -97,7 +76,7 @@ const cb_layer_ops cb_layer_concat = {
     .max_inputs = 8,
     .inplace = false,
     .priv_size = 0,
-    .configure = concat_configure,
+    .configure = NULL,
     .reshape = concat_reshape,
     .problems = NULL,
     .setup = NULL,

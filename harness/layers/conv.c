@@ -6,7 +6,6 @@
  * bias params[1] = b[1,K,1,1] when bias=1. */
 #include "layer_util.h"
 
-#include <math.h>
 #include <stdio.h>
 
 typedef struct conv_priv {
@@ -105,13 +104,7 @@ static cb_status conv_reshape(cb_layer *l) {
   l->out->c = p->out;
   l->out->h = oh;
   l->out->w = ow;
-  l->nparams = 0;
-  cb_layer_param(l, 0, "weight", p->out, x->c / p->groups, p->kh, p->kw, true);
-  if (p->bias) cb_layer_param(l, 1, "bias", 1, p->out, 1, 1, true);
-  l->scratch_bytes = l->accum[0] ? cb_layer_bytes(cb_tensor_count(x), sizeof(float)) : 0;
-  if (l->scratch_bytes < 0)
-    return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "input is too large");
-  return CB_OK;
+  return cb_layer_kernel_params(l, p->out, x->c / p->groups, p->kh, p->kw, p->bias);
 }
 
 static int conv_problems(const cb_layer *l, cb_problem out[3]) {
@@ -127,18 +120,7 @@ static cb_status conv_setup(cb_layer *l) {
   /* He (Kaiming) normal: keeps activations' variance steady through a
    * ReLU net, the usual choice for conv layers. */
   double fan_in = (double)(l->in[0]->c / p->groups) * (double)p->kh * (double)p->kw;
-  cb_layer_init_normal(l, &l->params[0], sqrt(2.0 / fan_in));
-  if (p->bias) cb_layer_fill(&l->params[1], 0.0f);
-  for (int i = 0; i < 3; i++) l->sub_ms[i] = -1;
-  cb_free(p->dx_scratch);
-  p->dx_scratch = NULL;
-  if (l->accum[0] && l->in[0]->grad) {
-    void *buf;
-    cb_status s = cb_layer_scratch(l, l->scratch_bytes, &buf);
-    if (s != CB_OK) return s;
-    p->dx_scratch = buf;
-  }
-  return CB_OK;
+  return cb_layer_kernel_setup(l, fan_in, p->bias, &p->dx_scratch);
 }
 
 static cb_status conv_forward(cb_layer *l) {
@@ -197,8 +179,7 @@ static double conv_flops(const cb_layer *l, cb_pass pass) {
   const cb_tensor *x = l->in[0], *y = l->out;
   double one = 2.0 * (double)x->n * (double)p->out * (double)(x->c / p->groups) * (double)p->kh *
                (double)p->kw * (double)y->h * (double)y->w;
-  if (pass == CB_PASS_FWD) return one;
-  return one * (x->needs_grad ? 2.0 : 1.0);
+  return cb_layer_kernel_flops(l, pass, one);
 }
 
 static void conv_fini(cb_layer *l) {

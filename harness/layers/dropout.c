@@ -30,25 +30,15 @@ static cb_status dropout_configure(cb_layer *l, const cb_stmt *st) {
 }
 
 static cb_status dropout_reshape(cb_layer *l) {
-  if (l->out != l->in[0]) {
-    l->out->n = l->in[0]->n;
-    l->out->c = l->in[0]->c;
-    l->out->h = l->in[0]->h;
-    l->out->w = l->in[0]->w;
-  }
+  cb_layer_shape_like(l, l->in[0]);
   l->nparams = 0;
-  l->scratch_bytes = cb_layer_bytes(cb_tensor_count(l->in[0]), 1);
-  if (l->scratch_bytes < 0)
-    return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "input is too large");
-  return CB_OK;
+  return cb_layer_set_scratch(l, cb_tensor_count(l->in[0]), 1, "input");
 }
 
 static cb_status dropout_setup(cb_layer *l) {
   dropout_priv *p = l->priv;
-  cb_free(p->mask);
-  p->mask = NULL;
   void *buf;
-  cb_status s = cb_layer_scratch(l, l->scratch_bytes, &buf);
+  cb_status s = cb_layer_renew_scratch(l, p->mask, &buf);
   p->mask = buf;
   p->identity = true;
   return s;

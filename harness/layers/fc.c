@@ -7,8 +7,6 @@
  * bias add and bias gradient are plain C. */
 #include "layer_util.h"
 
-#include <math.h>
-
 typedef struct fc_priv {
   int64_t out;
   bool bias;
@@ -52,13 +50,7 @@ static cb_status fc_reshape(cb_layer *l) {
   l->out->n = l->in[0]->n;
   l->out->c = p->out;
   l->out->h = l->out->w = 1;
-  l->nparams = 0;
-  cb_layer_param(l, 0, "weight", p->out, in, 1, 1, true);
-  if (p->bias) cb_layer_param(l, 1, "bias", 1, p->out, 1, 1, true);
-  l->scratch_bytes = l->accum[0] ? cb_layer_bytes(cb_tensor_count(l->in[0]), sizeof(float)) : 0;
-  if (l->scratch_bytes < 0)
-    return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "input is too large");
-  return CB_OK;
+  return cb_layer_kernel_params(l, p->out, in, 1, 1, p->bias);
 }
 
 static int fc_problems(const cb_layer *l, cb_problem out[3]) {
@@ -73,18 +65,7 @@ static int fc_problems(const cb_layer *l, cb_problem out[3]) {
 static cb_status fc_setup(cb_layer *l) {
   fc_priv *p = l->priv;
   /* He (Kaiming) normal, fan_in = the flattened input width. */
-  cb_layer_init_normal(l, &l->params[0], sqrt(2.0 / (double)fc_in(l)));
-  if (p->bias) cb_layer_fill(&l->params[1], 0.0f);
-  for (int i = 0; i < 3; i++) l->sub_ms[i] = -1;
-  cb_free(p->dx_scratch);
-  p->dx_scratch = NULL;
-  if (l->accum[0] && l->in[0]->grad) {
-    void *buf;
-    cb_status s = cb_layer_scratch(l, l->scratch_bytes, &buf);
-    if (s != CB_OK) return s;
-    p->dx_scratch = buf;
-  }
-  return CB_OK;
+  return cb_layer_kernel_setup(l, (double)fc_in(l), p->bias, &p->dx_scratch);
 }
 
 static cb_status fc_forward(cb_layer *l) {
@@ -121,8 +102,7 @@ static cb_status fc_backward(cb_layer *l) {
 static double fc_flops(const cb_layer *l, cb_pass pass) {
   const fc_priv *p = l->priv;
   double one = 2.0 * (double)l->in[0]->n * (double)fc_in(l) * (double)p->out;
-  if (pass == CB_PASS_FWD) return one;
-  return one * (l->in[0]->needs_grad ? 2.0 : 1.0);
+  return cb_layer_kernel_flops(l, pass, one);
 }
 
 static void fc_fini(cb_layer *l) {

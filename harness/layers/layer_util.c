@@ -3,6 +3,7 @@
 
 #include "util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -93,6 +94,75 @@ cb_status cb_layer_scratch(const cb_layer *l, int64_t bytes, void **out) {
     return cb_error(CB_ERR_NOMEM, "layer %s: cannot allocate %lld scratch bytes", l->name,
                     (long long)bytes);
   return CB_OK;
+}
+
+void cb_layer_shape_like(cb_layer *l, const cb_tensor *t) {
+  l->out->n = t->n;
+  l->out->c = t->c;
+  l->out->h = t->h;
+  l->out->w = t->w;
+}
+
+cb_status cb_layer_set_scratch(cb_layer *l, int64_t count, int64_t elem_size, const char *what) {
+  l->scratch_bytes = cb_layer_bytes(count, elem_size);
+  if (l->scratch_bytes < 0)
+    return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "%s is too large", what);
+  return CB_OK;
+}
+
+cb_status cb_layer_renew_scratch(const cb_layer *l, void *old, void **out) {
+  cb_free(old);
+  return cb_layer_scratch(l, l->scratch_bytes, out);
+}
+
+cb_status cb_layer_check_inputs(const cb_layer *l, bool same_c, const char *rule) {
+  const cb_tensor *a = l->in[0];
+  if (l->nin < 2)
+    return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "needs at least 2 inputs, has %d", l->nin);
+  for (int i = 1; i < l->nin; i++) {
+    const cb_tensor *b = l->in[i];
+    if (b->n != a->n || (same_c && b->c != a->c) || b->h != a->h || b->w != a->w) {
+      char sa[64], sb[64];
+      cb_tensor_shape_str(a, sa, sizeof sa);
+      cb_tensor_shape_str(b, sb, sizeof sb);
+      if (b->n != a->n)
+        return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL,
+                             "input %s has batch %lld but input %s has batch %lld", b->name,
+                             (long long)b->n, a->name, (long long)a->n);
+      return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "input %s is %s but input %s is %s: %s",
+                           b->name, sb, a->name, sa, rule);
+    }
+  }
+  return CB_OK;
+}
+
+cb_status cb_layer_kernel_params(cb_layer *l, int64_t out, int64_t c, int64_t h, int64_t w,
+                                 bool bias) {
+  l->nparams = 0;
+  cb_layer_param(l, 0, "weight", out, c, h, w, true);
+  if (bias) cb_layer_param(l, 1, "bias", 1, out, 1, 1, true);
+  return cb_layer_set_scratch(l, l->accum[0] ? cb_tensor_count(l->in[0]) : 0, sizeof(float),
+                              "input");
+}
+
+cb_status cb_layer_kernel_setup(cb_layer *l, double fan_in, bool bias, float **dx_scratch) {
+  cb_layer_init_normal(l, &l->params[0], sqrt(2.0 / fan_in));
+  if (bias) cb_layer_fill(&l->params[1], 0.0f);
+  for (int i = 0; i < 3; i++) l->sub_ms[i] = -1;
+  cb_free(*dx_scratch);
+  *dx_scratch = NULL;
+  if (l->accum[0] && l->in[0]->grad) {
+    void *buf;
+    cb_status s = cb_layer_scratch(l, l->scratch_bytes, &buf);
+    if (s != CB_OK) return s;
+    *dx_scratch = buf;
+  }
+  return CB_OK;
+}
+
+double cb_layer_kernel_flops(const cb_layer *l, cb_pass pass, double one) {
+  if (pass == CB_PASS_FWD) return one;
+  return one * (l->in[0]->needs_grad ? 2.0 : 1.0);
 }
 
 cb_status cb_layer_no_out_grad(const cb_layer *l) {

@@ -75,6 +75,39 @@ int64_t cb_layer_bytes(int64_t count, int64_t elem_size);
 cb_status cb_layer_backward_bindings(cb_layer *l, float *dx_scratch, const void *filter_src0,
                                      const void *filter_src1);
 
+/* Gives l's output the shape of t (nothing to do in place, out == t). */
+void cb_layer_shape_like(cb_layer *l, const cb_tensor *t);
+
+/* Sets l->scratch_bytes to count elements of elem_size each; on overflow
+ * CB_ERR_INVALID "<what> is too large" at the layer's statement. */
+cb_status cb_layer_set_scratch(cb_layer *l, int64_t count, int64_t elem_size, const char *what);
+
+/* setup's scratch: frees old (what an earlier setup made) and allocates
+ * l->scratch_bytes into *out as cb_layer_scratch does. */
+cb_status cb_layer_renew_scratch(const cb_layer *l, void *old, void **out);
+
+/* Checks that a layer joining inputs has at least 2 and that each has
+ * in[0]'s batch, height and width (and channels when same_c); a mismatch
+ * names both inputs and ends with the layer's rule, e.g. "add needs
+ * inputs of one shape". */
+cb_status cb_layer_check_inputs(const cb_layer *l, bool same_c, const char *rule);
+
+/* ---- conv and fc: the layers whose kernels come from the chooser ---- */
+
+/* reshape's parameters: weight [out, c, h, w], bias [1, out, 1, 1] when
+ * asked, and the bwd_data scratch (the input's size) when accum[0] adds. */
+cb_status cb_layer_kernel_params(cb_layer *l, int64_t out, int64_t c, int64_t h, int64_t w,
+                                 bool bias);
+
+/* setup: He (Kaiming) normal weights for fan_in inputs per output, a zero
+ * bias, sub-timings unset, and a fresh *dx_scratch when accum[0] adds into
+ * an input gradient (freed and NULL otherwise). */
+cb_status cb_layer_kernel_setup(cb_layer *l, double fan_in, bool bias, float **dx_scratch);
+
+/* flops: one pass's count for forward; backward runs bwd_filter, and
+ * bwd_data too when the input wants a gradient. */
+double cb_layer_kernel_flops(const cb_layer *l, cb_pass pass, double one);
+
 /* The error every layer reports when backward runs without an output
  * gradient (a net bug, never a user error). */
 cb_status cb_layer_no_out_grad(const cb_layer *l);

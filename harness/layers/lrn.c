@@ -40,23 +40,15 @@ static cb_status lrn_configure(cb_layer *l, const cb_stmt *st) {
 
 static cb_status lrn_reshape(cb_layer *l) {
   const cb_tensor *x = l->in[0];
-  l->out->n = x->n;
-  l->out->c = x->c;
-  l->out->h = x->h;
-  l->out->w = x->w;
+  cb_layer_shape_like(l, x);
   l->nparams = 0;
-  l->scratch_bytes = cb_layer_bytes(cb_tensor_count(x), sizeof(float));
-  if (l->scratch_bytes < 0)
-    return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "input is too large");
-  return CB_OK;
+  return cb_layer_set_scratch(l, cb_tensor_count(x), sizeof(float), "input");
 }
 
 static cb_status lrn_setup(cb_layer *l) {
   lrn_priv *p = l->priv;
-  cb_free(p->scale);
-  p->scale = NULL;
   void *buf;
-  cb_status s = cb_layer_scratch(l, l->scratch_bytes, &buf);
+  cb_status s = cb_layer_renew_scratch(l, p->scale, &buf);
   p->scale = buf;
   return s;
 }

@@ -94,19 +94,14 @@ static cb_status pool_reshape(cb_layer *l) {
   l->out->h = oh;
   l->out->w = ow;
   l->nparams = 0;
-  l->scratch_bytes =
-      p->mode == POOL_MAX ? cb_layer_bytes(cb_tensor_count(l->out), sizeof(int32_t)) : 0;
-  if (l->scratch_bytes < 0)
-    return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "output is too large");
-  return CB_OK;
+  return cb_layer_set_scratch(l, p->mode == POOL_MAX ? cb_tensor_count(l->out) : 0, sizeof(int32_t),
+                              "output");
 }
 
 static cb_status pool_setup(cb_layer *l) {
   pool_priv *p = l->priv;
-  cb_free(p->argmax);
-  p->argmax = NULL;
   void *buf;
-  cb_status s = cb_layer_scratch(l, l->scratch_bytes, &buf);
+  cb_status s = cb_layer_renew_scratch(l, p->argmax, &buf);
   p->argmax = buf;
   return s;
 }

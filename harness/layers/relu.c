@@ -6,19 +6,8 @@
 
 static const char *const relu_keys[] = {NULL};
 
-static cb_status relu_configure(cb_layer *l, const cb_stmt *st) {
-  (void)l;
-  (void)st;
-  return CB_OK;
-}
-
 static cb_status relu_reshape(cb_layer *l) {
-  if (l->out != l->in[0]) {
-    l->out->n = l->in[0]->n;
-    l->out->c = l->in[0]->c;
-    l->out->h = l->in[0]->h;
-    l->out->w = l->in[0]->w;
-  }
+  cb_layer_shape_like(l, l->in[0]);
   l->nparams = 0;
   l->scratch_bytes = 0;
   return CB_OK;
@@ -80,7 +69,7 @@ const cb_layer_ops cb_layer_relu = {
     .max_inputs = 1,
     .inplace = true,
     .priv_size = 0,
-    .configure = relu_configure,
+    .configure = NULL,
     .reshape = relu_reshape,
     .problems = NULL,
     .setup = NULL,

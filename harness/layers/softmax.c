@@ -16,12 +16,6 @@ typedef struct softmax_priv {
 
 static const char *const softmax_keys[] = {NULL};
 
-static cb_status softmax_configure(cb_layer *l, const cb_stmt *st) {
-  (void)l;
-  (void)st;
-  return CB_OK;
-}
-
 /* Classes per sample: the flattened input width. */
 static int64_t softmax_classes(const cb_tensor *x) {
   return x->c * x->h * x->w;
@@ -34,18 +28,13 @@ static cb_status softmax_reshape(cb_layer *l) {
   if (softmax_classes(x) > INT32_MAX)
     return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "%lld classes is too many for int32 labels",
                          (long long)softmax_classes(x));
-  l->scratch_bytes = cb_layer_bytes(cb_tensor_count(x), sizeof(float));
-  if (l->scratch_bytes < 0)
-    return cb_stmt_error(CB_ERR_INVALID, l->stmt, NULL, "input is too large");
-  return CB_OK;
+  return cb_layer_set_scratch(l, cb_tensor_count(x), sizeof(float), "input");
 }
 
 static cb_status softmax_setup(cb_layer *l) {
   softmax_priv *p = l->priv;
-  cb_free(p->prob);
-  p->prob = NULL;
   void *buf;
-  cb_status s = cb_layer_scratch(l, l->scratch_bytes, &buf);
+  cb_status s = cb_layer_renew_scratch(l, p->prob, &buf);
   p->prob = buf;
   return s;
 }
@@ -130,7 +119,7 @@ const cb_layer_ops cb_layer_softmax = {
     .max_inputs = 1,
     .inplace = false,
     .priv_size = sizeof(softmax_priv),
-    .configure = softmax_configure,
+    .configure = NULL,
     .reshape = softmax_reshape,
     .problems = NULL,
     .setup = softmax_setup,
