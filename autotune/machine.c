@@ -172,10 +172,10 @@ static void cache_level(hwloc_topology_t topo, hwloc_obj_type_t t, int64_t *byte
 static void summarise(cb_machine *m, int l1d_count) {
   char l1[32], l2[32], l3[32], mem[32];
   /* Binary units without a space: "48KiB", "1MiB", "23.5GiB". */
-  cb_format_bytes(m->l1d_bytes, "", l1, sizeof l1);
-  cb_format_bytes(m->l2_bytes, "", l2, sizeof l2);
-  cb_format_bytes(m->l3_bytes, "", l3, sizeof l3);
-  cb_format_bytes(m->mem_bytes, "", mem, sizeof mem);
+  cb_format_bytes(m->l1d_bytes, CB_BYTES_COMPACT, l1, sizeof l1);
+  cb_format_bytes(m->l2_bytes, CB_BYTES_COMPACT, l2, sizeof l2);
+  cb_format_bytes(m->l3_bytes, CB_BYTES_COMPACT, l3, sizeof l3);
+  cb_format_bytes(m->mem_bytes, CB_BYTES_COMPACT, mem, sizeof mem);
   size_t pos = 0;
   char *t = m->topology;
   size_t len = sizeof m->topology;
@@ -263,11 +263,11 @@ static void describe_obj(hwloc_obj_t o, char *buf, size_t len, size_t *pos) {
   char size[32];
   switch (o->type) {
   case HWLOC_OBJ_MACHINE:
-    cb_format_bytes((int64_t)o->total_memory, "", size, sizeof size);
+    cb_format_bytes((int64_t)o->total_memory, CB_BYTES_COMPACT, size, sizeof size);
     append(buf, len, pos, "Machine (%s total)", size);
     return;
   case HWLOC_OBJ_NUMANODE:
-    cb_format_bytes((int64_t)o->attr->numanode.local_memory, "", size, sizeof size);
+    cb_format_bytes((int64_t)o->attr->numanode.local_memory, CB_BYTES_COMPACT, size, sizeof size);
     append(buf, len, pos, "NUMANode L#%u (P#%u %s)", o->logical_index, o->os_index, size);
     return;
   case HWLOC_OBJ_PU:
@@ -280,7 +280,7 @@ static void describe_obj(hwloc_obj_t o, char *buf, size_t len, size_t *pos) {
   hwloc_obj_type_snprintf(type, sizeof type, o, 0);
   append(buf, len, pos, "%s L#%u", type, o->logical_index);
   if (hwloc_obj_type_is_cache(o->type)) {
-    cb_format_bytes((int64_t)o->attr->cache.size, "", size, sizeof size);
+    cb_format_bytes((int64_t)o->attr->cache.size, CB_BYTES_COMPACT, size, sizeof size);
     append(buf, len, pos, " (%s)", size);
   } else if (o->type == HWLOC_OBJ_PACKAGE) {
     const char *model = hwloc_obj_get_info_by_name(o, "CPUModel");

@@ -16,21 +16,14 @@
 
 /* ---- small helpers ------------------------------------------------------- */
 
-/* "123456789 bytes (117.7 MiB)", or "512 bytes" under 1 KiB. The unit
- * keeps one decimal even when whole ("2.0 MiB"): the memory message has
- * always read that way. */
+/* "123456789 bytes (117.7 MiB)", or "512 bytes" under 1 KiB. */
 static void fmt_bytes(int64_t b, char *buf, size_t len) {
-  if (b < 1024) {
-    snprintf(buf, len, "%" PRId64 " bytes", b);
-    return;
-  }
   char human[32];
-  cb_format_bytes(b, " ", human, sizeof human);
-  const char *space = strchr(human, ' ');
-  int digits = space ? (int)(space - human) : (int)strlen(human);
-  bool whole = !memchr(human, '.', (size_t)digits);
-  snprintf(buf, len, "%" PRId64 " bytes (%.*s%s%s)", b, digits, human, whole ? ".0" : "",
-           human + digits);
+  cb_format_bytes(b, CB_BYTES_PROSE, human, sizeof human);
+  if (b < 1024)
+    snprintf(buf, len, "%s", human);
+  else
+    snprintf(buf, len, "%" PRId64 " bytes (%s)", b, human);
 }
 
 /* A tensor between layers: every one but the input carries a gradient. */

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <time.h>
 
 uint64_t cb_now_ns(void) {
@@ -33,17 +34,18 @@ void cb_iso_now(char *buf, size_t len) {
   cb_iso_time(cb_unix_now(), buf, len);
 }
 
-void cb_format_bytes(int64_t bytes, const char *sep, char *buf, size_t len) {
+void cb_format_bytes(int64_t bytes, cb_bytes_style style, char *buf, size_t len) {
   static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  bool compact = style == CB_BYTES_COMPACT;
   double v = (double)bytes;
   int u = 0;
   while ((v >= 1024.0 || v <= -1024.0) && u < 6) v /= 1024.0, u++;
   if (u == 0)
-    snprintf(buf, len, "%lld%s%s", (long long)bytes, sep, *sep ? "bytes" : "B");
-  else if (v == (double)(int64_t)v)
-    snprintf(buf, len, "%lld%s%s", (long long)v, sep, unit[u]);
+    snprintf(buf, len, "%lld%s", (long long)bytes, compact ? "B" : " bytes");
+  else if (compact && v == (double)(int64_t)v) /* hwloc writes whole sizes bare: "48KiB" */
+    snprintf(buf, len, "%lld%s", (long long)v, unit[u]);
   else
-    snprintf(buf, len, "%.1f%s%s", v, sep, unit[u]);
+    snprintf(buf, len, "%.1f%s%s", v, compact ? "" : " ", unit[u]);
 }
 
 void cb_json_string(FILE *f, const char *s) {

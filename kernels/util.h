@@ -39,10 +39,14 @@ void cb_iso_time(double t, char *buf, size_t len);
 /* cb_iso_time(cb_unix_now()). */
 void cb_iso_now(char *buf, size_t len);
 
-/* A byte count with binary units and one decimal, "117.7 MiB", "512 bytes"
- * under 1 KiB; sep is put between the number and the unit ("" gives the
- * compact "48KiB" hwloc-style form, " " the prose form). */
-void cb_format_bytes(int64_t bytes, const char *sep, char *buf, size_t len);
+/* How cb_format_bytes writes a byte count. */
+typedef enum cb_bytes_style {
+  CB_BYTES_PROSE,  /* "512 bytes", "2.0 MiB", "117.7 MiB": messages and tables */
+  CB_BYTES_COMPACT /* "512B", "48KiB", "23.5GiB": hwloc's form, for topology lines */
+} cb_bytes_style;
+
+/* A byte count with binary units (KiB .. EiB). */
+void cb_format_bytes(int64_t bytes, cb_bytes_style style, char *buf, size_t len);
 
 /* Writes s to f as a JSON string, quotes included: '"' and '\\' escaped,
  * control characters as \u00XX; other bytes (UTF-8) pass through. */
