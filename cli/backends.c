@@ -52,21 +52,6 @@ int cli_backends_resolve(const cli_command *c, cli_backends *b) {
   return CLI_OK;
 }
 
-/* Counts cache entries of this device generation: whether tuned is a
- * sensible default. */
-typedef struct gen_count {
-  char gen[160];
-  int n;
-} gen_count;
-
-static int count_generation(const cb_cache_entry *e, void *user) {
-  gen_count *g = user;
-  char gen[160];
-  cb_device_generation(e->device_fp, gen, sizeof gen);
-  g->n += strcmp(gen, g->gen) == 0;
-  return 0;
-}
-
 int cli_backends_setup_tuned(const cli_command *c, cli_backends *b, const char *db, int threads,
                              bool tune_missing) {
   cb_machine m;
@@ -82,11 +67,12 @@ int cli_backends_setup_tuned(const cli_command *c, cli_backends *b, const char *
     /* tuned is the default once the cache knows this kind of machine. */
     cb_db *h;
     if (cb_db_open(db, &h) == CB_OK) {
-      gen_count g = {.n = 0};
-      cb_device_generation(b->device_fp, g.gen, sizeof g.gen);
-      cb_cache_each(h, count_generation, &g);
+      char gen[160];
+      bool known = false;
+      cb_device_generation(b->device_fp, gen, sizeof gen);
+      cb_db_cache_generation_known(h, gen, &known); /* an error reads as unknown: no default */
       cb_db_close(h);
-      if (g.n > 0) {
+      if (known) {
         b->names[0] = b->arg = "tuned";
         b->n = 1;
       }

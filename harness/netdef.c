@@ -15,6 +15,7 @@
 #include "netdef.h"
 
 #include "layer.h"
+#include "util.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -191,21 +192,6 @@ static char *xstrdup(parser *p, const char *s) {
 }
 
 /* printf into a fresh string (NULL when out of memory). */
-static char *xprintf(parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static char *xprintf(parser *p, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0) return NULL;
-  char *s = malloc((size_t)n + 1);
-  if (!s) return NULL;
-  va_start(ap, fmt);
-  vsnprintf(s, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  p->bytes += (size_t)n + 1;
-  return s;
-}
 
 static bool word_is(const char *s, int len, const char *w) {
   return (size_t)len == strlen(w) && memcmp(s, w, (size_t)len) == 0;
@@ -815,6 +801,13 @@ static bool valid_name(const char *s) {
   }
   return true;
 }
+
+/* Every string the parser makes counts against its expansion limit. */
+static char *counted(parser *p, char *s) {
+  if (s) p->bytes += strlen(s) + 1;
+  return s;
+}
+#define xprintf(p, ...) counted((p), cb_strdup_printf(__VA_ARGS__))
 
 /* Makes the fully qualified name for an explicit name= value. */
 static cb_status qualify(parser *p, const scope *sc, const char *name, int line, int col,

@@ -2,6 +2,8 @@
 #include "util.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -46,6 +48,20 @@ void cb_format_bytes(int64_t bytes, cb_bytes_style style, char *buf, size_t len)
     snprintf(buf, len, "%lld%s", (long long)v, unit[u]);
   else
     snprintf(buf, len, "%.1f%s%s", v, compact ? "" : " ", unit[u]);
+}
+
+char *cb_strdup_printf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) return NULL;
+  char *s = malloc((size_t)n + 1);
+  if (!s) return NULL;
+  va_start(ap, fmt);
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return s;
 }
 
 void cb_json_string(FILE *f, const char *s) {

@@ -48,6 +48,10 @@ typedef enum cb_bytes_style {
 /* A byte count with binary units (KiB .. EiB). */
 void cb_format_bytes(int64_t bytes, cb_bytes_style style, char *buf, size_t len);
 
+/* A newly malloc'ed string formatted as printf would, or NULL when out of
+ * memory. The caller frees it. */
+char *cb_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Writes s to f as a JSON string, quotes included: '"' and '\\' escaped,
  * control characters as \u00XX; other bytes (UTF-8) pass through. */
 void cb_json_string(FILE *f, const char *s);

@@ -46,12 +46,12 @@ static cb_status run_plots(rp_ctx *c, dv_run *r, double t0, bool plot) {
   if (s != CB_OK) return s;
   sqlite3_bind_int64(st, 1, r->id);
   sqlite3_bind_double(st, 2, t0);
-  char *name = rp_strf("device_run%lld", (long long)r->id);
+  char *name = cb_strdup_printf("device_run%lld", (long long)r->id);
   char *title =
-      rp_strf("Run %lld (%s): CPU clock, load and temperature", (long long)r->id, r->kind);
-  char *gname = rp_strf("gpu_run%lld", (long long)r->id);
-  char *gtitle =
-      rp_strf("Run %lld (%s): GPU clocks, temperature and power", (long long)r->id, r->kind);
+      cb_strdup_printf("Run %lld (%s): CPU clock, load and temperature", (long long)r->id, r->kind);
+  char *gname = cb_strdup_printf("gpu_run%lld", (long long)r->id);
+  char *gtitle = cb_strdup_printf("Run %lld (%s): GPU clocks, temperature and power",
+                                  (long long)r->id, r->kind);
   rp_plot *p = name && title
                    ? rp_plot_new(RP_LINES, name, title, "seconds since the run started", "CPU MHz")
                    : NULL;

@@ -8,20 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *rp_strf(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0) return NULL;
-  char *s = malloc((size_t)n + 1);
-  if (!s) return NULL;
-  va_start(ap, fmt);
-  vsnprintf(s, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return s;
-}
-
 static char *dup_or_empty(const char *s) {
   return strdup(s ? s : "");
 }

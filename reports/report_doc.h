@@ -7,6 +7,7 @@
 #define CB_REPORT_DOC_H
 
 #include "kernels.h"
+#include "util.h" /* cb_strdup_printf names plots and titles */
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -68,9 +69,6 @@ typedef struct rp_doc {
 } rp_doc;
 
 /* ---- building ----------------------------------------------------------------- */
-
-/* printf into a new heap string; NULL only when out of memory. */
-char *rp_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Appends a section; the returned pointer is valid until the next call. */
 rp_section *rp_section_add(rp_doc *d, int level, const char *title);

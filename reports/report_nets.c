@@ -167,10 +167,11 @@ static int cmp_total(const void *a, const void *b) {
  * memory. */
 static rp_plot *group_plot(const nr_group *g, const char *kind, bool several_machines, char *title,
                            const char *xlabel, const char *ylabel) {
-  char *name = several_machines
-                   ? rp_strf("%s_%s_b%lld_t%d_m%lld", kind, g->net, (long long)g->batch, g->threads,
+  char *name =
+      several_machines
+          ? cb_strdup_printf("%s_%s_b%lld_t%d_m%lld", kind, g->net, (long long)g->batch, g->threads,
                              (long long)g->machine_id)
-                   : rp_strf("%s_%s_b%lld_t%d", kind, g->net, (long long)g->batch, g->threads);
+          : cb_strdup_printf("%s_%s_b%lld_t%d", kind, g->net, (long long)g->batch, g->threads);
   rp_plot *p = name && title ? rp_plot_new(RP_BARS, name, title, xlabel, ylabel) : NULL;
   free(name);
   free(title);
@@ -217,8 +218,8 @@ static cb_status totals_table(rp_ctx *c, const nr_group *g, nr_total *tot, int n
   cb_status s = group_commands(c, g);
   if (s != CB_OK) return s;
 
-  char *title = rp_strf("%s: total / forward / backward ms per batch of %lld, %d thread%s", g->net,
-                        (long long)g->batch, g->threads, plural(g->threads));
+  char *title = cb_strdup_printf("%s: total / forward / backward ms per batch of %lld, %d thread%s",
+                                 g->net, (long long)g->batch, g->threads, plural(g->threads));
   rp_plot *p = group_plot(g, g->shapes ? "layerwise" : "net", several_machines, title, "backend",
                           "ms per batch");
   if (!p) return rp_nomem();
@@ -340,8 +341,8 @@ static cb_status breakdown_times(rp_ctx *c, const nr_breakdown *d) {
       char t1[32], t2[32], t3[32];
       cells[3 + b] = isnan(x.fwd) && isnan(x.bwd)
                          ? strdup("-")
-                         : rp_strf("%s (%s + %s)", rp_num(t1, sum_ms(x.fwd, x.bwd)),
-                                   rp_num(t2, x.fwd), rp_num(t3, x.bwd));
+                         : cb_strdup_printf("%s (%s + %s)", rp_num(t1, sum_ms(x.fwd, x.bwd)),
+                                            rp_num(t2, x.fwd), rp_num(t3, x.bwd));
     }
     s = rp_row(t, (const char *const *)cells);
     for (int b = 0; b < nbk; b++) {
@@ -352,8 +353,9 @@ static cb_status breakdown_times(rp_ctx *c, const nr_breakdown *d) {
   free(cells);
   if (s != CB_OK) return s;
 
-  char *title = rp_strf("%s: forward + backward ms per %s and backend (batch %lld, %d thread%s)",
-                        g->net, d->per, (long long)g->batch, g->threads, plural(g->threads));
+  char *title =
+      cb_strdup_printf("%s: forward + backward ms per %s and backend (batch %lld, %d thread%s)",
+                       g->net, d->per, (long long)g->batch, g->threads, plural(g->threads));
   rp_plot *p = group_plot(g, "layers", d->several_machines, title, d->per, "ms per batch");
   if (!p) return rp_nomem();
   s = rp_bars_shape(p, d->nrows, d->rows, nbk, d->bk);
@@ -396,13 +398,13 @@ static cb_status breakdown_gflops(rp_ctx *c, const nr_breakdown *d) {
            peak_text);
   rp_table *t = rp_table_add(c->doc, caption, 3 + nbk, d->head);
   if (!t) return rp_nomem();
-  char *title = rp_strf("%s: GFLOP/s per %s (forward + backward), %d thread%s", g->net, d->per,
-                        g->threads, plural(g->threads));
+  char *title = cb_strdup_printf("%s: GFLOP/s per %s (forward + backward), %d thread%s", g->net,
+                                 d->per, g->threads, plural(g->threads));
   rp_plot *p = group_plot(g, "gflops", d->several_machines, title, d->per, "GFLOP/s");
   if (!p) return rp_nomem();
   cb_status s = rp_bars_shape(p, nf, frows, nbk, d->bk);
   p->hline = peak;
-  if (!isnan(peak)) p->hline_label = rp_strf("measured peak %.1f GFLOP/s", peak);
+  if (!isnan(peak)) p->hline_label = cb_strdup_printf("measured peak %.1f GFLOP/s", peak);
   for (int i = 0; s == CB_OK && i < nf; i++) {
     int r = fidx[i];
     char idx[16], cellbuf[NR_MAX_BACKENDS][48];
