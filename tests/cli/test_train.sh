@@ -5,49 +5,9 @@
 # sqlite3), checkpoints, identical losses for identical seeds, Ctrl-C.
 # Skips (77) without the Debian package dataset-fashion-mnist.
 #   test_train.sh PATH/TO/convbench REPO_ROOT
-set -uo pipefail
-cb=$(realpath "$1")
-root=$(realpath "$2")
-fm=/usr/share/datasets/fashion-mnist
-if [[ ! -r $fm/train-images-idx3-ubyte.gz ]]; then
-  echo "skip: $fm is not installed (Debian package dataset-fashion-mnist)"
-  exit 77
-fi
-if ! command -v sqlite3 >/dev/null; then
-  echo "skip: no sqlite3 command-line tool"
-  exit 77
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-
-fails=0
-checks=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-run() {
-  local want=$1
-  shift
-  checks=$((checks + 1))
-  "$cb" "$@" >out 2>err
-  local got=$?
-  if [[ $got != "$want" ]]; then
-    fail "convbench $* exited $got, expected $want; stderr: $(head -c 600 err)"
-  fi
-}
-has() {
-  checks=$((checks + 1))
-  grep -qF -- "$2" "$1" || fail "$1 lacks '$2': $(head -c 800 "$1")"
-}
-sql() {
-  checks=$((checks + 1))
-  local got
-  got=$(sqlite3 "$1" "$2" 2>&1)
-  [[ "$got" == "$3" ]] || fail "sqlite3 $1 \"$2\" gave '$got', expected '$3'"
-}
-nofile() {
-  checks=$((checks + 1))
-  [[ ! -e $1 ]] || fail "$1 exists"
-}
+source "$(dirname "$0")/lib.sh"
+need_fashion_mnist
+need_sqlite3
 
 # A tiny net: trains on ref in a second.
 cat >tiny.net <<'NET'
@@ -203,8 +163,4 @@ sql int.db "select status from runs" "interrupted"
 sql int.db "select count(*) >= 1 from train_epochs" "1"
 sql int.db "select max(step) >= 256 from train_steps" "1"
 
-if [[ $fails -gt 0 ]]; then
-  echo "FAILED: $fails of $checks checks" >&2
-  exit 1
-fi
-echo "ok: $checks checks"
+finish
