@@ -79,6 +79,36 @@ sql() {
   [[ "$got" == "$3" ]] || fail "sqlite3 $1 \"$2\" gave '$got', expected '$3'"
 }
 
+# interrupt PID WHAT DB QUERY: once sqlite3 DB QUERY counts 1 or more (or
+# after 20 s), Ctrl-C to PID, the background job WHAT; it must exit 130.
+interrupt() {
+  local n got
+  for _ in $(seq 200); do
+    n=$(sqlite3 "$3" "$4" 2>/dev/null || echo 0)
+    [[ ${n:-0} -ge 1 ]] && break
+    sleep 0.1
+  done
+  kill -INT "$1"
+  wait "$1"
+  got=$?
+  checks=$((checks + 1))
+  [[ $got == 130 ]] || fail "interrupted $2 exited $got, expected 130"
+}
+
+# tiny_train_net: writes tiny.net, a net that trains on Fashion-MNIST on
+# ref in a second.
+tiny_train_net() {
+  cat >tiny.net <<'NET'
+net name=tiny input=1x28x28 batch=16
+solver type=sgd lr=0.05 momentum=0.9 weight_decay=0.0005 policy=step gamma=0.5 step=32
+conv name=conv1 out=4 k=5 stride=2
+relu
+pool name=pool1 mode=max k=2 stride=2
+fc name=ip1 out=10
+softmax name=loss
+NET
+}
+
 # finish: the summary; exits 1 when a check failed.
 finish() {
   if [[ $fails -gt 0 ]]; then

@@ -9,16 +9,7 @@ source "$(dirname "$0")/lib.sh"
 need_fashion_mnist
 need_sqlite3
 
-# A tiny net: trains on ref in a second.
-cat >tiny.net <<'NET'
-net name=tiny input=1x28x28 batch=16
-solver type=sgd lr=0.05 momentum=0.9 weight_decay=0.0005 policy=step gamma=0.5 step=32
-conv name=conv1 out=4 k=5 stride=2
-relu
-pool name=pool1 mode=max k=2 stride=2
-fc name=ip1 out=10
-softmax name=loss
-NET
+tiny_train_net
 small=(--limit 512 --test-limit 200 --threads 1 --backend ref --quiet)
 
 # ---- usage --------------------------------------------------------------------
@@ -147,17 +138,7 @@ sql all.db "select group_concat(distinct what) from grad_checks where backend !=
 # ---- Ctrl-C keeps what was recorded ------------------------------------------------------------
 "$cb" train tiny.net --epochs 50 --limit 4096 --test-limit 100 --threads 1 --backend ref \
   --log-every 1 --db int.db --quiet >out 2>err &
-pid=$!
-for _ in $(seq 100); do
-  sleep 0.1
-  n=$(sqlite3 int.db "select count(*) from train_epochs" 2>/dev/null || echo 0)
-  [[ ${n:-0} -ge 1 ]] && break
-done
-kill -INT $pid
-wait $pid
-got=$?
-checks=$((checks + 1))
-[[ $got == 130 ]] || fail "interrupted train exited $got, expected 130"
+interrupt $! train int.db "select count(*) from train_epochs"
 has err "interrupted; recorded steps and epochs were kept, run marked interrupted"
 sql int.db "select status from runs" "interrupted"
 sql int.db "select count(*) >= 1 from train_epochs" "1"

@@ -11,15 +11,7 @@ need_torch
 need_sqlite3
 need_fashion_mnist
 
-cat >tiny.net <<'NET'
-net name=tiny input=1x28x28 batch=16
-solver type=sgd lr=0.05 momentum=0.9 weight_decay=0.0005 policy=step gamma=0.5 step=32
-conv name=conv1 out=4 k=5 stride=2
-relu
-pool name=pool1 mode=max k=2 stride=2
-fc name=ip1 out=10
-softmax name=loss
-NET
+tiny_train_net
 common=(--limit 512 --test-limit 200 --threads 1 --quiet --convbench "$cb")
 
 run 0 --help
