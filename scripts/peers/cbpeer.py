@@ -71,6 +71,19 @@ def check_convbench_arg(p, a):
         p.error("--convbench: '%s' is not an executable file" % a.convbench)
 
 
+# ---- recording -------------------------------------------------------------------------
+
+
+def run_failed(store, run_id, e):
+    """Marks the run failed after exception e, if one was begun; when the
+    database itself fails too, the first error is the one reported."""
+    if store and run_id is not None:
+        try:
+            store.run_end(run_id, "failed", str(e) or type(e).__name__)
+        except sqlite3.Error:
+            pass
+
+
 # ---- main ---------------------------------------------------------------------------------
 
 

@@ -55,7 +55,6 @@ import hashlib
 import os
 import re
 import shlex
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -486,11 +485,7 @@ def bench(a):
         sys.stderr.write("%s: interrupted; finished nets kept\n" % PROG)
         return EXIT_INTERRUPTED
     except BaseException as e:
-        if store and run_id is not None:
-            try:
-                store.run_end(run_id, "failed", str(e) or type(e).__name__)
-            except sqlite3.Error:
-                pass
+        cbpeer.run_failed(store, run_id, e)
         raise
     finally:
         if store:

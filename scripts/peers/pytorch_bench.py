@@ -52,7 +52,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cbpeer import (EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE,  # noqa: E402,F401
                     PeerError, add_convbench_args, add_db_args, check_convbench_arg,
-                    check_db_arg, default_convbench, int_in, run_main)
+                    check_db_arg, default_convbench, int_in, run_failed, run_main)
 
 # torch is imported by import_torch(), after the thread count is in the
 # environment: OpenMP and OpenBLAS read it once, when they load.
@@ -1305,11 +1305,7 @@ def bench(a):
             if run_id is not None else "nothing recorded"))
         return EXIT_INTERRUPTED
     except BaseException as e:
-        if store and run_id is not None:
-            try:
-                store.run_end(run_id, "failed", str(e) or type(e).__name__)
-            except sqlite3.Error:
-                pass  # the database itself failed: report the first error
+        run_failed(store, run_id, e)
         raise
     finally:
         if store:

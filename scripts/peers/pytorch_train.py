@@ -384,11 +384,7 @@ def run(a):
             if run_id is not None else "nothing recorded"))
         return cbpeer.EXIT_INTERRUPTED
     except BaseException as e:
-        if store and run_id is not None:
-            try:
-                store.run_end(run_id, "failed", str(e) or type(e).__name__)
-            except sqlite3.Error:
-                pass
+        cbpeer.run_failed(store, run_id, e)
         raise
     finally:
         if store:
