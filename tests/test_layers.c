@@ -244,32 +244,33 @@ static void pool_size(const char *kvs, int64_t h, int64_t w, int64_t *oh, int64_
 }
 
 static void test_pool_sizes(void) {
-  int64_t oh, ow;
-  /* 6 wide, k 3, stride 2: floor (6-3)/2+1 = 2, ceil ceil(3/2)+1 = 3. */
-  pool_size("mode=max k=3 stride=2", 6, 6, &oh, &ow);
-  CHECK_EQ_INT(oh, 2);
-  CHECK_EQ_INT(ow, 2);
-  pool_size("mode=max k=3 stride=2 round=ceil", 6, 6, &oh, &ow);
-  CHECK_EQ_INT(oh, 3);
-  CHECK_EQ_INT(ow, 3);
-  /* 3 wide, k 2, stride 2, pad 1: ceil((3+2-2)/2)+1 = 3, but the third
-   * window would start at 3 = in + pad - 1 + 1, inside the padding, and is
-   * dropped (Caffe): 2, the same as floor. */
-  pool_size("mode=max k=2 stride=2 pad=1 round=ceil", 3, 3, &oh, &ow);
-  CHECK_EQ_INT(oh, 2);
-  pool_size("mode=max k=2 stride=2 pad=1", 3, 3, &oh, &ow);
-  CHECK_EQ_INT(oh, 2);
-  /* AlexNet's pool1 (floor) and GoogLeNet's pool1 (ceil). */
-  pool_size("mode=max k=3 stride=2", 55, 55, &oh, &ow);
-  CHECK_EQ_INT(oh, 27);
-  pool_size("mode=max k=3 stride=2 round=ceil", 112, 112, &oh, &ow);
-  CHECK_EQ_INT(oh, 56);
-  pool_size("mode=max k=3 stride=2", 112, 112, &oh, &ow);
-  CHECK_EQ_INT(oh, 55);
-  /* kh/kw and stride_h/stride_w separately. */
-  pool_size("mode=avg kh=2 kw=3 stride_h=2 stride_w=1", 4, 5, &oh, &ow);
-  CHECK_EQ_INT(oh, 2);
-  CHECK_EQ_INT(ow, 3);
+  static const struct {
+    const char *kvs;
+    int64_t h, w, oh, ow;
+  } cases[] = {
+      /* 6 wide, k 3, stride 2: floor (6-3)/2+1 = 2, ceil ceil(3/2)+1 = 3. */
+      {"mode=max k=3 stride=2", 6, 6, 2, 2},
+      {"mode=max k=3 stride=2 round=ceil", 6, 6, 3, 3},
+      /* 3 wide, k 2, stride 2, pad 1: ceil((3+2-2)/2)+1 = 3, but the third
+       * window would start at 3 = in + pad - 1 + 1, inside the padding, and
+       * is dropped (Caffe): 2, the same as floor. */
+      {"mode=max k=2 stride=2 pad=1 round=ceil", 3, 3, 2, 2},
+      {"mode=max k=2 stride=2 pad=1", 3, 3, 2, 2},
+      /* AlexNet's pool1 (floor) and GoogLeNet's pool1 (ceil). */
+      {"mode=max k=3 stride=2", 55, 55, 27, 27},
+      {"mode=max k=3 stride=2 round=ceil", 112, 112, 56, 56},
+      {"mode=max k=3 stride=2", 112, 112, 55, 55},
+      /* kh/kw and stride_h/stride_w separately. */
+      {"mode=avg kh=2 kw=3 stride_h=2 stride_w=1", 4, 5, 2, 3},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    int64_t oh, ow;
+    pool_size(cases[i].kvs, cases[i].h, cases[i].w, &oh, &ow);
+    CHECK_MSG(oh == cases[i].oh && ow == cases[i].ow,
+              "%s on %lldx%lld: %lldx%lld, expected %lldx%lld", cases[i].kvs, (long long)cases[i].h,
+              (long long)cases[i].w, (long long)oh, (long long)ow, (long long)cases[i].oh,
+              (long long)cases[i].ow);
+  }
 }
 
 static void test_pool_values(void) {
@@ -692,6 +693,15 @@ static bool accum_build(cb_fixture *f, const accum_case *k, bool accum) {
   return true;
 }
 
+/* Two fixtures of case k, a without accum and b with accum_b; false, both
+ * freed, when either does not build. */
+static bool accum_build_pair(cb_fixture *a, cb_fixture *b, const accum_case *k, bool accum_b) {
+  if (accum_build(a, k, false) && accum_build(b, k, accum_b)) return true;
+  cb_fx_free(a);
+  cb_fx_free(b);
+  return false;
+}
+
 /* Backward with accum set adds onto a pre-filled gradient; with accum
  * clear it overwrites whatever was there. */
 static void test_accum(void) {
@@ -710,11 +720,7 @@ static void test_accum(void) {
   };
   for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
     cb_fixture a, b;
-    if (!accum_build(&a, &cases[k], false) || !accum_build(&b, &cases[k], true)) {
-      cb_fx_free(&a);
-      cb_fx_free(&b);
-      continue;
-    }
+    if (!accum_build_pair(&a, &b, &cases[k], true)) continue;
     CHECK(cb_fx_forward(&a) == CB_OK && cb_fx_forward(&b) == CB_OK);
     int64_t ny = cb_tensor_count(&a.out);
     cb_fx_fill_uniform(a.out.grad, ny, 99, -1, 1);
@@ -758,11 +764,7 @@ static void test_threads(void) {
   };
   for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
     cb_fixture a, b;
-    if (!accum_build(&a, &cases[k], false) || !accum_build(&b, &cases[k], false)) {
-      cb_fx_free(&a);
-      cb_fx_free(&b);
-      continue;
-    }
+    if (!accum_build_pair(&a, &b, &cases[k], false)) continue;
     int64_t ny = cb_tensor_count(&a.out), nx = cb_tensor_count(&a.in[0]);
     CHECK(nx >= 65536); /* at least CB_LAYER_PAR_MIN: it does run threaded */
     a.exec.threads = 1;
