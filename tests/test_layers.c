@@ -45,18 +45,26 @@ static const float ramp9[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
 
 /* ---- conv ------------------------------------------------------------------ */
 
+/* Builds conv kvs on a 1x1x3x3 input of ramp9 with an all-ones filter and
+ * bias (when it has one), and runs it forward; false when it does not
+ * build. */
+static bool conv_ones_on_ramp(cb_fixture *f, const char *kvs, float bias) {
+  if (!build1(f, "conv", kvs, 1, 1, 3, 3)) return false;
+  set_data(&f->in[0], ramp9);
+  cb_fx_fill(&f->l.params[0], 1.0f);
+  if (f->l.nparams > 1) f->l.params[1].data[0] = bias;
+  CHECK(cb_fx_forward(f) == CB_OK);
+  return true;
+}
+
 static void test_conv_forward(void) {
   cb_fixture f;
   /* 2x2 ones filter over 1..9 plus bias 0.5: window sums 12 16 24 28. */
-  if (build1(&f, "conv", "out=1 k=2", 1, 1, 3, 3)) {
+  if (conv_ones_on_ramp(&f, "out=1 k=2", 0.5f)) {
     check_shape(&f.out, 1, 1, 2, 2);
     check_shape(&f.l.params[0], 1, 1, 2, 2);
     check_shape(&f.l.params[1], 1, 1, 1, 1);
     CHECK_EQ_INT(f.l.nparams, 2);
-    set_data(&f.in[0], ramp9);
-    cb_fx_fill(&f.l.params[0], 1.0f);
-    f.l.params[1].data[0] = 0.5f;
-    CHECK(cb_fx_forward(&f) == CB_OK);
     const float want[4] = {12.5f, 16.5f, 24.5f, 28.5f};
     check_data(f.out.data, want, 4, 0, "conv k2");
   }
@@ -64,23 +72,17 @@ static void test_conv_forward(void) {
 
   /* 3x3 ones filter, pad 1, stride 2: the windows centred on the corners
    * see the same four pixels as above. */
-  if (build1(&f, "conv", "out=1 k=3 pad=1 stride=2 bias=0", 1, 1, 3, 3)) {
+  if (conv_ones_on_ramp(&f, "out=1 k=3 pad=1 stride=2 bias=0", 0)) {
     check_shape(&f.out, 1, 1, 2, 2);
     CHECK_EQ_INT(f.l.nparams, 1);
-    set_data(&f.in[0], ramp9);
-    cb_fx_fill(&f.l.params[0], 1.0f);
-    CHECK(cb_fx_forward(&f) == CB_OK);
     const float want[4] = {12, 16, 24, 28};
     check_data(f.out.data, want, 4, 0, "conv k3 pad1 stride2");
   }
   cb_fx_free(&f);
 
   /* Dilation 2 spreads a 2x2 filter over the four corners: 1+3+7+9. */
-  if (build1(&f, "conv", "out=1 k=2 dilation=2 bias=0", 1, 1, 3, 3)) {
+  if (conv_ones_on_ramp(&f, "out=1 k=2 dilation=2 bias=0", 0)) {
     check_shape(&f.out, 1, 1, 1, 1);
-    set_data(&f.in[0], ramp9);
-    cb_fx_fill(&f.l.params[0], 1.0f);
-    CHECK(cb_fx_forward(&f) == CB_OK);
     CHECK_NEAR(f.out.data[0], 20, 0);
   }
   cb_fx_free(&f);
