@@ -82,13 +82,17 @@ static void test_round_trip(const char *file) {
   free_net(b, nd2);
 }
 
+/* text: base_net with its line from replaced by to (of the same length). */
+static void base_net_with(char *text, size_t size, const char *from, const char *to) {
+  snprintf(text, size, "%s", base_net);
+  memcpy(strstr(text, from), to, strlen(to));
+}
+
 /* ip2 renamed (and re-sized): it keeps its fresh initialisation, the
  * others load, and the checkpoint's ip2 is reported unused. */
 static void test_renamed(const char *file) {
   char text[1024];
-  snprintf(text, sizeof text, "%s", base_net);
-  char *p = strstr(text, "fc name=ip2 out=3");
-  memcpy(p, "fc name=ip9 out=5", 17);
+  base_net_with(text, sizeof text, "fc name=ip2 out=3", "fc name=ip9 out=5");
   cb_netdef *nd1, *nd2, *nd3;
   cb_net *saved = build(base_net, 1, &nd1), *fresh = build(text, 3, &nd2),
          *tuned = build(text, 3, &nd3);
@@ -111,9 +115,7 @@ static void test_renamed(const char *file) {
  * parameter and both shapes; no layer of the net changes. */
 static void test_mismatch(const char *file) {
   char text[1024];
-  snprintf(text, sizeof text, "%s", base_net);
-  char *p = strstr(text, "fc name=ip1 out=6");
-  memcpy(p, "fc name=ip1 out=7", 17);
+  base_net_with(text, sizeof text, "fc name=ip1 out=6", "fc name=ip1 out=7");
   cb_netdef *nd1, *nd2;
   cb_net *net = build(text, 4, &nd1), *copy = build(text, 4, &nd2);
   if (!net || !copy) return;

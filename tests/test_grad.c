@@ -53,112 +53,35 @@ typedef struct grad_case {
   double plant; /* != 0: multiply one analytic gradient element by this */
 } grad_case;
 
+/* One case a row. */
+/* clang-format off */
 static const grad_case cases[] = {
-    {"conv stride 2 pad 1",
-     "conv",
-     "out=3 k=3 stride=2 pad=1",
-     1,
-     {{2, 2, 5, 5}},
-     UNIFORM,
-     false,
-     1e-3,
-     0},
-    {"conv dilation 2 groups 2",
-     "conv",
-     "out=4 k=3 dilation=2 groups=2 pad=2",
-     1,
-     {{2, 4, 6, 6}},
-     UNIFORM,
-     false,
-     1e-3,
-     0},
-    {"conv kh kw stride_h pad_w",
-     "conv",
-     "out=2 kh=1 kw=3 stride_h=2 pad_w=1",
-     1,
-     {{2, 3, 5, 4}},
-     UNIFORM,
-     false,
-     1e-3,
-     0},
+    {"conv stride 2 pad 1", "conv", "out=3 k=3 stride=2 pad=1", 1, {{2, 2, 5, 5}}, UNIFORM, false, 1e-3, 0},
+    {"conv dilation 2 groups 2", "conv", "out=4 k=3 dilation=2 groups=2 pad=2", 1, {{2, 4, 6, 6}}, UNIFORM, false, 1e-3, 0},
+    {"conv kh kw stride_h pad_w", "conv", "out=2 kh=1 kw=3 stride_h=2 pad_w=1", 1, {{2, 3, 5, 4}}, UNIFORM, false, 1e-3, 0},
     {"conv large (sampled)", "conv", "out=8 k=3 pad=1", 1, {{2, 8, 8, 8}}, UNIFORM, false, 1e-3, 0},
     {"fc", "fc", "out=5", 1, {{3, 2, 2, 2}}, UNIFORM, false, 1e-3, 0},
     {"fc no bias", "fc", "out=4 bias=0", 1, {{2, 6, 1, 1}}, UNIFORM, false, 1e-3, 0},
     {"relu", "relu", "", 1, {{2, 3, 3, 3}}, AWAY, false, 1e-3, 0},
-    {"pool max floor",
-     "pool",
-     "mode=max k=2 stride=2",
-     1,
-     {{2, 2, 4, 4}},
-     DISTINCT,
-     false,
-     1e-3,
-     0},
-    {"pool max ceil pad",
-     "pool",
-     "mode=max k=3 stride=2 pad=1 round=ceil",
-     1,
-     {{2, 2, 6, 6}},
-     DISTINCT,
-     false,
-     1e-3,
-     0},
-    {"pool avg ceil pad",
-     "pool",
-     "mode=avg k=3 stride=2 pad=1 round=ceil",
-     1,
-     {{2, 2, 6, 6}},
-     UNIFORM,
-     false,
-     1e-3,
-     0},
+    {"pool max floor", "pool", "mode=max k=2 stride=2", 1, {{2, 2, 4, 4}}, DISTINCT, false, 1e-3, 0},
+    {"pool max ceil pad", "pool", "mode=max k=3 stride=2 pad=1 round=ceil", 1, {{2, 2, 6, 6}}, DISTINCT, false, 1e-3, 0},
+    {"pool avg ceil pad", "pool", "mode=avg k=3 stride=2 pad=1 round=ceil", 1, {{2, 2, 6, 6}}, UNIFORM, false, 1e-3, 0},
     {"pool avg global", "pool", "mode=avg global=1", 1, {{2, 3, 3, 4}}, UNIFORM, false, 1e-3, 0},
     {"lrn", "lrn", "size=5 alpha=1 beta=0.75 k=1", 1, {{2, 7, 2, 2}}, UNIFORM, false, 1e-3, 0},
-    {"lrn size 3",
-     "lrn",
-     "size=3 alpha=0.5 beta=0.6 k=2",
-     1,
-     {{1, 4, 3, 3}},
-     UNIFORM,
-     false,
-     1e-3,
-     0},
+    {"lrn size 3", "lrn", "size=3 alpha=0.5 beta=0.6 k=2", 1, {{1, 4, 3, 3}}, UNIFORM, false, 1e-3, 0},
     {"bn train", "bn", "", 1, {{4, 3, 2, 2}}, UNIFORM, false, 1e-3, 0},
     {"bn train no affine", "bn", "affine=0", 1, {{3, 2, 2, 3}}, UNIFORM, false, 1e-3, 0},
     {"bn eval", "bn", "", 1, {{2, 3, 2, 2}}, UNIFORM, true, 1e-3, 0},
-    {"concat",
-     "concat",
-     "",
-     3,
-     {{2, 1, 2, 2}, {2, 2, 2, 2}, {2, 3, 2, 2}},
-     UNIFORM,
-     false,
-     1e-3,
-     0},
+    {"concat", "concat", "", 3, {{2, 1, 2, 2}, {2, 2, 2, 2}, {2, 3, 2, 2}}, UNIFORM, false, 1e-3, 0},
     {"add", "add", "", 3, {{2, 3, 2, 2}, {2, 3, 2, 2}, {2, 3, 2, 2}}, UNIFORM, false, 1e-3, 0},
     {"softmax", "softmax", "", 1, {{4, 5, 1, 1}}, UNIFORM, false, 1e-3, 0},
     {"dropout (fixed mask)", "dropout", "ratio=0.4", 1, {{2, 3, 4, 4}}, UNIFORM, false, 1e-3, 0},
     /* The checker itself must be able to fail: one analytic element off
      * by 5%, in a smooth layer and in a conv. */
-    {"planted: lrn 5% off",
-     "lrn",
-     "size=5 alpha=1 beta=0.75 k=1",
-     1,
-     {{2, 7, 2, 2}},
-     UNIFORM,
-     false,
-     1e-3,
-     1.05},
-    {"planted: conv 5% off",
-     "conv",
-     "out=3 k=3 stride=2 pad=1",
-     1,
-     {{2, 2, 5, 5}},
-     UNIFORM,
-     false,
-     1e-3,
-     1.05},
+    {"planted: lrn 5% off", "lrn", "size=5 alpha=1 beta=0.75 k=1", 1, {{2, 7, 2, 2}}, UNIFORM, false, 1e-3, 1.05},
+    {"planted: conv 5% off", "conv", "out=3 k=3 stride=2 pad=1", 1, {{2, 2, 5, 5}}, UNIFORM, false, 1e-3, 1.05},
 };
+/* clang-format on */
 
 static void fill_input(float *x, int64_t n, enum input_style style, uint64_t seed) {
   uint64_t s = cb_rng_seed(seed, "grad-input");
@@ -275,27 +198,19 @@ static double run_case(const grad_case *c) {
   loss_of(&f, r);
   memcpy(f.l.out->grad, r, (size_t)ny * sizeof *r);
   CHECK(cb_fx_backward(&f) == CB_OK);
+  /* The inputs, then the learnable parameters: data and a copy of the
+   * analytic gradient. */
   float *ga[CB_MAX_INPUTS + CB_MAX_LAYER_PARAMS] = {0};
-  float *data[CB_MAX_INPUTS + CB_MAX_LAYER_PARAMS];
+  cb_tensor *checked[CB_MAX_INPUTS + CB_MAX_LAYER_PARAMS];
   int64_t count[CB_MAX_INPUTS + CB_MAX_LAYER_PARAMS];
-  const char *what[CB_MAX_INPUTS + CB_MAX_LAYER_PARAMS];
   int nt = 0;
-  for (int i = 0; i < c->nin; i++) {
-    data[nt] = f.in[i].data;
-    count[nt] = cb_tensor_count(&f.in[i]);
-    what[nt] = f.in[i].name;
-    ga[nt] = malloc((size_t)count[nt] * sizeof(float));
-    memcpy(ga[nt], f.in[i].grad, (size_t)count[nt] * sizeof(float));
-    nt++;
-  }
-  for (int p = 0; p < f.l.nparams; p++) {
-    if (!f.l.learnable[p]) continue;
-    data[nt] = f.l.params[p].data;
-    count[nt] = cb_tensor_count(&f.l.params[p]);
-    what[nt] = f.l.params[p].name;
-    ga[nt] = malloc((size_t)count[nt] * sizeof(float));
-    memcpy(ga[nt], f.l.params[p].grad, (size_t)count[nt] * sizeof(float));
-    nt++;
+  for (int i = 0; i < c->nin; i++) checked[nt++] = &f.in[i];
+  for (int p = 0; p < f.l.nparams; p++)
+    if (f.l.learnable[p]) checked[nt++] = &f.l.params[p];
+  for (int t = 0; t < nt; t++) {
+    count[t] = cb_tensor_count(checked[t]);
+    ga[t] = malloc((size_t)count[t] * sizeof(float));
+    memcpy(ga[t], checked[t]->grad, (size_t)count[t] * sizeof(float));
   }
   if (c->plant != 0) { /* on the largest input gradient, where it is not noise */
     int64_t at = 0;
@@ -306,9 +221,9 @@ static double run_case(const grad_case *c) {
 
   double worst = 0;
   for (int t = 0; t < nt; t++) {
-    grad_err e = check_tensor(&f, r, data[t], ga[t], count[t], c->eps);
-    printf("  %-28s %-16s checked %4d  max rel %.2e  max abs %.2e\n", c->label, what[t], e.checked,
-           e.rel, e.abs);
+    grad_err e = check_tensor(&f, r, checked[t]->data, ga[t], count[t], c->eps);
+    printf("  %-28s %-16s checked %4d  max rel %.2e  max abs %.2e\n", c->label, checked[t]->name,
+           e.checked, e.rel, e.abs);
     if (e.rel > worst) worst = e.rel;
     free(ga[t]);
   }

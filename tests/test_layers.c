@@ -45,18 +45,26 @@ static const float ramp9[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
 
 /* ---- conv ------------------------------------------------------------------ */
 
+/* Builds conv kvs on a 1x1x3x3 input of ramp9 with an all-ones filter and
+ * bias (when it has one), and runs it forward; false when it does not
+ * build. */
+static bool conv_ones_on_ramp(cb_fixture *f, const char *kvs, float bias) {
+  if (!build1(f, "conv", kvs, 1, 1, 3, 3)) return false;
+  set_data(&f->in[0], ramp9);
+  cb_fx_fill(&f->l.params[0], 1.0f);
+  if (f->l.nparams > 1) f->l.params[1].data[0] = bias;
+  CHECK(cb_fx_forward(f) == CB_OK);
+  return true;
+}
+
 static void test_conv_forward(void) {
   cb_fixture f;
   /* 2x2 ones filter over 1..9 plus bias 0.5: window sums 12 16 24 28. */
-  if (build1(&f, "conv", "out=1 k=2", 1, 1, 3, 3)) {
+  if (conv_ones_on_ramp(&f, "out=1 k=2", 0.5f)) {
     check_shape(&f.out, 1, 1, 2, 2);
     check_shape(&f.l.params[0], 1, 1, 2, 2);
     check_shape(&f.l.params[1], 1, 1, 1, 1);
     CHECK_EQ_INT(f.l.nparams, 2);
-    set_data(&f.in[0], ramp9);
-    cb_fx_fill(&f.l.params[0], 1.0f);
-    f.l.params[1].data[0] = 0.5f;
-    CHECK(cb_fx_forward(&f) == CB_OK);
     const float want[4] = {12.5f, 16.5f, 24.5f, 28.5f};
     check_data(f.out.data, want, 4, 0, "conv k2");
   }
@@ -64,23 +72,17 @@ static void test_conv_forward(void) {
 
   /* 3x3 ones filter, pad 1, stride 2: the windows centred on the corners
    * see the same four pixels as above. */
-  if (build1(&f, "conv", "out=1 k=3 pad=1 stride=2 bias=0", 1, 1, 3, 3)) {
+  if (conv_ones_on_ramp(&f, "out=1 k=3 pad=1 stride=2 bias=0", 0)) {
     check_shape(&f.out, 1, 1, 2, 2);
     CHECK_EQ_INT(f.l.nparams, 1);
-    set_data(&f.in[0], ramp9);
-    cb_fx_fill(&f.l.params[0], 1.0f);
-    CHECK(cb_fx_forward(&f) == CB_OK);
     const float want[4] = {12, 16, 24, 28};
     check_data(f.out.data, want, 4, 0, "conv k3 pad1 stride2");
   }
   cb_fx_free(&f);
 
   /* Dilation 2 spreads a 2x2 filter over the four corners: 1+3+7+9. */
-  if (build1(&f, "conv", "out=1 k=2 dilation=2 bias=0", 1, 1, 3, 3)) {
+  if (conv_ones_on_ramp(&f, "out=1 k=2 dilation=2 bias=0", 0)) {
     check_shape(&f.out, 1, 1, 1, 1);
-    set_data(&f.in[0], ramp9);
-    cb_fx_fill(&f.l.params[0], 1.0f);
-    CHECK(cb_fx_forward(&f) == CB_OK);
     CHECK_NEAR(f.out.data[0], 20, 0);
   }
   cb_fx_free(&f);
@@ -244,32 +246,33 @@ static void pool_size(const char *kvs, int64_t h, int64_t w, int64_t *oh, int64_
 }
 
 static void test_pool_sizes(void) {
-  int64_t oh, ow;
-  /* 6 wide, k 3, stride 2: floor (6-3)/2+1 = 2, ceil ceil(3/2)+1 = 3. */
-  pool_size("mode=max k=3 stride=2", 6, 6, &oh, &ow);
-  CHECK_EQ_INT(oh, 2);
-  CHECK_EQ_INT(ow, 2);
-  pool_size("mode=max k=3 stride=2 round=ceil", 6, 6, &oh, &ow);
-  CHECK_EQ_INT(oh, 3);
-  CHECK_EQ_INT(ow, 3);
-  /* 3 wide, k 2, stride 2, pad 1: ceil((3+2-2)/2)+1 = 3, but the third
-   * window would start at 3 = in + pad - 1 + 1, inside the padding, and is
-   * dropped (Caffe): 2, the same as floor. */
-  pool_size("mode=max k=2 stride=2 pad=1 round=ceil", 3, 3, &oh, &ow);
-  CHECK_EQ_INT(oh, 2);
-  pool_size("mode=max k=2 stride=2 pad=1", 3, 3, &oh, &ow);
-  CHECK_EQ_INT(oh, 2);
-  /* AlexNet's pool1 (floor) and GoogLeNet's pool1 (ceil). */
-  pool_size("mode=max k=3 stride=2", 55, 55, &oh, &ow);
-  CHECK_EQ_INT(oh, 27);
-  pool_size("mode=max k=3 stride=2 round=ceil", 112, 112, &oh, &ow);
-  CHECK_EQ_INT(oh, 56);
-  pool_size("mode=max k=3 stride=2", 112, 112, &oh, &ow);
-  CHECK_EQ_INT(oh, 55);
-  /* kh/kw and stride_h/stride_w separately. */
-  pool_size("mode=avg kh=2 kw=3 stride_h=2 stride_w=1", 4, 5, &oh, &ow);
-  CHECK_EQ_INT(oh, 2);
-  CHECK_EQ_INT(ow, 3);
+  static const struct {
+    const char *kvs;
+    int64_t h, w, oh, ow;
+  } cases[] = {
+      /* 6 wide, k 3, stride 2: floor (6-3)/2+1 = 2, ceil ceil(3/2)+1 = 3. */
+      {"mode=max k=3 stride=2", 6, 6, 2, 2},
+      {"mode=max k=3 stride=2 round=ceil", 6, 6, 3, 3},
+      /* 3 wide, k 2, stride 2, pad 1: ceil((3+2-2)/2)+1 = 3, but the third
+       * window would start at 3 = in + pad - 1 + 1, inside the padding, and
+       * is dropped (Caffe): 2, the same as floor. */
+      {"mode=max k=2 stride=2 pad=1 round=ceil", 3, 3, 2, 2},
+      {"mode=max k=2 stride=2 pad=1", 3, 3, 2, 2},
+      /* AlexNet's pool1 (floor) and GoogLeNet's pool1 (ceil). */
+      {"mode=max k=3 stride=2", 55, 55, 27, 27},
+      {"mode=max k=3 stride=2 round=ceil", 112, 112, 56, 56},
+      {"mode=max k=3 stride=2", 112, 112, 55, 55},
+      /* kh/kw and stride_h/stride_w separately. */
+      {"mode=avg kh=2 kw=3 stride_h=2 stride_w=1", 4, 5, 2, 3},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    int64_t oh, ow;
+    pool_size(cases[i].kvs, cases[i].h, cases[i].w, &oh, &ow);
+    CHECK_MSG(oh == cases[i].oh && ow == cases[i].ow,
+              "%s on %lldx%lld: %lldx%lld, expected %lldx%lld", cases[i].kvs, (long long)cases[i].h,
+              (long long)cases[i].w, (long long)oh, (long long)ow, (long long)cases[i].oh,
+              (long long)cases[i].ow);
+  }
 }
 
 static void test_pool_values(void) {
@@ -692,6 +695,15 @@ static bool accum_build(cb_fixture *f, const accum_case *k, bool accum) {
   return true;
 }
 
+/* Two fixtures of case k, a without accum and b with accum_b; false, both
+ * freed, when either does not build. */
+static bool accum_build_pair(cb_fixture *a, cb_fixture *b, const accum_case *k, bool accum_b) {
+  if (accum_build(a, k, false) && accum_build(b, k, accum_b)) return true;
+  cb_fx_free(a);
+  cb_fx_free(b);
+  return false;
+}
+
 /* Backward with accum set adds onto a pre-filled gradient; with accum
  * clear it overwrites whatever was there. */
 static void test_accum(void) {
@@ -710,11 +722,7 @@ static void test_accum(void) {
   };
   for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
     cb_fixture a, b;
-    if (!accum_build(&a, &cases[k], false) || !accum_build(&b, &cases[k], true)) {
-      cb_fx_free(&a);
-      cb_fx_free(&b);
-      continue;
-    }
+    if (!accum_build_pair(&a, &b, &cases[k], true)) continue;
     CHECK(cb_fx_forward(&a) == CB_OK && cb_fx_forward(&b) == CB_OK);
     int64_t ny = cb_tensor_count(&a.out);
     cb_fx_fill_uniform(a.out.grad, ny, 99, -1, 1);
@@ -758,11 +766,7 @@ static void test_threads(void) {
   };
   for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
     cb_fixture a, b;
-    if (!accum_build(&a, &cases[k], false) || !accum_build(&b, &cases[k], false)) {
-      cb_fx_free(&a);
-      cb_fx_free(&b);
-      continue;
-    }
+    if (!accum_build_pair(&a, &b, &cases[k], false)) continue;
     int64_t ny = cb_tensor_count(&a.out), nx = cb_tensor_count(&a.in[0]);
     CHECK(nx >= 65536); /* at least CB_LAYER_PAR_MIN: it does run threaded */
     a.exec.threads = 1;

@@ -11,6 +11,9 @@
 #define CB_TEST_DATA "tests/data"
 #endif
 
+/* cb_conv initializers below are positional: n, c, h, w, k, r, s, pad_h,
+ * pad_w, stride_h, stride_w, dil_h, dil_w, groups; conv() takes a 0 stride,
+ * dilation or groups to mean 1. */
 static cb_problem conv(cb_op op, cb_conv c) {
   return cb_problem_conv(op, c);
 }
@@ -41,57 +44,11 @@ static bool same_problem(const cb_problem *a, const cb_problem *b) {
 
 static void test_round_trip(void) {
   const cb_problem probs[] = {
-      conv(CB_OP_CONV_FWD, (cb_conv){.n = 128,
-                                     .c = 3,
-                                     .h = 224,
-                                     .w = 224,
-                                     .k = 64,
-                                     .r = 11,
-                                     .s = 11,
-                                     .pad_h = 2,
-                                     .pad_w = 2,
-                                     .stride_h = 4,
-                                     .stride_w = 4}),
-      conv(
-          CB_OP_CONV_BWD_DATA,
-          (cb_conv){
-              .n = 2, .c = 64, .h = 27, .w = 27, .k = 192, .r = 5, .s = 5, .pad_h = 2, .pad_w = 2}),
-      conv(CB_OP_CONV_BWD_FILTER, (cb_conv){.n = 3,
-                                            .c = 8,
-                                            .h = 9,
-                                            .w = 11,
-                                            .k = 4,
-                                            .r = 3,
-                                            .s = 3,
-                                            .pad_h = 2,
-                                            .pad_w = 2,
-                                            .dil_h = 2,
-                                            .dil_w = 2,
-                                            .groups = 2}),
-      conv(CB_OP_CONV_FWD, (cb_conv){.n = 1,
-                                     .c = 32,
-                                     .h = 112,
-                                     .w = 112,
-                                     .k = 32,
-                                     .r = 3,
-                                     .s = 3,
-                                     .pad_h = 1,
-                                     .pad_w = 1,
-                                     .groups = 32}),
-      conv(CB_OP_CONV_FWD, (cb_conv){.n = 5,
-                                     .c = 6,
-                                     .h = 17,
-                                     .w = 30,
-                                     .k = 9,
-                                     .r = 3,
-                                     .s = 7,
-                                     .pad_h = 0,
-                                     .pad_w = 3,
-                                     .stride_h = 1,
-                                     .stride_w = 2,
-                                     .dil_h = 3,
-                                     .dil_w = 1,
-                                     .groups = 3}),
+      conv(CB_OP_CONV_FWD, (cb_conv){128, 3, 224, 224, 64, 11, 11, 2, 2, 4, 4, 0, 0, 0}),
+      conv(CB_OP_CONV_BWD_DATA, (cb_conv){2, 64, 27, 27, 192, 5, 5, 2, 2, 0, 0, 0, 0, 0}),
+      conv(CB_OP_CONV_BWD_FILTER, (cb_conv){3, 8, 9, 11, 4, 3, 3, 2, 2, 0, 0, 2, 2, 2}),
+      conv(CB_OP_CONV_FWD, (cb_conv){1, 32, 112, 112, 32, 3, 3, 1, 1, 0, 0, 0, 0, 32}),
+      conv(CB_OP_CONV_FWD, (cb_conv){5, 6, 17, 30, 9, 3, 7, 0, 3, 1, 2, 3, 1, 3}),
       conv(CB_OP_CONV_BWD_DATA, (cb_conv){.n = 1, .c = 1, .h = 1, .w = 1, .k = 1, .r = 1, .s = 1}),
       gemm(1024, 1024, 1024, false, true, 1.0f, 0.0f),
       gemm(64, 64, 64, false, false, 0.5f, 1.0f),
@@ -122,34 +79,11 @@ static void test_round_trip(void) {
 
 static void test_exact_keys(void) {
   char key[CB_KEY_MAX];
-  cb_problem p = conv(CB_OP_CONV_FWD, (cb_conv){.n = 128,
-                                                .c = 3,
-                                                .h = 224,
-                                                .w = 224,
-                                                .k = 64,
-                                                .r = 11,
-                                                .s = 11,
-                                                .pad_h = 2,
-                                                .pad_w = 2,
-                                                .stride_h = 4,
-                                                .stride_w = 4});
+  cb_problem p = conv(CB_OP_CONV_FWD, (cb_conv){128, 3, 224, 224, 64, 11, 11, 2, 2, 4, 4, 0, 0, 0});
   cb_problem_key(&p, key, sizeof key);
   CHECK_EQ_STR(key, "conv_fwd:f32:nchw:n128c3h224w224_k64r11s11_p2x2_u4x4_d1x1_g1");
 
-  p = conv(CB_OP_CONV_BWD_FILTER, (cb_conv){.n = 2,
-                                            .c = 8,
-                                            .h = 9,
-                                            .w = 10,
-                                            .k = 4,
-                                            .r = 3,
-                                            .s = 5,
-                                            .pad_h = 1,
-                                            .pad_w = 0,
-                                            .stride_h = 2,
-                                            .stride_w = 3,
-                                            .dil_h = 2,
-                                            .dil_w = 1,
-                                            .groups = 4});
+  p = conv(CB_OP_CONV_BWD_FILTER, (cb_conv){2, 8, 9, 10, 4, 3, 5, 1, 0, 2, 3, 2, 1, 4});
   cb_problem_key(&p, key, sizeof key);
   CHECK_EQ_STR(key, "conv_bwd_filter:f32:nchw:n2c8h9w10_k4r3s5_p1x0_u2x3_d2x1_g4");
   p.op = CB_OP_CONV_BWD_DATA;
@@ -297,20 +231,7 @@ typedef struct check_case {
 
 /* cb_problem_check refuses each with CB_ERR_INVALID and exactly this reason. */
 static void test_check(void) {
-  const cb_conv ok = {.n = 2,
-                      .c = 64,
-                      .h = 27,
-                      .w = 27,
-                      .k = 192,
-                      .r = 5,
-                      .s = 5,
-                      .pad_h = 2,
-                      .pad_w = 2,
-                      .stride_h = 1,
-                      .stride_w = 1,
-                      .dil_h = 1,
-                      .dil_w = 1,
-                      .groups = 1};
+  const cb_conv ok = {2, 64, 27, 27, 192, 5, 5, 2, 2, 1, 1, 1, 1, 1};
   check_case cases[16];
   int n = 0;
   cb_conv c;
@@ -398,35 +319,15 @@ static void test_out_size(void) {
       {1, 0, 1, 5, 1, 1},      {10, 3, 1, 3, 1, 6},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    cb_conv c = {.n = 1,
-                 .c = 1,
-                 .h = cases[i].in,
-                 .w = 5,
-                 .k = 1,
-                 .r = cases[i].taps,
-                 .s = 1,
-                 .pad_h = cases[i].pad,
-                 .stride_h = cases[i].stride,
-                 .stride_w = 1,
-                 .dil_h = cases[i].dil,
-                 .dil_w = 1,
-                 .groups = 1};
+    cb_conv c = {.n = 1, .c = 1, .h = cases[i].in, .w = 5, .k = 1, .r = cases[i].taps, .s = 1};
+    c.pad_h = cases[i].pad, c.stride_h = cases[i].stride, c.dil_h = cases[i].dil;
+    c.stride_w = c.dil_w = c.groups = 1;
     CHECK_EQ_INT(cb_conv_out_h(&c), cases[i].out);
     CHECK_EQ_INT(cb_conv_out_w(&c), 5);
     /* The same rule applies to the width with the fields swapped. */
-    cb_conv t = {.n = 1,
-                 .c = 1,
-                 .h = 5,
-                 .w = cases[i].in,
-                 .k = 1,
-                 .r = 1,
-                 .s = cases[i].taps,
-                 .pad_w = cases[i].pad,
-                 .stride_h = 1,
-                 .stride_w = cases[i].stride,
-                 .dil_h = 1,
-                 .dil_w = cases[i].dil,
-                 .groups = 1};
+    cb_conv t = c;
+    t.h = c.w, t.w = c.h, t.r = c.s, t.s = c.r, t.pad_h = c.pad_w, t.pad_w = c.pad_h;
+    t.stride_h = c.stride_w, t.stride_w = c.stride_h, t.dil_h = c.dil_w, t.dil_w = c.dil_h;
     CHECK_EQ_INT(cb_conv_out_w(&t), cases[i].out);
     CHECK_EQ_INT(cb_conv_out_h(&t), 5);
   }
@@ -468,17 +369,7 @@ static void test_flops(void) {
                &v[11], &v[12], &gflop) != 15)
       continue; /* the source comment and the header */
     rows++;
-    cb_conv c = {.n = v[0],
-                 .c = v[1],
-                 .h = v[2],
-                 .w = v[3],
-                 .k = v[4],
-                 .r = v[5],
-                 .s = v[6],
-                 .stride_h = v[7],
-                 .stride_w = v[8],
-                 .pad_h = v[9],
-                 .pad_w = v[10]};
+    cb_conv c = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[9], v[10], v[7], v[8], 0, 0, 0};
     for (int op = CB_OP_CONV_FWD; op <= CB_OP_CONV_BWD_FILTER; op++) {
       cb_problem p = conv((cb_op)op, c);
       CHECK_EQ_INT(cb_problem_check(&p), CB_OK);
@@ -493,16 +384,7 @@ static void test_flops(void) {
   CHECK_EQ_INT(rows, 5);
 
   /* Groups divide the work: depthwise 3x3 over 32 channels of 112x112. */
-  cb_problem dw = conv(CB_OP_CONV_FWD, (cb_conv){.n = 1,
-                                                 .c = 32,
-                                                 .h = 112,
-                                                 .w = 112,
-                                                 .k = 32,
-                                                 .r = 3,
-                                                 .s = 3,
-                                                 .pad_h = 1,
-                                                 .pad_w = 1,
-                                                 .groups = 32});
+  cb_problem dw = conv(CB_OP_CONV_FWD, (cb_conv){1, 32, 112, 112, 32, 3, 3, 1, 1, 0, 0, 0, 0, 32});
   CHECK_NEAR(cb_problem_flops(&dw), 2.0 * 32 * 9 * 112 * 112, 0.0);
   cb_problem g = gemm(1024, 512, 256, false, true, 1, 0);
   CHECK_NEAR(cb_problem_flops(&g), 2.0 * 1024 * 512 * 256, 0.0);

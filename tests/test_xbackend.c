@@ -25,33 +25,29 @@ typedef struct conv_case {
   cb_conv c;
 } conv_case;
 
-#define CONV(N, C, H, W, K, R, S, PH, PW, SH, SW, DH, DW, G)                                       \
-  {                                                                                                \
-    .n = N, .c = C, .h = H, .w = W, .k = K, .r = R, .s = S, .pad_h = PH, .pad_w = PW,              \
-    .stride_h = SH, .stride_w = SW, .dil_h = DH, .dil_w = DW, .groups = G                          \
-  }
-
-/* L1..L5 scaled down, then the corners every kernel gets wrong once. */
+/* L1..L5 scaled down, then the corners every kernel gets wrong once. The
+ * cb_conv fields in order: n, c, h, w, k, r, s, pad_h, pad_w, stride_h,
+ * stride_w, dil_h, dil_w, groups. */
 static const conv_case conv_cases[] = {
-    {"L1 scaled", CONV(2, 3, 32, 32, 8, 11, 11, 0, 0, 1, 1, 1, 1, 1)},
-    {"L2 scaled", CONV(2, 16, 24, 24, 16, 9, 9, 0, 0, 1, 1, 1, 1, 1)},
-    {"L3 scaled", CONV(2, 16, 16, 16, 16, 9, 9, 0, 0, 1, 1, 1, 1, 1)},
-    {"L4 scaled", CONV(2, 16, 12, 12, 16, 7, 7, 0, 0, 1, 1, 1, 1, 1)},
-    {"L5 scaled", CONV(2, 32, 13, 13, 32, 3, 3, 0, 0, 1, 1, 1, 1, 1)},
-    {"3x3 pad 1", CONV(2, 16, 14, 14, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
-    {"1x1", CONV(2, 16, 7, 7, 24, 1, 1, 0, 0, 1, 1, 1, 1, 1)},
-    {"1x1 stride 2", CONV(2, 16, 9, 9, 8, 1, 1, 0, 0, 2, 2, 1, 1, 1)},
-    {"stride 2 pad 1", CONV(2, 8, 15, 15, 12, 3, 3, 1, 1, 2, 2, 1, 1, 1)},
-    {"alexnet conv1-like, stride 4", CONV(1, 3, 35, 35, 8, 11, 11, 2, 2, 4, 4, 1, 1, 1)},
-    {"asymmetric", CONV(2, 4, 9, 11, 6, 3, 5, 1, 2, 1, 2, 1, 1, 1)},
-    {"dilation 2", CONV(2, 8, 12, 12, 8, 3, 3, 2, 2, 1, 1, 2, 2, 1)},
-    {"groups 2", CONV(2, 8, 10, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, 2)},
-    {"depthwise", CONV(2, 8, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8)},
-    {"odd sizes", CONV(3, 5, 13, 7, 7, 3, 3, 0, 0, 2, 2, 1, 1, 1)},
-    {"5x5 pad 2, batch 1", CONV(1, 6, 11, 11, 10, 5, 5, 2, 2, 1, 1, 1, 1, 1)},
-    {"large image, small filter", CONV(1, 4, 70, 66, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
-    {"batch 7: partial last step", CONV(7, 6, 10, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
-    {"big enough to thread", CONV(5, 16, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+    {"L1 scaled", {2, 3, 32, 32, 8, 11, 11, 0, 0, 1, 1, 1, 1, 1}},
+    {"L2 scaled", {2, 16, 24, 24, 16, 9, 9, 0, 0, 1, 1, 1, 1, 1}},
+    {"L3 scaled", {2, 16, 16, 16, 16, 9, 9, 0, 0, 1, 1, 1, 1, 1}},
+    {"L4 scaled", {2, 16, 12, 12, 16, 7, 7, 0, 0, 1, 1, 1, 1, 1}},
+    {"L5 scaled", {2, 32, 13, 13, 32, 3, 3, 0, 0, 1, 1, 1, 1, 1}},
+    {"3x3 pad 1", {2, 16, 14, 14, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1}},
+    {"1x1", {2, 16, 7, 7, 24, 1, 1, 0, 0, 1, 1, 1, 1, 1}},
+    {"1x1 stride 2", {2, 16, 9, 9, 8, 1, 1, 0, 0, 2, 2, 1, 1, 1}},
+    {"stride 2 pad 1", {2, 8, 15, 15, 12, 3, 3, 1, 1, 2, 2, 1, 1, 1}},
+    {"alexnet conv1-like, stride 4", {1, 3, 35, 35, 8, 11, 11, 2, 2, 4, 4, 1, 1, 1}},
+    {"asymmetric", {2, 4, 9, 11, 6, 3, 5, 1, 2, 1, 2, 1, 1, 1}},
+    {"dilation 2", {2, 8, 12, 12, 8, 3, 3, 2, 2, 1, 1, 2, 2, 1}},
+    {"groups 2", {2, 8, 10, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, 2}},
+    {"depthwise", {2, 8, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8}},
+    {"odd sizes", {3, 5, 13, 7, 7, 3, 3, 0, 0, 2, 2, 1, 1, 1}},
+    {"5x5 pad 2, batch 1", {1, 6, 11, 11, 10, 5, 5, 2, 2, 1, 1, 1, 1, 1}},
+    {"large image, small filter", {1, 4, 70, 66, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1}},
+    {"batch 7: partial last step", {7, 6, 10, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1}},
+    {"big enough to thread", {5, 16, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1}},
 };
 
 typedef struct gemm_case {

@@ -15,31 +15,13 @@
 #   scripts/bench/backends.sh [--batch 16] [--threads "1 2"] [--rounds 3] [--iters 5]
 #                             [--nets "shapes alexnet"] [--no-variants] [--out DIR]
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 batch=16 threads="1 2" rounds=3 iters=5 out="" nets="shapes alexnet" variants=1
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --batch) batch=$2; shift 2 ;;
-    --threads) threads=$2; shift 2 ;;
-    --rounds) rounds=$2; shift 2 ;;
-    --iters) iters=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
-    --nets) nets=$2; shift 2 ;;
-    --no-variants) variants=0; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
-    *) echo "backends.sh: unknown option '$1'" >&2; exit 2 ;;
-  esac
-done
-out=${out:-$root/bench-out/backends-$(date -u +%Y%m%dT%H%M%SZ)}
-mkdir -p "$out"
-"$root/scripts/convbench" --version >/dev/null # set up and build if needed
-cb="$root/build/convbench"
-py=/usr/bin/python3
-peer="$root/scripts/peers/pytorch_bench.py"
-backends=$("$cb" devices --format json | $py -c 'import json,sys
-print(",".join(b["name"] for b in json.load(sys.stdin)["backends"] if b["available"] and b["name"] != "ref"))')
+usage_lines=16
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_option() { [[ $1 == --no-variants ]] && variants=0; }
+bench_args "$@"
+bench_setup backends
 echo "backends: $backends; batch $batch; threads $threads; $rounds rounds of $iters iterations; out $out" >&2
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 for t in $threads; do
   for r in $(seq 1 "$rounds"); do

@@ -17,31 +17,13 @@
 #                          [--nets "alexnet-owt overfeat-fast vgg-a googlenet-v1 layers"]
 #                          [--out DIR]
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 batch=16 threads=2 rounds=3 iters=3 out=""
 nets="alexnet-owt overfeat-fast vgg-a googlenet-v1 layers"
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --batch) batch=$2; shift 2 ;;
-    --threads) threads=$2; shift 2 ;;
-    --rounds) rounds=$2; shift 2 ;;
-    --iters) iters=$2; shift 2 ;;
-    --nets) nets=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) echo "tuned.sh: unknown option '$1'" >&2; exit 2 ;;
-  esac
-done
-out=${out:-$root/bench-out/tuned-$(date -u +%Y%m%dT%H%M%SZ)}
-mkdir -p "$out"
-"$root/scripts/convbench" --version >/dev/null # set up and build if needed
-cb="$root/build/convbench"
-py=/usr/bin/python3
-peer="$root/scripts/peers/pytorch_bench.py"
+usage_lines=18
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_args "$@"
+bench_setup tuned
 lock="flock -x /tmp/cb-bench.lock"
-backends=$("$cb" devices --format json | $py -c 'import json,sys
-print(",".join(b["name"] for b in json.load(sys.stdin)["backends"] if b["available"] and b["name"] != "ref"))')
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 netfile() { if [[ $1 == layers ]]; then echo "$root/netdefs/layers.shapes"; else echo "$root/netdefs/$1.net"; fi; }
 log "backends $backends; batch $batch; $threads threads; $rounds rounds of $iters iterations; out $out"
 

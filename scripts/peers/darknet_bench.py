@@ -55,8 +55,6 @@ import hashlib
 import os
 import re
 import shlex
-import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -64,15 +62,17 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cbpeer  # noqa: E402
 import pytorch_bench as pb  # noqa: E402  (its Store, Timing, device samples; no torch)
 
 PROG = "darknet_bench.py"
 BACKEND = "darknet"
 LIBDARKNET = "/usr/lib/darknet/libdarknet.so"
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = (cbpeer.EXIT_OK, cbpeer.EXIT_FAIL,
+                                                  cbpeer.EXIT_USAGE, cbpeer.EXIT_INTERRUPTED)
 
 
-class Unsupported(pb.PeerError):
+class Unsupported(cbpeer.PeerError):
     """A net Darknet's layers cannot express (exit 2, nothing recorded)."""
 
     def __init__(self, layer, why):
@@ -98,34 +98,25 @@ def parse_args(argv):
                 "input, or a net Darknet cannot express (nothing recorded), 130\n"
                 "interrupted (finished nets kept, run marked interrupted)."))
     p.add_argument("netdef", metavar="NET.net|LAYERS.shapes", help="the netdef to time")
-    p.add_argument("--batch", metavar="N", type=pb.int_in(1, 2**31 - 1),
+    p.add_argument("--batch", metavar="N", type=cbpeer.int_in(1, 2**31 - 1),
                    help="batch size (default: the netdef's batch=)")
-    p.add_argument("--iters", metavar="K", type=pb.int_in(1, 1000000), default=10,
+    p.add_argument("--iters", metavar="K", type=cbpeer.int_in(1, 1000000), default=10,
                    help="timed iterations (default 10)")
-    p.add_argument("--warmup", metavar="W", type=pb.int_in(0, 1000000), default=1,
+    p.add_argument("--warmup", metavar="W", type=cbpeer.int_in(0, 1000000), default=1,
                    help="untimed training steps first (default 1)")
-    p.add_argument("--threads", metavar="T", type=pb.int_in(1, 1), default=1,
+    p.add_argument("--threads", metavar="T", type=cbpeer.int_in(1, 1), default=1,
                    help="threads: 1 (Debian's Darknet is built without OpenMP)")
-    p.add_argument("--seed", metavar="S", type=pb.int_in(0, 2**63 - 1), default=1,
+    p.add_argument("--seed", metavar="S", type=cbpeer.int_in(0, 2**63 - 1), default=1,
                    help="recorded with the run; Darknet seeds its own weights")
-    db = p.add_mutually_exclusive_group()
-    db.add_argument("--db", metavar="PATH", default="results.db",
-                    help="database to record into (default ./results.db)")
-    db.add_argument("--no-db", dest="db", action="store_const", const=None,
-                    help="record nothing")
+    cbpeer.add_db_args(p)
     p.add_argument("--cfg-dir", metavar="DIR", default=None,
                    help="keep the generated .cfg files in DIR (default: a temporary "
                    "directory, removed)")
-    p.add_argument("--convbench", metavar="PATH", default=None,
-                   help="the convbench binary (default: build/convbench of this "
-                   "repository, %s)" % pb.default_convbench())
-    p.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    cbpeer.add_convbench_args(p, "the convbench binary (default: build/convbench of this "
+                              "repository, %s)" % cbpeer.default_convbench())
     a = p.parse_args(argv)
-    if a.db is not None and not a.db:
-        p.error("--db: empty path (use --no-db to record nothing)")
-    if a.convbench is not None and not (os.path.isfile(a.convbench)
-                                        and os.access(a.convbench, os.X_OK)):
-        p.error("--convbench: '%s' is not an executable file" % a.convbench)
+    cbpeer.check_db_arg(p, a)
+    cbpeer.check_convbench_arg(p, a)
     return a
 
 
@@ -301,7 +292,7 @@ def load_darknet():
     try:
         lib = ctypes.CDLL(LIBDARKNET)
     except OSError as e:
-        raise pb.PeerError("cannot load %s (Debian package darknet): %s" % (LIBDARKNET, e))
+        raise cbpeer.PeerError("cannot load %s (Debian package darknet): %s" % (LIBDARKNET, e))
     lib.parse_network_cfg.restype = ctypes.c_void_p
     lib.parse_network_cfg.argtypes = [ctypes.c_char_p]
     for f in ("forward_network", "backward_network", "free_network"):
@@ -327,7 +318,7 @@ def parse_quietly(lib, path):
         log.seek(0)
         text = log.read()
     if not net:
-        raise pb.PeerError("libdarknet could not parse %s:\n%s" % (path, text))
+        raise cbpeer.PeerError("libdarknet could not parse %s:\n%s" % (path, text))
     return net, text
 
 
@@ -346,7 +337,7 @@ def check_shapes(cfg, summary, path):
             continue
         want = [c] if len(got) == 1 or cfg.kinds[idx] == "connected" else [w, h, c]
         if got[:len(want)] != want:
-            raise pb.PeerError("%s: Darknet layer %d gives %s for convbench layer '%s', which "
+            raise cbpeer.PeerError("%s: Darknet layer %d gives %s for convbench layer '%s', which "
                                "is %dx%dx%d (CxHxW)" % (path, idx, "x".join(map(str, got)),
                                                         layer["name"], c, h, w))
 
@@ -414,13 +405,13 @@ def net_flops(net):
 
 
 def bench(a):
-    convbench = a.convbench or pb.default_convbench()
+    convbench = a.convbench or cbpeer.default_convbench()
     if not (os.path.isfile(convbench) and os.access(convbench, os.X_OK)):
-        raise pb.PeerError("no convbench at %s: build it or pass --convbench PATH" % convbench)
+        raise cbpeer.PeerError("no convbench at %s: build it or pass --convbench PATH" % convbench)
     try:
         sha = hashlib.sha256(Path(a.netdef).read_bytes()).hexdigest()
     except OSError as e:
-        raise pb.PeerError("cannot read '%s': %s" % (a.netdef, e.strerror), EXIT_USAGE)
+        raise cbpeer.PeerError("cannot read '%s': %s" % (a.netdef, e.strerror), EXIT_USAGE)
     show = ["show", a.netdef, "--format", "json"] + (["--batch", str(a.batch)] if a.batch else [])
     desc = pb.convbench_json(convbench, show)
     machine = pb.convbench_json(convbench, ["devices", "--format", "json"])
@@ -494,11 +485,7 @@ def bench(a):
         sys.stderr.write("%s: interrupted; finished nets kept\n" % PROG)
         return EXIT_INTERRUPTED
     except BaseException as e:
-        if store and run_id is not None:
-            try:
-                store.run_end(run_id, "failed", str(e) or type(e).__name__)
-            except sqlite3.Error:
-                pass
+        cbpeer.run_failed(store, run_id, e)
         raise
     finally:
         if store:
@@ -516,20 +503,7 @@ def bench(a):
 
 
 def main(argv):
-    a = parse_args(argv)
-    signal.signal(signal.SIGINT, pb.on_signal)
-    signal.signal(signal.SIGTERM, pb.on_signal)
-    try:
-        return bench(a)
-    except pb.PeerError as e:
-        sys.stderr.write("%s: %s\n" % (PROG, e))
-        return e.code
-    except KeyboardInterrupt:
-        sys.stderr.write("%s: interrupted; nothing recorded\n" % PROG)
-        return EXIT_INTERRUPTED
-    except (sqlite3.Error, OSError) as e:
-        sys.stderr.write("%s: %s: %s\n" % (PROG, type(e).__name__, e))
-        return EXIT_FAIL
+    return cbpeer.run_main(PROG, parse_args(argv), bench)
 
 
 if __name__ == "__main__":

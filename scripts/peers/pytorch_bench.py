@@ -42,7 +42,6 @@ import math
 import os
 import re
 import shlex
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -50,25 +49,21 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cbpeer import (EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE,  # noqa: E402,F401
+                    PeerError, add_convbench_args, add_db_args, check_convbench_arg,
+                    check_db_arg, default_convbench, int_in, run_failed, run_main)
+
 # torch is imported by import_torch(), after the thread count is in the
 # environment: OpenMP and OpenBLAS read it once, when they load.
 torch = None
 nn = None
 F = None
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 BACKEND = "pytorch"
 # PRAGMA application_id of convbench's databases ("CBNC"; autotune/db/migrations.c).
 CB_APPLICATION_ID = 1128418883
 PROG = "pytorch_bench.py"
-
-
-class PeerError(Exception):
-    """A failure with its message and the exit status it maps to."""
-
-    def __init__(self, message, code=EXIT_FAIL):
-        super().__init__(message)
-        self.code = code
 
 
 # ---- arguments -------------------------------------------------------------------
@@ -88,27 +83,6 @@ def physical_cores():
             continue
         pairs.add((pkg, core))
     return len(pairs) or os.cpu_count() or 1
-
-
-def int_in(lo, hi):
-    """An argparse type: an integer in [lo, hi], worded like convbench."""
-
-    def parse(text):
-        try:
-            v = int(text, 10)
-        except ValueError:
-            v = None
-        if v is None or v < lo or v > hi:
-            raise argparse.ArgumentTypeError(
-                "expected an integer from %d to %d, got '%s'" % (lo, hi, text))
-        return v
-
-    return parse
-
-
-def default_convbench():
-    """build/convbench of the repository this script lives in."""
-    return str(Path(__file__).resolve().parent.parent.parent / "build" / "convbench")
 
 
 def parse_args(argv):
@@ -152,24 +126,15 @@ def parse_args(argv):
     p.add_argument("--input-grad", action="store_true",
                    help="also compute the gradient of the net input (the first conv's "
                    "bwd_data), as 'convbench bench --input-grad'")
-    db = p.add_mutually_exclusive_group()
-    db.add_argument("--db", metavar="PATH", default="results.db",
-                    help="database to record into (default ./results.db)")
-    db.add_argument("--no-db", dest="db", action="store_const", const=None,
-                    help="record nothing")
+    add_db_args(p)
     p.add_argument("--format", choices=("table", "csv", "json"), default="table",
                    help="output on stdout: table (default), csv or json, laid out as "
                    "'convbench bench --format'")
-    p.add_argument("--convbench", metavar="PATH", default=None,
-                   help="the convbench binary (default: build/convbench of this "
-                   "repository, %s)" % default_convbench())
-    p.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    add_convbench_args(p, "the convbench binary (default: build/convbench of this "
+                       "repository, %s)" % default_convbench())
     a = p.parse_args(argv)
-    if a.db is not None and not a.db:
-        p.error("--db: empty path (use --no-db to record nothing)")
-    if a.convbench is not None and not (os.path.isfile(a.convbench)
-                                        and os.access(a.convbench, os.X_OK)):
-        p.error("--convbench: '%s' is not an executable file" % a.convbench)
+    check_db_arg(p, a)
+    check_convbench_arg(p, a)
     return a
 
 
@@ -1271,13 +1236,6 @@ def net_row(desc, a, shapes, sha, times, fwd_flops, bwd_flops):
 # ---- main ---------------------------------------------------------------------------------
 
 
-def on_signal(signum, frame):
-    """SIGINT and SIGTERM end the run like Ctrl-C: finished nets kept, the
-    run marked interrupted. Installed explicitly, as convbench does: a shell
-    starts background jobs with SIGINT ignored, and Python then leaves it so."""
-    raise KeyboardInterrupt
-
-
 def bench(a):
     convbench = a.convbench or default_convbench()
     if not (os.path.isfile(convbench) and os.access(convbench, os.X_OK)):
@@ -1348,11 +1306,7 @@ def bench(a):
             if run_id is not None else "nothing recorded"))
         return EXIT_INTERRUPTED
     except BaseException as e:
-        if store and run_id is not None:
-            try:
-                store.run_end(run_id, "failed", str(e) or type(e).__name__)
-            except sqlite3.Error:
-                pass  # the database itself failed: report the first error
+        run_failed(store, run_id, e)
         raise
     finally:
         if store:
@@ -1385,20 +1339,7 @@ def machine_peak(convbench, a):
 
 
 def main(argv):
-    a = parse_args(argv)
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
-        return bench(a)
-    except PeerError as e:
-        sys.stderr.write("%s: %s\n" % (PROG, e))
-        return e.code
-    except KeyboardInterrupt:
-        sys.stderr.write("%s: interrupted; nothing recorded\n" % PROG)
-        return EXIT_INTERRUPTED
-    except (sqlite3.Error, RuntimeError, OSError) as e:
-        sys.stderr.write("%s: %s: %s\n" % (PROG, type(e).__name__, e))
-        return EXIT_FAIL
+    return run_main(PROG, parse_args(argv), bench, (sqlite3.Error, RuntimeError, OSError))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ import gzip
 import math
 import os
 import shlex
-import signal
 import sqlite3
 import struct
 import sys
@@ -40,6 +39,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cbpeer  # noqa: E402
 import pytorch_bench as pb  # noqa: E402  (the model, the database, the torch setup)
 
 PROG = "pytorch_train.py"
@@ -67,35 +67,28 @@ def parse_args(argv):
     p.add_argument("--data", metavar="D", default="fashion-mnist",
                    help="fashion-mnist (default: %s) or a directory of IDX files "
                    "{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]" % FASHION_MNIST_DIR)
-    p.add_argument("--epochs", metavar="E", type=pb.int_in(1, 100000), default=1,
+    p.add_argument("--epochs", metavar="E", type=cbpeer.int_in(1, 100000), default=1,
                    help="epochs (default 1)")
-    p.add_argument("--batch", metavar="N", type=pb.int_in(1, 2**31 - 1),
+    p.add_argument("--batch", metavar="N", type=cbpeer.int_in(1, 2**31 - 1),
                    help="batch size (default: the netdef's batch=)")
     p.add_argument("--lr", metavar="X", type=float, help="base learning rate (default: the "
                    "solver line's lr=)")
-    p.add_argument("--seed", metavar="S", type=pb.int_in(0, 2**63 - 1), default=1,
+    p.add_argument("--seed", metavar="S", type=cbpeer.int_in(0, 2**63 - 1), default=1,
                    help="seed for weights and shuffle (default 1)")
-    p.add_argument("--threads", metavar="T", type=pb.int_in(1, 4096), default=cores,
+    p.add_argument("--threads", metavar="T", type=cbpeer.int_in(1, 4096), default=cores,
                    help="threads (default: physical cores, %d here)" % cores)
-    p.add_argument("--limit", metavar="N", type=pb.int_in(1, 2**62),
+    p.add_argument("--limit", metavar="N", type=cbpeer.int_in(1, 2**62),
                    help="train on the first N training images only")
-    p.add_argument("--test-limit", metavar="N", type=pb.int_in(1, 2**62),
+    p.add_argument("--test-limit", metavar="N", type=cbpeer.int_in(1, 2**62),
                    help="evaluate the first N test images only")
-    p.add_argument("--log-every", metavar="N", type=pb.int_in(1, 2**31 - 1), default=10,
+    p.add_argument("--log-every", metavar="N", type=cbpeer.int_in(1, 2**31 - 1), default=10,
                    help="record every Nth step (default 10)")
-    db = p.add_mutually_exclusive_group()
-    db.add_argument("--db", metavar="PATH", default="results.db",
-                    help="database to record into (default ./results.db)")
-    db.add_argument("--no-db", dest="db", action="store_const", const=None,
-                    help="record nothing")
-    p.add_argument("--convbench", metavar="PATH", default=None,
-                   help="the convbench binary (default: %s)" % pb.default_convbench())
-    p.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    cbpeer.add_db_args(p)
+    cbpeer.add_convbench_args(p, "the convbench binary (default: %s)" % cbpeer.default_convbench())
     a = p.parse_args(argv)
     if a.lr is not None and not (0 < a.lr <= 10):
         p.error("--lr: expected a number above 0 and at most 10, got '%s'" % a.lr)
-    if a.db is not None and not a.db:
-        p.error("--db: empty path (use --no-db to record nothing)")
+    cbpeer.check_db_arg(p, a)
     return a
 
 
@@ -109,25 +102,25 @@ def read_idx(path, rank):
         with open(path, "rb") as f:
             raw = f.read()
     except OSError as e:
-        raise pb.PeerError("%s: cannot open: %s" % (path, e.strerror), pb.EXIT_USAGE)
+        raise cbpeer.PeerError("%s: cannot open: %s" % (path, e.strerror), cbpeer.EXIT_USAGE)
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as e:
-            raise pb.PeerError("%s: truncated or corrupt gzip data (%s)" % (path, e),
-                               pb.EXIT_USAGE)
+            raise cbpeer.PeerError("%s: truncated or corrupt gzip data (%s)" % (path, e),
+                               cbpeer.EXIT_USAGE)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise pb.PeerError("%s: not an IDX file" % path, pb.EXIT_USAGE)
+        raise cbpeer.PeerError("%s: not an IDX file" % path, cbpeer.EXIT_USAGE)
     if raw[2] != 8 or raw[3] != rank:
-        raise pb.PeerError("%s: IDX type 0x%02x rank %d, expected 0x08 (unsigned bytes) rank %d"
-                           % (path, raw[2], raw[3], rank), pb.EXIT_USAGE)
+        raise cbpeer.PeerError("%s: IDX type 0x%02x rank %d, expected 0x08 (unsigned bytes) rank %d"
+                           % (path, raw[2], raw[3], rank), cbpeer.EXIT_USAGE)
     if len(raw) < 4 + 4 * rank:
-        raise pb.PeerError("%s: truncated IDX header" % path, pb.EXIT_USAGE)
+        raise cbpeer.PeerError("%s: truncated IDX header" % path, cbpeer.EXIT_USAGE)
     dims = struct.unpack(">%dI" % rank, raw[4:4 + 4 * rank])
     need = 4 + 4 * rank + math.prod(dims)
     if len(raw) < need:
-        raise pb.PeerError("%s: truncated: needs %d bytes, has %d" % (path, need, len(raw)),
-                           pb.EXIT_USAGE)
+        raise cbpeer.PeerError("%s: truncated: needs %d bytes, has %d" % (path, need, len(raw)),
+                           cbpeer.EXIT_USAGE)
     return raw[4 + 4 * rank:need], dims
 
 
@@ -144,8 +137,8 @@ def load_set(data, prefix, limit):
     pixels, (n, h, w) = read_idx(ipath, 3)
     labels, (nl,) = read_idx(lpath, 1)
     if nl != n:
-        raise pb.PeerError("%s: %d labels, but %s holds %d images" % (lpath, nl, ipath, n),
-                           pb.EXIT_USAGE)
+        raise cbpeer.PeerError("%s: %d labels, but %s holds %d images" % (lpath, nl, ipath, n),
+                           cbpeer.EXIT_USAGE)
     torch = pb.torch
     x = torch.frombuffer(bytearray(pixels), dtype=torch.uint8).reshape(n, 1, h, w)
     y = torch.frombuffer(bytearray(labels), dtype=torch.uint8).to(torch.int64)
@@ -265,8 +258,8 @@ def train(a, net, desc, data, rec):
     batch = desc["nets"][0]["batch"]
     steps = len(ytr) // batch
     if steps < 1:
-        raise pb.PeerError("%d training images, fewer than one batch of %d" % (len(ytr), batch),
-                           pb.EXIT_USAGE)
+        raise cbpeer.PeerError("%d training images, fewer than one batch of %d" % (len(ytr), batch),
+                           cbpeer.EXIT_USAGE)
     total = steps * a.epochs
     opt = make_optimizer(net, s, base)
     g = torch.Generator().manual_seed(a.seed)
@@ -300,7 +293,7 @@ def train(a, net, desc, data, rec):
             acc_sum += acc
             it += 1
             if not math.isfinite(loss_v):
-                raise pb.PeerError("the loss is %g: training diverged (lower --lr)" % loss_v)
+                raise cbpeer.PeerError("the loss is %g: training diverged (lower --lr)" % loss_v)
             if (it - 1) % a.log_every == 0:
                 rec.step({"epoch": epoch, "step": it, "loss": loss_v, "accuracy": acc, "lr": lr,
                           "images_per_s": batch / dt if dt > 0 else None,
@@ -330,18 +323,18 @@ def train(a, net, desc, data, rec):
 
 
 def run(a):
-    convbench = a.convbench or pb.default_convbench()
+    convbench = a.convbench or cbpeer.default_convbench()
     if not (os.path.isfile(convbench) and os.access(convbench, os.X_OK)):
-        raise pb.PeerError("no convbench at %s: build it (cmake --build build) or pass "
+        raise cbpeer.PeerError("no convbench at %s: build it (cmake --build build) or pass "
                            "--convbench PATH" % convbench)
     show = ["show", a.netdef, "--format", "json"]
     if a.batch:
         show += ["--batch", str(a.batch)]
     desc = pb.convbench_json(convbench, show)
     if desc["shapes"] or "solver" not in desc:
-        raise pb.PeerError("%s: %s" % (a.netdef, "a .shapes file, not a net" if desc["shapes"]
+        raise cbpeer.PeerError("%s: %s" % (a.netdef, "a .shapes file, not a net" if desc["shapes"]
                                        else "this convbench's 'show' reports no solver"),
-                           pb.EXIT_USAGE)
+                           cbpeer.EXIT_USAGE)
     machine = pb.convbench_json(convbench, ["devices", "--format", "json"])
     pb.import_torch(a.threads)
     pb.define_modules()
@@ -352,9 +345,9 @@ def run(a):
     xte, yte, _ = load_set(a.data, "t10k", a.test_limit)
     spec = desc["nets"][0]
     if tuple(spec["input"]) != tuple(xtr.shape[1:]):
-        raise pb.PeerError("net %s takes input %s, but the images of %s are %s" %
+        raise cbpeer.PeerError("net %s takes input %s, but the images of %s are %s" %
                            (spec["name"], "x".join(map(str, spec["input"])), ipath,
-                            "x".join(map(str, xtr.shape[1:]))), pb.EXIT_USAGE)
+                            "x".join(map(str, xtr.shape[1:]))), cbpeer.EXIT_USAGE)
     pixels = xtr.to(torch.float64) / 255.0
     mean, sd = float(pixels.mean()), float(pixels.std(unbiased=False))
     del pixels
@@ -382,20 +375,16 @@ def run(a):
             rec.flush()
         if store:
             store.run_end(run_id, "ok")
-        return pb.EXIT_OK
+        return cbpeer.EXIT_OK
     except KeyboardInterrupt:
         if store and run_id is not None:
             store.run_end(run_id, "interrupted")
         sys.stderr.write("%s: interrupted; %s\n" % (
             PROG, "recorded epochs were kept, run marked interrupted"
             if run_id is not None else "nothing recorded"))
-        return pb.EXIT_INTERRUPTED
+        return cbpeer.EXIT_INTERRUPTED
     except BaseException as e:
-        if store and run_id is not None:
-            try:
-                store.run_end(run_id, "failed", str(e) or type(e).__name__)
-            except sqlite3.Error:
-                pass
+        cbpeer.run_failed(store, run_id, e)
         raise
     finally:
         if store:
@@ -403,20 +392,7 @@ def run(a):
 
 
 def main(argv):
-    a = parse_args(argv)
-    signal.signal(signal.SIGINT, pb.on_signal)
-    signal.signal(signal.SIGTERM, pb.on_signal)
-    try:
-        return run(a)
-    except pb.PeerError as e:
-        sys.stderr.write("%s: %s\n" % (PROG, e))
-        return e.code
-    except KeyboardInterrupt:
-        sys.stderr.write("%s: interrupted; nothing recorded\n" % PROG)
-        return pb.EXIT_INTERRUPTED
-    except (sqlite3.Error, RuntimeError, OSError) as e:
-        sys.stderr.write("%s: %s: %s\n" % (PROG, type(e).__name__, e))
-        return pb.EXIT_FAIL
+    return cbpeer.run_main(PROG, parse_args(argv), run, (sqlite3.Error, RuntimeError, OSError))
 
 
 if __name__ == "__main__":

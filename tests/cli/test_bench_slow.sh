@@ -4,20 +4,7 @@
 # the database: a result per net, a timing per layer, kernel timings per
 # conv. Label slow: about half a minute on 2 cores.
 #   test_bench_slow.sh PATH/TO/convbench REPO_ROOT
-set -uo pipefail
-cb=$(realpath "$1")
-root=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
-
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-sql() {
-  local got
-  got=$(sqlite3 r.db "$1" 2>&1)
-  [[ "$got" == "$2" ]] || fail "\"$1\" gave '$got', expected '$2'"
-}
+source "$(dirname "$0")/lib.sh"
 
 nets=(alexnet-owt overfeat-fast vgg-a googlenet-v1 resnet-50 lenet)
 for n in "${nets[@]}"; do
@@ -30,29 +17,25 @@ done
 "$cb" bench "$root/netdefs/alexnet-owt.net" --batch 1 --iters 1 --warmup 0 --threads 1 --input-grad \
   --db r.db --quiet >ig.out 2>&1 || fail "bench --input-grad failed: $(tail -3 ig.out)"
 
-sql "select count(*) from runs where status = 'ok'" "8"
-sql "select count(*) from net_results where single_layer = 0" "7"
-sql "select count(*) from net_results where single_layer = 1" "5"
+sql r.db "select count(*) from runs where status = 'ok'" "8"
+sql r.db "select count(*) from net_results where single_layer = 0" "7"
+sql r.db "select count(*) from net_results where single_layer = 1" "5"
 # Every layer of every result has a forward and a backward time.
-sql "select count(*) from layer_results where fwd_median_ms is null or bwd_median_ms is null" "0"
+sql r.db "select count(*) from layer_results where fwd_median_ms is null or bwd_median_ms is null" "0"
 # Every conv ran its kernels: bwd_filter always; bwd_data except on the
 # data input, which only --input-grad asks for.
-sql "select count(*) from layer_results where kind = 'conv' and bwd_filter_median_ms is null" "0"
-sql "select count(*) from layer_results l join net_results n on l.net_result_id = n.id
+sql r.db "select count(*) from layer_results where kind = 'conv' and bwd_filter_median_ms is null" "0"
+sql r.db "select count(*) from layer_results l join net_results n on l.net_result_id = n.id
      where l.kind = 'conv' and l.bwd_data_median_ms is null and not (l.idx = 0 and n.input_grad = 0)" "0"
-sql "select count(*) from layer_results l join net_results n on l.net_result_id = n.id
+sql r.db "select count(*) from layer_results l join net_results n on l.net_result_id = n.id
      where n.input_grad = 1 and l.idx = 0 and l.bwd_data_median_ms > 0" "1"
 # Layer counts per net: conv+pool+fc+concat rows of the reference plus the
 # relus; resnet has 53 convolutions.
-sql "select count(*) from layer_results l join net_results n on l.net_result_id = n.id
+sql r.db "select count(*) from layer_results l join net_results n on l.net_result_id = n.id
      where n.net = 'resnet-50' and l.kind = 'conv'" "53"
-sql "select count(*) from layer_results l join net_results n on l.net_result_id = n.id
+sql r.db "select count(*) from layer_results l join net_results n on l.net_result_id = n.id
      where n.net = 'googlenet-v1' and l.kind = 'conv'" "57"
 # Flop counts: alexnet's forward conv+fc work at batch 1 is (167.8 + 15.0) / 128 GFLOP.
-sql "select round(fwd_flops / 1e9, 2) from net_results where net = 'alexnet-owt' and input_grad = 0" "1.43"
+sql r.db "select round(fwd_flops / 1e9, 2) from net_results where net = 'alexnet-owt' and input_grad = 0" "1.43"
 
-if [[ $fails -gt 0 ]]; then
-  echo "FAILED: $fails checks" >&2
-  exit 1
-fi
-echo "ok: every netdef benchmarked end to end"
+finish

@@ -2,45 +2,7 @@
 # test_cli.sh: drives build/convbench as a user would and checks exit codes,
 # messages, and what lands in the database (read back with the sqlite3 CLI).
 #   test_cli.sh PATH/TO/convbench REPO_ROOT
-set -uo pipefail
-cb=$(realpath "$1")
-root=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
-
-fails=0
-checks=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-
-# run EXPECTED_STATUS ARGS...: runs convbench, keeps stdout/stderr in out/err.
-run() {
-  local want=$1
-  shift
-  checks=$((checks + 1))
-  "$cb" "$@" >out 2>err
-  local got=$?
-  if [[ $got != "$want" ]]; then
-    fail "convbench $* exited $got, expected $want; stderr: $(head -c 600 err)"
-  fi
-}
-# has FILE TEXT: FILE contains TEXT (fixed string).
-has() {
-  checks=$((checks + 1))
-  grep -qF -- "$2" "$1" || fail "$1 lacks '$2': $(head -c 600 "$1")"
-}
-# same FILE TEXT: FILE is exactly TEXT (plus newline).
-same() {
-  checks=$((checks + 1))
-  [[ "$(cat "$1")" == "$2" ]] || fail "$1 is '$(cat "$1")', expected '$2'"
-}
-# sql DB QUERY EXPECTED
-sql() {
-  checks=$((checks + 1))
-  local got
-  got=$(sqlite3 "$1" "$2" 2>&1)
-  [[ "$got" == "$3" ]] || fail "sqlite3 $1 \"$2\" gave '$got', expected '$3'"
-}
+source "$(dirname "$0")/lib.sh"
 
 # ---- usage and help --------------------------------------------------------
 run 2
@@ -159,16 +121,7 @@ sql s.db "select group_concat(name) from layer_results order by id" "A,B"
 # ---- Ctrl-C keeps what finished and marks the run --------------------------------
 printf 'shapes name=slow batch=8\nconv name=quick input=1x8x8 out=2 k=3\nconv name=heavy input=64x56x56 out=64 k=3 pad=1\n' >slow.shapes
 "$cb" bench slow.shapes --iters 100 --warmup 0 --db int.db >out 2>err &
-pid=$!
-for _ in $(seq 1 100); do
-  [[ $(sqlite3 int.db "select count(*) from net_results" 2>/dev/null) == 1 ]] && break
-  sleep 0.2
-done
-kill -INT $pid
-wait $pid
-status=$?
-checks=$((checks + 1))
-[[ $status == 130 ]] || fail "interrupted bench exited $status, expected 130"
+interrupt $! bench int.db "select count(*) from net_results"
 has err "interrupted"
 sql int.db "select status from runs" "interrupted"
 sql int.db "select group_concat(name) from layer_results" "quick"
@@ -232,8 +185,4 @@ has out "topology (hwloc):"
 has out "ref        available"
 has out "conv_fwd"
 
-if [[ $fails -gt 0 ]]; then
-  echo "FAILED: $fails of $checks checks" >&2
-  exit 1
-fi
-echo "ok: $checks checks"
+finish

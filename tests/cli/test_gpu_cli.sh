@@ -4,28 +4,7 @@
 # errors, and (with no GPU) the driver's reason. With a GPU it checks the
 # GPU listing instead.
 #   test_gpu_cli.sh PATH/TO/convbench REPO_ROOT
-set -uo pipefail
-cb=$(realpath "$1")
-root=$(realpath "$2")
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
-
-fails=0
-checks=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-run() {
-  local want=$1
-  shift
-  checks=$((checks + 1))
-  "$cb" "$@" >out 2>err
-  local got=$?
-  [[ $got == "$want" ]] || fail "convbench $* exited $got, expected $want; stderr: $(head -c 600 err)"
-}
-has() {
-  checks=$((checks + 1))
-  grep -qF -- "$2" "$1" || fail "$1 lacks '$2': $(head -c 600 "$1")"
-}
+source "$(dirname "$0")/lib.sh"
 
 run 0 devices
 cp out devices.txt
@@ -84,5 +63,4 @@ if [[ $gpu_built == 1 ]]; then
   fi
 fi
 
-echo "$checks checks, $fails failed"
-[[ $fails == 0 ]]
+finish

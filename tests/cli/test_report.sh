@@ -7,32 +7,8 @@
 # shows every image, and takes a screenshot of it.
 #   test_report.sh PATH/TO/convbench REPO_ROOT
 # Exits 77 (skipped) when only the Chromium part could not run.
-set -uo pipefail
-cb=$(realpath "$1")
-root=$(realpath "$2")
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
+source "$(dirname "$0")/lib.sh"
 
-fails=0
-checks=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-run() {
-  local want=$1
-  shift
-  checks=$((checks + 1))
-  "$cb" "$@" >out 2>err
-  local got=$?
-  [[ $got == "$want" ]] || fail "convbench $* exited $got, expected $want; stderr: $(head -c 600 err)"
-}
-has() {
-  checks=$((checks + 1))
-  grep -qF -- "$2" "$1" || fail "$1 lacks '$2'"
-}
-lacks() {
-  checks=$((checks + 1))
-  ! grep -qF -- "$2" "$1" || fail "$1 has '$2'"
-}
 # line_of FILE TEXT: the first line number holding TEXT (0 when none).
 line_of() { grep -nF -- "$2" "$1" | head -1 | cut -d: -f1 || true; }
 
@@ -218,9 +194,8 @@ has out "1 matched of 2; geometric mean of B/A (total): 1.250"
 # ---- the page in headless Chromium ------------------------------------------------
 browser=$(command -v chromium || command -v chromium-browser || true)
 if [[ -z $browser ]]; then
-  [[ $fails == 0 ]] || { echo "FAILED: $fails of $checks checks" >&2; exit 1; }
-  echo "SKIP: chromium not installed (scripts/setup installs it); $checks checks passed"
-  exit 77
+  [[ $fails == 0 ]] || finish # exits 1
+  skip "chromium not installed (scripts/setup installs it); $checks checks passed"
 fi
 # A copy of the page, beside it so relative paths resolve, with a script
 # that records on <body> how many images loaded and which did not.
@@ -240,8 +215,4 @@ valid_png rep/screenshot.png
 checks=$((checks + 1))
 [[ $(stat -c %s rep/screenshot.png 2>/dev/null || echo 0) -gt 20000 ]] || fail "screenshot suspiciously small"
 
-if [[ $fails -gt 0 ]]; then
-  echo "FAILED: $fails of $checks checks" >&2
-  exit 1
-fi
-echo "ok: $checks checks"
+finish

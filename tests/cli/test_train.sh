@@ -5,60 +5,11 @@
 # sqlite3), checkpoints, identical losses for identical seeds, Ctrl-C.
 # Skips (77) without the Debian package dataset-fashion-mnist.
 #   test_train.sh PATH/TO/convbench REPO_ROOT
-set -uo pipefail
-cb=$(realpath "$1")
-root=$(realpath "$2")
-fm=/usr/share/datasets/fashion-mnist
-if [[ ! -r $fm/train-images-idx3-ubyte.gz ]]; then
-  echo "skip: $fm is not installed (Debian package dataset-fashion-mnist)"
-  exit 77
-fi
-if ! command -v sqlite3 >/dev/null; then
-  echo "skip: no sqlite3 command-line tool"
-  exit 77
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
+source "$(dirname "$0")/lib.sh"
+need_fashion_mnist
+need_sqlite3
 
-fails=0
-checks=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-run() {
-  local want=$1
-  shift
-  checks=$((checks + 1))
-  "$cb" "$@" >out 2>err
-  local got=$?
-  if [[ $got != "$want" ]]; then
-    fail "convbench $* exited $got, expected $want; stderr: $(head -c 600 err)"
-  fi
-}
-has() {
-  checks=$((checks + 1))
-  grep -qF -- "$2" "$1" || fail "$1 lacks '$2': $(head -c 800 "$1")"
-}
-sql() {
-  checks=$((checks + 1))
-  local got
-  got=$(sqlite3 "$1" "$2" 2>&1)
-  [[ "$got" == "$3" ]] || fail "sqlite3 $1 \"$2\" gave '$got', expected '$3'"
-}
-nofile() {
-  checks=$((checks + 1))
-  [[ ! -e $1 ]] || fail "$1 exists"
-}
-
-# A tiny net: trains on ref in a second.
-cat >tiny.net <<'NET'
-net name=tiny input=1x28x28 batch=16
-solver type=sgd lr=0.05 momentum=0.9 weight_decay=0.0005 policy=step gamma=0.5 step=32
-conv name=conv1 out=4 k=5 stride=2
-relu
-pool name=pool1 mode=max k=2 stride=2
-fc name=ip1 out=10
-softmax name=loss
-NET
+tiny_train_net
 small=(--limit 512 --test-limit 200 --threads 1 --backend ref --quiet)
 
 # ---- usage --------------------------------------------------------------------
@@ -187,24 +138,10 @@ sql all.db "select group_concat(distinct what) from grad_checks where backend !=
 # ---- Ctrl-C keeps what was recorded ------------------------------------------------------------
 "$cb" train tiny.net --epochs 50 --limit 4096 --test-limit 100 --threads 1 --backend ref \
   --log-every 1 --db int.db --quiet >out 2>err &
-pid=$!
-for _ in $(seq 100); do
-  sleep 0.1
-  n=$(sqlite3 int.db "select count(*) from train_epochs" 2>/dev/null || echo 0)
-  [[ ${n:-0} -ge 1 ]] && break
-done
-kill -INT $pid
-wait $pid
-got=$?
-checks=$((checks + 1))
-[[ $got == 130 ]] || fail "interrupted train exited $got, expected 130"
+interrupt $! train int.db "select count(*) from train_epochs"
 has err "interrupted; recorded steps and epochs were kept, run marked interrupted"
 sql int.db "select status from runs" "interrupted"
 sql int.db "select count(*) >= 1 from train_epochs" "1"
 sql int.db "select max(step) >= 256 from train_steps" "1"
 
-if [[ $fails -gt 0 ]]; then
-  echo "FAILED: $fails of $checks checks" >&2
-  exit 1
-fi
-echo "ok: $checks checks"
+finish

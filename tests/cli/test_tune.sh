@@ -3,37 +3,11 @@
 # driven as a user would: what gets cached, what a tuned net runs, export /
 # clear / import, and two tunes writing one database at the same time.
 #   test_tune.sh PATH/TO/convbench REPO_ROOT
-set -uo pipefail
-cb=$(realpath "$1")
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
-fails=0
-checks=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-run() {
-  local want=$1
-  shift
-  checks=$((checks + 1))
-  "$cb" "$@" >out 2>err
-  local got=$?
-  [[ $got == "$want" ]] || fail "convbench $* exited $got, expected $want; stderr: $(head -c 600 err)"
-}
-has() {
-  checks=$((checks + 1))
-  grep -qF -- "$2" "$1" || fail "$1 lacks '$2': $(head -c 800 "$1")"
-}
-sql() {
-  checks=$((checks + 1))
-  local got
-  got=$(sqlite3 "$1" "$2" 2>&1)
-  [[ "$got" == "$3" ]] || fail "sqlite3 $1 \"$2\" gave '$got', expected '$3'"
-}
+source "$(dirname "$0")/lib.sh"
 
 backends=$("$cb" devices | awk '$2 == "available" && $1 != "ref" {print $1}' | paste -sd, -)
 if [[ -z "$backends" ]]; then
-  echo "SKIP: no backend besides ref in this build"
-  exit 77
+  skip "no backend besides ref in this build"
 fi
 quick=(--min-samples 3 --min-ms 1 --quiet)
 printf 'net name=tiny input=4x10x10 batch=2\nconv name=c1 out=6 k=3 pad=1\nrelu\nconv name=c2 out=4 k=1\nfc name=f out=5\n' >tiny.net
@@ -115,8 +89,4 @@ sql c.db "select count(distinct problem_id) from measurements" "10"
 # Every problem of each net was measured by its own run: none lost to the other writer.
 sql c.db "select count(*) from (select run_id, count(distinct problem_id) n from measurements group by run_id) where n = 5" "2"
 
-if [[ $fails -gt 0 ]]; then
-  echo "FAILED: $fails of $checks checks" >&2
-  exit 1
-fi
-echo "ok: $checks checks"
+finish

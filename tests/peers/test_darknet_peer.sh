@@ -5,41 +5,9 @@
 # the sqlite3 CLI), then convbench report on that database. Skips (77)
 # without libdarknet (Debian package darknet).
 #   test_darknet_peer.sh PATH/TO/convbench REPO_ROOT
-set -uo pipefail
-cb=$(realpath "$1")
-root=$(realpath "$2")
-py=/usr/bin/python3
-peer="$root/scripts/peers/darknet_bench.py"
-
-if [[ ! -e /usr/lib/darknet/libdarknet.so ]]; then
-  echo "skip: no /usr/lib/darknet/libdarknet.so (Debian package darknet)"
-  exit 77
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-
-fails=0
-checks=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-run() {
-  local want=$1
-  shift
-  checks=$((checks + 1))
-  "$py" "$peer" --convbench "$cb" "$@" >out 2>err
-  local got=$?
-  [[ $got == "$want" ]] || fail "darknet_bench.py $* exited $got, expected $want; stderr: $(head -c 600 err)"
-}
-has() {
-  checks=$((checks + 1))
-  grep -qF -- "$2" "$1" || fail "$1 lacks '$2': $(head -c 400 "$1")"
-}
-sql() {
-  checks=$((checks + 1))
-  local got
-  got=$(sqlite3 "$1" "$2" 2>&1)
-  [[ "$got" == "$3" ]] || fail "sqlite3 $1 \"$2\" gave '$got', expected '$3'"
-}
+source "$(dirname "$0")/../cli/lib.sh"
+peer_init darknet_bench.py --convbench "$cb"
+[[ -e /usr/lib/darknet/libdarknet.so ]] || skip "no /usr/lib/darknet/libdarknet.so (Debian package darknet)"
 
 # ---- what darknet cannot express, and bad arguments: exit 2, nothing recorded ----
 printf 'net name=avgnet input=3x8x8 batch=2\nconv name=c1 out=4 k=3 pad=1\npool name=p1 mode=avg k=2 stride=2\nfc name=f out=3\n' >avg.net
@@ -82,8 +50,4 @@ grep -q "^| darknet | " rep/report.md || fail "report.md has no darknet row"
 checks=$((checks + 1))
 ! grep -q "^small per layer" rep/report.md || fail "report.md has a per-layer table without layers"
 
-if [[ $fails -gt 0 ]]; then
-  echo "FAILED: $fails of $checks checks" >&2
-  exit 1
-fi
-echo "ok: $checks checks"
+finish

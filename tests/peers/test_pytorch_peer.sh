@@ -5,52 +5,10 @@
 # convbench database (read back with the sqlite3 CLI). Skips (77) when
 # /usr/bin/python3 cannot import torch.
 #   test_pytorch_peer.sh PATH/TO/convbench REPO_ROOT
-set -uo pipefail
-cb=$(realpath "$1")
-root=$(realpath "$2")
-py=/usr/bin/python3
-peer="$root/scripts/peers/pytorch_bench.py"
-
-if ! "$py" -c 'import torch' 2>/dev/null; then
-  echo "skip: $py cannot import torch (Debian package python3-torch)"
-  exit 77
-fi
-if ! command -v sqlite3 >/dev/null; then
-  echo "skip: no sqlite3 command-line tool"
-  exit 77
-fi
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-
-fails=0
-checks=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-
-# run EXPECTED_STATUS ARGS...: runs the peer, keeps stdout/stderr in out/err.
-run() {
-  local want=$1
-  shift
-  checks=$((checks + 1))
-  "$py" "$peer" "$@" >out 2>err
-  local got=$?
-  if [[ $got != "$want" ]]; then
-    fail "pytorch_bench.py $* exited $got, expected $want; stderr: $(head -c 600 err)"
-  fi
-}
-# has FILE TEXT: FILE contains TEXT (fixed string).
-has() {
-  checks=$((checks + 1))
-  grep -qF -- "$2" "$1" || fail "$1 lacks '$2': $(head -c 600 "$1")"
-}
-# sql DB QUERY EXPECTED
-sql() {
-  checks=$((checks + 1))
-  local got
-  got=$(sqlite3 "$1" "$2" 2>&1)
-  [[ "$got" == "$3" ]] || fail "sqlite3 $1 \"$2\" gave '$got', expected '$3'"
-}
+source "$(dirname "$0")/../cli/lib.sh"
+peer_init pytorch_bench.py
+need_torch
+need_sqlite3
 
 lenet="$root/netdefs/lenet.net"
 common=(--batch 2 --iters 2 --threads 1 --quiet --convbench "$cb")
@@ -179,8 +137,4 @@ run 1 "$lenet" "${common[@]}" --db old.db
 has err "database 'old.db' is at schema 1"
 has err "convbench db init --db old.db"
 
-if [[ $fails -gt 0 ]]; then
-  echo "FAILED: $fails of $checks checks" >&2
-  exit 1
-fi
-echo "ok: $checks checks"
+finish

@@ -5,62 +5,13 @@
 # (backend 'pytorch'), the netdef's solver and lr policy, the loss going
 # down. Skips (77) without torch, sqlite3 or the Fashion-MNIST package.
 #   test_pytorch_train.sh PATH/TO/convbench REPO_ROOT
-set -uo pipefail
-cb=$(realpath "$1")
-root=$(realpath "$2")
-py=/usr/bin/python3
-peer="$root/scripts/peers/pytorch_train.py"
-fm=/usr/share/datasets/fashion-mnist
+source "$(dirname "$0")/../cli/lib.sh"
+peer_init pytorch_train.py
+need_torch
+need_sqlite3
+need_fashion_mnist
 
-if ! "$py" -c 'import torch' 2>/dev/null; then
-  echo "skip: $py cannot import torch (Debian package python3-torch)"
-  exit 77
-fi
-if ! command -v sqlite3 >/dev/null; then
-  echo "skip: no sqlite3 command-line tool"
-  exit 77
-fi
-if [[ ! -r $fm/train-images-idx3-ubyte.gz ]]; then
-  echo "skip: $fm is not installed (Debian package dataset-fashion-mnist)"
-  exit 77
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-
-fails=0
-checks=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-run() {
-  local want=$1
-  shift
-  checks=$((checks + 1))
-  "$py" "$peer" "$@" >out 2>err
-  local got=$?
-  if [[ $got != "$want" ]]; then
-    fail "pytorch_train.py $* exited $got, expected $want; stderr: $(head -c 600 err)"
-  fi
-}
-has() {
-  checks=$((checks + 1))
-  grep -qF -- "$2" "$1" || fail "$1 lacks '$2': $(head -c 600 "$1")"
-}
-sql() {
-  checks=$((checks + 1))
-  local got
-  got=$(sqlite3 "$1" "$2" 2>&1)
-  [[ "$got" == "$3" ]] || fail "sqlite3 $1 \"$2\" gave '$got', expected '$3'"
-}
-
-cat >tiny.net <<'NET'
-net name=tiny input=1x28x28 batch=16
-solver type=sgd lr=0.05 momentum=0.9 weight_decay=0.0005 policy=step gamma=0.5 step=32
-conv name=conv1 out=4 k=5 stride=2
-relu
-pool name=pool1 mode=max k=2 stride=2
-fc name=ip1 out=10
-softmax name=loss
-NET
+tiny_train_net
 common=(--limit 512 --test-limit 200 --threads 1 --quiet --convbench "$cb")
 
 run 0 --help
@@ -105,8 +56,4 @@ sql r.db "select test_accuracy > 0.5 and images_per_s > 0 and epoch_seconds > 0
 sql r.db "select group_concat(distinct backend) from train_epochs" "pytorch,ref"
 sql r.db "select count(*) from machines" "1"
 
-if [[ $fails -gt 0 ]]; then
-  echo "FAILED: $fails of $checks checks" >&2
-  exit 1
-fi
-echo "ok: $checks checks"
+finish
