@@ -444,8 +444,8 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
  * stderr so stdout stays the bench's table, CSV or JSON. */
 static cb_status tune_missing(const cb_netdef *nd, const bench_args *a, const cli_session *s) {
   bool ops[3] = {true, true, true};
-  cli_problems ps;
-  cb_status st = cli_collect_problems(nd, a->batch, (int)a->threads, a->input_grad, ops, &ps);
+  cb_problem_list ps;
+  cb_status st = cb_net_problems_collect(nd, a->batch, (int)a->threads, a->input_grad, ops, &ps);
   if (st != CB_OK) return st;
   cli_tune_opts o = {.threads = (int)a->threads,
                      .device = -1, /* a tuned net runs on the host backends */
@@ -453,12 +453,12 @@ static cb_status tune_missing(const cb_netdef *nd, const bench_args *a, const cl
                      .quiet = a->quiet,
                      .report = stderr};
   cb_tune_rules_default(&o.rules);
-  cli_tune_stats stats;
+  cb_campaign_stats stats;
   st = cli_tune_problems(s, &o, &ps, &stats);
   if (st == CB_OK)
     fprintf(stderr, "tuned %d missing problems (%d cached) in %.1f s; %d were cached already\n",
             stats.tuned, stats.cached, stats.seconds, stats.already);
-  cli_problems_free(&ps);
+  cb_problem_list_free(&ps);
   return st;
 }
 

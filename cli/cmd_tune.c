@@ -190,8 +190,8 @@ static int tune_main(int argc, char **argv) {
     fprintf(stderr, "%s\n", cb_errmsg());
     return CLI_USAGE;
   }
-  cli_problems ps;
-  cb_status st = cli_collect_problems(nd, batch, (int)threads, input_grad, ops, &ps);
+  cb_problem_list ps;
+  cb_status st = cb_net_problems_collect(nd, batch, (int)threads, input_grad, ops, &ps);
   cb_netdef_free(nd);
   if (st != CB_OK) {
     fprintf(stderr, "%s\n", cb_errmsg());
@@ -200,7 +200,7 @@ static int tune_main(int argc, char **argv) {
 
   cli_session s;
   if (cli_session_begin(&s, db, "tune", 0, (int)threads) != CB_OK) {
-    cli_problems_free(&ps);
+    cb_problem_list_free(&ps);
     return CLI_FAIL;
   }
   cli_session_peak(&s, (int)threads);
@@ -212,14 +212,14 @@ static int tune_main(int argc, char **argv) {
     if (cb_gpu_info_get(o.device, &gi) != CB_OK) {
       cli_error("tune", "cuda:%d: unavailable (%s)", o.device, cb_errmsg());
       cli_session_end(&s, "failed", cb_errmsg());
-      cli_problems_free(&ps);
+      cb_problem_list_free(&ps);
       return CLI_FAIL;
     }
     cb_gpu_fingerprint(&gi, device_fp, sizeof device_fp);
   }
   o.device_fp = device_fp;
   printf("tuning %d problems for %s, build %s\n", ps.n, device_fp, s.build.fingerprint);
-  cli_tune_stats stats;
+  cb_campaign_stats stats;
   st = cli_tune_problems(&s, &o, &ps, &stats);
   printf("\n%d tuned (%d cached, %d candidates, %d failed validation or could not run), %d "
          "already cached%s in %.1f s\n",
@@ -241,7 +241,7 @@ static int tune_main(int argc, char **argv) {
     cli_error("tune", "%s", msg);
     rc = CLI_FAIL;
   }
-  cli_problems_free(&ps);
+  cb_problem_list_free(&ps);
   return rc;
 }
 
