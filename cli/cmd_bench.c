@@ -8,26 +8,23 @@
  * backend on one net or shape) is one transaction; Ctrl-C stops between
  * layers and marks the run interrupted. Several backends are timed
  * interleaved, round by round, when their nets fit in memory together. */
-#include "cli.h"
 #include "backends.h"
+#include "options.h"
 #include "gpu.h"
 
 #include "machine.h"
 #include "sha256.h"
 #include "util.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 typedef struct bench_args {
+  cli_args o; /* db (NULL: --no-db), batch, iters, warmup, threads, seed, format, quiet */
   const char *path;
-  long long batch, iters, warmup, threads, seed;
   cli_backends be; /* --backend */
-  const char *db;  /* NULL: --no-db */
-  cli_format format;
-  bool input_grad, quiet, tune_missing;
+  bool input_grad, tune_missing;
   int device;             /* --device cuda:N: the GPU the GPU backends run on (0 by default) */
   bool on_gpu;            /* a GPU backend is among the backends */
   char netdef_sha256[65]; /* of the file's bytes, so results name the exact netdef */
@@ -76,94 +73,52 @@ static void usage(FILE *f) {
           cli_default_threads());
 }
 
-static int parse_args(int argc, char **argv, bench_args *a) {
-  static const struct option opts[] = {{"batch", required_argument, NULL, 'b'},
-                                       {"iters", required_argument, NULL, 'i'},
-                                       {"warmup", required_argument, NULL, 'w'},
-                                       {"backend", required_argument, NULL, 'B'},
-                                       {"threads", required_argument, NULL, 't'},
-                                       {"seed", required_argument, NULL, 's'},
-                                       {"db", required_argument, NULL, 'd'},
-                                       {"no-db", no_argument, NULL, 'n'},
-                                       {"format", required_argument, NULL, 'f'},
-                                       {"input-grad", no_argument, NULL, 'g'},
-                                       {"tune-missing", no_argument, NULL, 'T'},
-                                       {"quiet", no_argument, NULL, 'q'},
-                                       {"device", required_argument, NULL, 'D'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  *a = (bench_args){.iters = 10, .warmup = 1, .seed = 1, .db = "results.db"};
-  a->be.arg = "ref";
-  a->threads = cli_default_threads();
-  const cli_command *c = &cli_bench;
-  opterr = 0;
-  optind = 1;
-  int ch;
-  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'b':
-      if (!cli_parse_int(c, "--batch", optarg, 1, INT32_MAX, &a->batch)) return CLI_USAGE;
-      break;
-    case 'i':
-      if (!cli_parse_int(c, "--iters", optarg, 1, 1000000, &a->iters)) return CLI_USAGE;
-      break;
-    case 'w':
-      if (!cli_parse_int(c, "--warmup", optarg, 0, 1000000, &a->warmup)) return CLI_USAGE;
-      break;
-    case 't':
-      if (!cli_parse_int(c, "--threads", optarg, 1, 4096, &a->threads)) return CLI_USAGE;
-      break;
-    case 's':
-      if (!cli_parse_int(c, "--seed", optarg, 0, INT64_MAX, &a->seed)) return CLI_USAGE;
-      break;
-    case 'B':
-      a->be.arg = optarg;
-      a->be.given = true;
-      break;
-    case 'd':
-      a->db = optarg;
-      break;
-    case 'n':
-      a->db = NULL;
-      break;
-    case 'g':
-      a->input_grad = true;
-      break;
-    case 'T':
-      a->tune_missing = true;
-      break;
-    case 'D':
-      if (cb_gpu_parse_device(optarg, &a->device) != CB_OK || a->device < 0)
-        return cli_usage_error(c, "--device: expected cuda:N, got '%s'", optarg);
-      break;
-    case 'q':
-      a->quiet = true;
-      break;
-    case 'f':
-      if (strcmp(optarg, "table") == 0)
-        a->format = CLI_FORMAT_TABLE;
-      else if (strcmp(optarg, "csv") == 0)
-        a->format = CLI_FORMAT_CSV;
-      else if (strcmp(optarg, "json") == 0)
-        a->format = CLI_FORMAT_JSON;
-      else
-        return cli_usage_error(c, "--format: expected table, csv or json, got '%s'", optarg);
-      break;
-    case 'h':
-      usage(stdout);
-      return -1;
-    case ':':
-      return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
-    default:
-      return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
-    }
+static int own_option(const cli_command *c, int ch, const char *arg, void *user) {
+  bench_args *a = user;
+  switch (ch) {
+  case 'g':
+    a->input_grad = true;
+    break;
+  case 'T':
+    a->tune_missing = true;
+    break;
+  case 'D':
+    if (cb_gpu_parse_device(arg, &a->device) != CB_OK || a->device < 0)
+      return cli_usage_error(c, "--device: expected cuda:N, got '%s'", arg);
+    break;
   }
-  if (optind >= argc) return cli_usage_error(c, "missing NET.net or LAYERS.shapes");
-  if (optind + 1 < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
-  a->path = argv[optind];
-  if (a->db && !*a->db)
+  return CLI_OK;
+}
+
+/* Options, the operand, --db and --backend. Returns CLI_OK, -1 after
+ * --help, or the exit code after printing why. */
+static int parse_args(int argc, char **argv, bench_args *a) {
+  static const char *const formats[] = {"table", "csv", "json", NULL}; /* cli_format's order */
+  static const cli_option own[] = {{"input-grad", false, 'g'},
+                                   {"tune-missing", false, 'T'},
+                                   {"device", true, 'D'},
+                                   {NULL, false, 0}};
+  const cli_options spec = {.cmd = &cli_bench,
+                            .common = CLI_OPT_BATCH | CLI_OPT_ITERS | CLI_OPT_WARMUP |
+                                      CLI_OPT_BACKEND | CLI_OPT_THREADS | CLI_OPT_SEED |
+                                      CLI_OPT_DB | CLI_OPT_NO_DB | CLI_OPT_FORMAT | CLI_OPT_QUIET,
+                            .formats = formats,
+                            .own = own,
+                            .own_fn = own_option,
+                            .user = a};
+  *a = (bench_args){0};
+  cli_args_init(&spec, &a->o);
+  const cli_command *c = &cli_bench;
+  int rc = cli_parse(&spec, argc, argv, &a->o);
+  if (rc != CLI_OK) return rc;
+  if (a->o.noperands < 1) return cli_usage_error(c, "missing NET.net or LAYERS.shapes");
+  if (a->o.noperands > 1) return cli_usage_error(c, "unexpected argument '%s'", a->o.operands[1]);
+  a->path = a->o.operands[0];
+  if (a->o.db && !*a->o.db)
     return cli_usage_error(c, "--db: empty path (use --no-db to record nothing)");
-  int rc = cli_backends_resolve(c, &a->be);
+  a->be.arg = a->o.backend;
+  a->be.given = a->o.backend_given;
+  rc = cli_backends_resolve(c, &a->be);
   if (rc != CLI_OK) return rc;
   for (int i = 0; i < a->be.n; i++) {
     const cb_backend *b = cb_backend_find(a->be.names[i]);
@@ -220,7 +175,7 @@ static void progress_done(progress *p) {
 static cb_status build(const cb_netdef *nd, const bench_args *a, int index, const char *backend,
                        bool check_only, cb_net **net) {
   cb_net_opts o =
-      cli_backends_net_opts(&a->be, backend, a->batch, (int)a->threads, (uint64_t)a->seed);
+      cli_backends_net_opts(&a->be, backend, a->o.batch, (int)a->o.threads, (uint64_t)a->o.seed);
   o.device = a->device;
   o.input_grad = a->input_grad;
   o.shape_index = index;
@@ -363,9 +318,9 @@ static cb_status record(const cli_session *s, const bench_args *a, const char *b
                    .backend = backend,
                    .single_layer = net->def->is_shapes,
                    .batch = net->batch,
-                   .threads = (int)a->threads,
-                   .iters = (int)a->iters,
-                   .warmup = (int)a->warmup,
+                   .threads = (int)a->o.threads,
+                   .iters = (int)a->o.iters,
+                   .warmup = (int)a->o.warmup,
                    .input_grad = a->input_grad,
                    .fwd = res->fwd,
                    .bwd = res->bwd,
@@ -415,8 +370,8 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
     p->backends = a->be.names + first;
     p->nnets = count;
     rep->batch = nets[0]->batch;
-    cb_bench_opts bo = {.iters = (int)a->iters,
-                        .warmup = (int)a->warmup,
+    cb_bench_opts bo = {.iters = (int)a->o.iters,
+                        .warmup = (int)a->o.warmup,
                         .stop = &cli_stop,
                         .progress = on_progress,
                         .progress_user = p};
@@ -445,12 +400,13 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
 static cb_status tune_missing(const cb_netdef *nd, const bench_args *a, const cli_session *s) {
   bool ops[3] = {true, true, true};
   cb_problem_list ps;
-  cb_status st = cb_net_problems_collect(nd, a->batch, (int)a->threads, a->input_grad, ops, &ps);
+  cb_status st =
+      cb_net_problems_collect(nd, a->o.batch, (int)a->o.threads, a->input_grad, ops, &ps);
   if (st != CB_OK) return st;
-  cli_tune_opts o = {.threads = (int)a->threads,
+  cli_tune_opts o = {.threads = (int)a->o.threads,
                      .device = -1, /* a tuned net runs on the host backends */
                      .device_fp = a->be.device_fp,
-                     .quiet = a->quiet,
+                     .quiet = a->o.quiet,
                      .report = stderr};
   cb_tune_rules_default(&o.rules);
   cb_campaign_stats stats;
@@ -474,8 +430,8 @@ static int bench_main(int argc, char **argv) {
     fprintf(stderr, "%s\n", cb_errmsg());
     return CLI_USAGE;
   }
-  if ((rc = cli_backends_setup_tuned(&cli_bench, &a.be, a.db, (int)a.threads, a.tune_missing)) !=
-      CLI_OK) {
+  if ((rc = cli_backends_setup_tuned(&cli_bench, &a.be, a.o.db, (int)a.o.threads,
+                                     a.tune_missing)) != CLI_OK) {
     cb_netdef_free(nd);
     return rc;
   }
@@ -494,11 +450,11 @@ static int bench_main(int argc, char **argv) {
               a.be.n);
 
   cli_session s;
-  if (cli_session_begin(&s, a.db, "bench", (uint64_t)a.seed, (int)a.threads) != CB_OK) {
+  if (cli_session_begin(&s, a.o.db, "bench", (uint64_t)a.o.seed, (int)a.o.threads) != CB_OK) {
     cb_netdef_free(nd);
     return CLI_FAIL;
   }
-  cli_session_peak(&s, (int)a.threads);
+  cli_session_peak(&s, (int)a.o.threads);
   cli_install_signals();
   if (a.be.chooser.db && a.tune_missing && (st = tune_missing(nd, &a, &s)) != CB_OK) {
     if (st == CB_ERR_INTERRUPTED) {
@@ -522,9 +478,9 @@ static int bench_main(int argc, char **argv) {
                     .netdef = a.path,
                     .session = &s,
                     .shapes = nd->is_shapes,
-                    .threads = (int)a.threads,
-                    .iters = (int)a.iters,
-                    .warmup = (int)a.warmup,
+                    .threads = (int)a.o.threads,
+                    .iters = (int)a.o.iters,
+                    .warmup = (int)a.o.warmup,
                     .interleaved = interleave,
                     .nresults = a.be.n,
                     .results = results};
@@ -533,7 +489,7 @@ static int bench_main(int argc, char **argv) {
     if (!(results[b].rows = calloc((size_t)nrows, sizeof(cli_row))))
       st = cb_error(CB_ERR_NOMEM, "out of memory");
   }
-  progress p = {.enabled = !a.quiet, .tty = isatty(2), .start = cb_now_ns()};
+  progress p = {.enabled = !a.o.quiet, .tty = isatty(2), .start = cb_now_ns()};
   for (int i = 0; i < nnets && st == CB_OK; i++) {
     if (interleave)
       st = bench_group(nd, &a, i, 0, a.be.n, &s, &p, &rep);
@@ -544,12 +500,12 @@ static int bench_main(int argc, char **argv) {
 
   if (st == CB_OK) {
     cli_session_end(&s, "ok", NULL);
-    cli_report_print(stdout, a.format, &rep);
+    cli_report_print(stdout, (cli_format)a.o.format, &rep);
     rc = CLI_OK;
   } else if (st == CB_ERR_INTERRUPTED) {
     cli_session_end(&s, "interrupted", NULL);
     rep.interrupted = true;
-    cli_report_print(stdout, a.format, &rep);
+    cli_report_print(stdout, (cli_format)a.o.format, &rep);
     cli_error("bench", "interrupted; %s",
               s.run_id ? "finished measurements were kept, run marked interrupted"
                        : "nothing recorded");

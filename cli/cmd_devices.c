@@ -1,11 +1,10 @@
 /* cmd_devices.c: `convbench devices`: the hardware as hwloc sees it, and
  * every backend compiled in, with whether it can run here and why not. */
-#include "cli.h"
+#include "options.h"
 #include "gpu.h"
 #include "cache.h"
 #include "gpustate.h"
 
-#include <getopt.h>
 #include <string.h>
 
 static void usage(FILE *f) {
@@ -154,29 +153,14 @@ static int print_json(const cb_machine *m) {
 }
 
 static int devices_main(int argc, char **argv) {
-  static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  bool json = false;
-  opterr = 0;
-  optind = 1;
-  int ch;
-  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    if (ch == 'h') {
-      usage(stdout);
-      return CLI_OK;
-    }
-    if (ch == 'f' && (strcmp(optarg, "json") == 0 || strcmp(optarg, "table") == 0)) {
-      json = strcmp(optarg, "json") == 0;
-      continue;
-    }
-    if (ch == 'f')
-      return cli_usage_error(&cli_devices, "--format: expected table or json, got '%s'", optarg);
-    if (ch == ':')
-      return cli_usage_error(&cli_devices, "option '%s' needs a value", argv[optind - 1]);
-    return cli_usage_error(&cli_devices, "unknown option '%s'", argv[optind - 1]);
-  }
-  if (optind < argc) return cli_usage_error(&cli_devices, "unexpected argument '%s'", argv[optind]);
+  static const char *const formats[] = {"table", "json", NULL};
+  const cli_options spec = {.cmd = &cli_devices, .common = CLI_OPT_FORMAT, .formats = formats};
+  cli_args o;
+  cli_args_init(&spec, &o);
+  int rc = cli_parse(&spec, argc, argv, &o);
+  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+  if (o.noperands) return cli_usage_error(&cli_devices, "unexpected argument '%s'", o.operands[0]);
+  bool json = o.format == 1;
 
   cb_machine m;
   if (cb_machine_probe(&m) != CB_OK) {

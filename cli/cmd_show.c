@@ -3,10 +3,9 @@
  * kernel problems and flops, and the memory the net needs. The JSON form
  * is what the peer scripts (scripts/peers/) build their models from, so a
  * PyTorch run has exactly convbench's shapes. Nothing is allocated. */
-#include "cli.h"
+#include "options.h"
 #include "solver.h"
 
-#include <getopt.h>
 #include <string.h>
 
 static void usage(FILE *f) {
@@ -141,39 +140,19 @@ static void show_table(FILE *f, const cb_net *net) {
 }
 
 static int show_main(int argc, char **argv) {
-  static const struct option opts[] = {{"batch", required_argument, NULL, 'b'},
-                                       {"format", required_argument, NULL, 'f'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+  static const char *const formats[] = {"table", "json", NULL};
+  const cli_options spec = {
+      .cmd = &cli_show, .common = CLI_OPT_BATCH | CLI_OPT_FORMAT, .formats = formats};
   const cli_command *c = &cli_show;
-  long long batch = 0;
-  bool json = false;
-  opterr = 0;
-  optind = 1;
-  int ch;
-  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'b':
-      if (!cli_parse_int(c, "--batch", optarg, 1, INT32_MAX, &batch)) return CLI_USAGE;
-      break;
-    case 'f':
-      if (strcmp(optarg, "json") == 0)
-        json = true;
-      else if (strcmp(optarg, "table") != 0)
-        return cli_usage_error(c, "--format: expected table or json, got '%s'", optarg);
-      break;
-    case 'h':
-      usage(stdout);
-      return CLI_OK;
-    case ':':
-      return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
-    default:
-      return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind >= argc) return cli_usage_error(c, "missing NET.net or LAYERS.shapes");
-  if (optind + 1 < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
-  const char *path = argv[optind];
+  cli_args args;
+  cli_args_init(&spec, &args);
+  int parsed = cli_parse(&spec, argc, argv, &args);
+  if (parsed != CLI_OK) return parsed < 0 ? CLI_OK : parsed;
+  if (args.noperands < 1) return cli_usage_error(c, "missing NET.net or LAYERS.shapes");
+  if (args.noperands > 1) return cli_usage_error(c, "unexpected argument '%s'", args.operands[1]);
+  const char *path = args.operands[0];
+  long long batch = args.batch;
+  bool json = args.format == 1;
 
   cb_netdef *nd;
   if (cb_netdef_load(path, &nd) != CB_OK) {
