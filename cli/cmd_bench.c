@@ -418,36 +418,104 @@ static cb_status tune_missing(const cb_netdef *nd, const bench_args *a, const cl
   return st;
 }
 
-static int bench_main(int argc, char **argv) {
-  bench_args a;
-  int rc = parse_args(argc, argv, &a);
-  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
-
-  cb_netdef *nd;
-  cb_status st = cb_netdef_load(a.path, &nd);
-  if (st == CB_OK && (st = cb_sha256_file(a.path, a.netdef_sha256)) != CB_OK) cb_netdef_free(nd);
+/* Loads the netdef, sets up 'tuned' and checks every net before anything
+ * touches the database. Returns CLI_OK or the exit code, after printing
+ * why (nd is then freed). */
+static int bench_prepare(bench_args *a, cb_netdef **nd, int *nrows, bool *interleave) {
+  cb_status st = cb_netdef_load(a->path, nd);
+  if (st == CB_OK && (st = cb_sha256_file(a->path, a->netdef_sha256)) != CB_OK) cb_netdef_free(*nd);
   if (st != CB_OK) {
     fprintf(stderr, "%s\n", cb_errmsg());
     return CLI_USAGE;
   }
-  if ((rc = cli_backends_setup_tuned(&cli_bench, &a.be, a.o.db, (int)a.o.threads,
-                                     a.tune_missing)) != CLI_OK) {
-    cb_netdef_free(nd);
+  int rc =
+      cli_backends_setup_tuned(&cli_bench, &a->be, a->o.db, (int)a->o.threads, a->tune_missing);
+  if (rc != CLI_OK) {
+    cb_netdef_free(*nd);
     return rc;
   }
-  /* Check every net before touching the database. */
-  int nnets = nd->is_shapes ? nd->n : 1, nrows = 0;
-  bool interleave = false;
-  if ((st = check_all(nd, &a, nnets, &interleave, &nrows)) != CB_OK) {
+  int nnets = (*nd)->is_shapes ? (*nd)->n : 1;
+  *nrows = 0;
+  *interleave = false;
+  if ((st = check_all(*nd, a, nnets, interleave, nrows)) != CB_OK) {
     fprintf(stderr, "%s\n", cb_errmsg());
-    cb_netdef_free(nd);
+    cb_netdef_free(*nd);
     return cli_exit_code(st);
   }
-  if (a.be.n > 1 && !interleave)
+  if (a->be.n > 1 && !*interleave)
     cli_error("bench",
               "note: the nets of %d backends do not fit in memory together; timing the "
               "backends one after another, not interleaved",
-              a.be.n);
+              a->be.n);
+  return CLI_OK;
+}
+
+/* --tune-missing's failure: ends the run, says why. */
+static int tune_missing_failed(cli_session *s, cb_status st) {
+  if (st == CB_ERR_INTERRUPTED) {
+    cli_session_end(s, "interrupted", NULL);
+    cli_error("bench", "interrupted while tuning; finished problems were kept");
+  } else {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", cb_errmsg());
+    cli_session_end(s, "failed", msg);
+    cli_error("bench", "%s", msg);
+  }
+  return cli_exit_code(st);
+}
+
+/* Times every net of nd on every backend into rep's results, which it
+ * allocates (nrows each). */
+static cb_status bench_all(const cb_netdef *nd, const bench_args *a, cli_session *s, int nrows,
+                           progress *p, cli_report *rep) {
+  cb_status st = CB_OK;
+  for (int b = 0; b < a->be.n; b++) {
+    rep->results[b].backend = a->be.names[b];
+    if (!(rep->results[b].rows = calloc((size_t)nrows, sizeof(cli_row))))
+      st = cb_error(CB_ERR_NOMEM, "out of memory");
+  }
+  int nnets = nd->is_shapes ? nd->n : 1;
+  for (int i = 0; i < nnets && st == CB_OK; i++) {
+    if (rep->interleaved)
+      st = bench_group(nd, a, i, 0, a->be.n, s, p, rep);
+    else
+      for (int b = 0; b < a->be.n && st == CB_OK; b++) st = bench_group(nd, a, i, b, 1, s, p, rep);
+  }
+  return st;
+}
+
+/* Ends the run and prints what was measured; returns the exit code. */
+static int bench_finish(cli_session *s, const bench_args *a, cb_status st, cli_report *rep) {
+  if (st == CB_OK) {
+    cli_session_end(s, "ok", NULL);
+    cli_report_print(stdout, (cli_format)a->o.format, rep);
+    return CLI_OK;
+  }
+  if (st == CB_ERR_INTERRUPTED) {
+    bool recorded = s->run_id != 0;
+    cli_session_end(s, "interrupted", NULL);
+    rep->interrupted = true;
+    cli_report_print(stdout, (cli_format)a->o.format, rep);
+    cli_error("bench", "interrupted; %s",
+              recorded ? "finished measurements were kept, run marked interrupted"
+                       : "nothing recorded");
+    return CLI_INTERRUPTED;
+  }
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", cb_errmsg());
+  cli_session_end(s, "failed", msg);
+  cli_error("bench", "%s", msg);
+  return CLI_FAIL;
+}
+
+static int bench_main(int argc, char **argv) {
+  bench_args a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+  cb_netdef *nd;
+  int nrows;
+  bool interleave;
+  if ((rc = bench_prepare(&a, &nd, &nrows, &interleave)) != CLI_OK) return rc;
 
   cli_session s;
   if (cli_session_begin(&s, a.o.db, "bench", (uint64_t)a.o.seed, (int)a.o.threads) != CB_OK) {
@@ -456,19 +524,12 @@ static int bench_main(int argc, char **argv) {
   }
   cli_session_peak(&s, (int)a.o.threads);
   cli_install_signals();
+  cb_status st;
   if (a.be.chooser.db && a.tune_missing && (st = tune_missing(nd, &a, &s)) != CB_OK) {
-    if (st == CB_ERR_INTERRUPTED) {
-      cli_session_end(&s, "interrupted", NULL);
-      cli_error("bench", "interrupted while tuning; finished problems were kept");
-    } else {
-      char msg[1024];
-      snprintf(msg, sizeof msg, "%s", cb_errmsg());
-      cli_session_end(&s, "failed", msg);
-      cli_error("bench", "%s", msg);
-    }
+    rc = tune_missing_failed(&s, st);
     cb_db_close(a.be.chooser.db);
     cb_netdef_free(nd);
-    return cli_exit_code(st);
+    return rc;
   }
 
   const char *name = NULL;
@@ -484,39 +545,9 @@ static int bench_main(int argc, char **argv) {
                     .interleaved = interleave,
                     .nresults = a.be.n,
                     .results = results};
-  for (int b = 0; b < a.be.n; b++) {
-    results[b].backend = a.be.names[b];
-    if (!(results[b].rows = calloc((size_t)nrows, sizeof(cli_row))))
-      st = cb_error(CB_ERR_NOMEM, "out of memory");
-  }
   progress p = {.enabled = !a.o.quiet, .tty = isatty(2), .start = cb_now_ns()};
-  for (int i = 0; i < nnets && st == CB_OK; i++) {
-    if (interleave)
-      st = bench_group(nd, &a, i, 0, a.be.n, &s, &p, &rep);
-    else
-      for (int b = 0; b < a.be.n && st == CB_OK; b++)
-        st = bench_group(nd, &a, i, b, 1, &s, &p, &rep);
-  }
-
-  if (st == CB_OK) {
-    cli_session_end(&s, "ok", NULL);
-    cli_report_print(stdout, (cli_format)a.o.format, &rep);
-    rc = CLI_OK;
-  } else if (st == CB_ERR_INTERRUPTED) {
-    cli_session_end(&s, "interrupted", NULL);
-    rep.interrupted = true;
-    cli_report_print(stdout, (cli_format)a.o.format, &rep);
-    cli_error("bench", "interrupted; %s",
-              s.run_id ? "finished measurements were kept, run marked interrupted"
-                       : "nothing recorded");
-    rc = CLI_INTERRUPTED;
-  } else {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", cb_errmsg());
-    cli_session_end(&s, "failed", msg);
-    fprintf(stderr, "convbench bench: %s\n", msg);
-    rc = CLI_FAIL;
-  }
+  st = bench_all(nd, &a, &s, nrows, &p, &rep);
+  rc = bench_finish(&s, &a, st, &rep);
   for (int b = 0; b < a.be.n; b++) free(results[b].rows);
   cli_backends_close(&a.be);
   cb_netdef_free(nd);

@@ -233,9 +233,9 @@ static int check_main(int argc, char **argv) {
   st = run_checks(&k, nd, ref);
   if (k.shown && k.tty) fputs("\r\033[K", stderr);
   int failed = print_table(&k, ref);
-  rc = cli_common_end(&s, "check", st,
-                      "the layers checked so far were kept, run marked "
-                      "interrupted");
+  rc = cli_session_finish(&s, "check", st,
+                          "the layers checked so far were kept, run marked "
+                          "interrupted");
   if (rc == CLI_OK && failed) {
     cli_error("check", "%d of %d checks failed", failed, k.nres);
     rc = CLI_FAIL;

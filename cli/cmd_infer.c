@@ -148,7 +148,7 @@ static int infer_main(int argc, char **argv) {
            r.seconds > 0 ? (double)r.count / r.seconds : 0.0);
     print_confusion(confusion, classes);
   }
-  rc = cli_common_end(&s, "infer", st, "run marked interrupted");
+  rc = cli_session_finish(&s, "infer", st, "run marked interrupted");
 done:
   free(confusion);
   cb_dataset_free(&test);

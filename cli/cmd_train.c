@@ -294,8 +294,8 @@ static int train_main(int argc, char **argv) {
     snprintf(meta.net, sizeof meta.net, "%s", p.net->name);
     if ((st = cb_checkpoint_save(a.save, p.net, &meta)) == CB_OK) printf("saved %s\n", a.save);
   }
-  rc = cli_common_end(&s, "train", st,
-                      "recorded steps and epochs were kept, run marked interrupted");
+  rc = cli_session_finish(&s, "train", st,
+                          "recorded steps and epochs were kept, run marked interrupted");
   free(t);
   cb_solver_free(solver);
   prepared_free(&p);

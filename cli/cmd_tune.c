@@ -207,20 +207,7 @@ static int tune_run(tune_args *a, const cb_problem_list *ps) {
          stats.tuned, stats.cached, stats.candidates, stats.failed, stats.already, stats.seconds);
   if (stats.skipped_budget)
     printf("budget spent: %d problems not tuned (run again to continue)\n", stats.skipped_budget);
-  if (st == CB_OK) {
-    cli_session_end(&s, "ok", NULL);
-    return CLI_OK;
-  }
-  if (st == CB_ERR_INTERRUPTED) {
-    cli_session_end(&s, "interrupted", NULL);
-    cli_error("tune", "interrupted; finished problems were kept");
-    return CLI_INTERRUPTED;
-  }
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s", cb_errmsg());
-  cli_session_end(&s, "failed", msg);
-  cli_error("tune", "%s", msg);
-  return CLI_FAIL;
+  return cli_session_finish(&s, "tune", st, "finished problems were kept");
 }
 
 static int tune_main(int argc, char **argv) {

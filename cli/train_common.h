@@ -30,11 +30,6 @@ void cli_common_defaults(const cli_options *spec, cli_common_args *a);
 int cli_common_parse(const cli_options *spec, int argc, char **argv, cli_common_args *a,
                      bool one_backend);
 
-/* Ends a run by its status: "ok", "interrupted" (saying `kept` on stderr)
- * or "failed" (with cb_errmsg() recorded and printed). Returns the exit
- * code: CLI_OK, CLI_INTERRUPTED or CLI_FAIL. */
-int cli_common_end(cli_session *s, const char *cmd, cb_status st, const char *kept);
-
 /* ---- data ------------------------------------------------------------------ */
 
 /* The directory --data names: "fashion-mnist" is the Debian package's

@@ -1,5 +1,5 @@
-/* train_options.c: the options and the end of run that train, infer and
- * check share (the NET.net operand, --db, --backend). */
+/* train_options.c: the options that train, infer and check share (the
+ * NET.net operand, --db, --backend). */
 #include "train_common.h"
 
 #include <string.h>
@@ -25,22 +25,4 @@ int cli_common_parse(const cli_options *spec, int argc, char **argv, cli_common_
   if (one_backend && (a->be.n != 1 || strcmp(a->be.arg, "all") == 0))
     return cli_usage_error(c, "--backend: %s runs on one backend, got '%s'", c->name, a->be.arg);
   return CLI_OK;
-}
-
-int cli_common_end(cli_session *s, const char *cmd, cb_status st, const char *kept) {
-  if (st == CB_OK) {
-    cli_session_end(s, "ok", NULL);
-    return CLI_OK;
-  }
-  if (st == CB_ERR_INTERRUPTED) {
-    bool recorded = s->db != NULL;
-    cli_session_end(s, "interrupted", NULL);
-    cli_error(cmd, "interrupted; %s", recorded ? kept : "nothing recorded");
-    return CLI_INTERRUPTED;
-  }
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s", cb_errmsg());
-  cli_session_end(s, "failed", msg);
-  cli_error(cmd, "%s", msg);
-  return CLI_FAIL;
 }
