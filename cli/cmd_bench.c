@@ -21,9 +21,7 @@
 #include <unistd.h>
 
 typedef struct bench_args {
-  cli_args o; /* db (NULL: --no-db), batch, iters, warmup, threads, seed, format, quiet */
-  const char *path;
-  cli_backends be; /* --backend */
+  cli_net_args c; /* path, backends, db (NULL: --no-db), batch, iters, warmup, threads, ... */
   bool input_grad, tune_missing;
   int device;             /* --device cuda:N: the GPU the GPU backends run on (0 by default) */
   bool on_gpu;            /* a GPU backend is among the backends */
@@ -107,21 +105,11 @@ static int parse_args(int argc, char **argv, bench_args *a) {
                             .own_fn = own_option,
                             .user = a};
   *a = (bench_args){0};
-  cli_args_init(&spec, &a->o);
-  const cli_command *c = &cli_bench;
-  int rc = cli_parse(&spec, argc, argv, &a->o);
+  cli_net_args_init(&spec, &a->c);
+  int rc = cli_net_args_parse(&spec, argc, argv, "NET.net or LAYERS.shapes", false, &a->c);
   if (rc != CLI_OK) return rc;
-  if (a->o.noperands < 1) return cli_usage_error(c, "missing NET.net or LAYERS.shapes");
-  if (a->o.noperands > 1) return cli_usage_error(c, "unexpected argument '%s'", a->o.operands[1]);
-  a->path = a->o.operands[0];
-  if (a->o.db && !*a->o.db)
-    return cli_usage_error(c, "--db: empty path (use --no-db to record nothing)");
-  a->be.arg = a->o.backend;
-  a->be.given = a->o.backend_given;
-  rc = cli_backends_resolve(c, &a->be);
-  if (rc != CLI_OK) return rc;
-  for (int i = 0; i < a->be.n; i++) {
-    const cb_backend *b = cb_backend_find(a->be.names[i]);
+  for (int i = 0; i < a->c.be.n; i++) {
+    const cb_backend *b = cb_backend_find(a->c.be.names[i]);
     a->on_gpu |= b && b->device == CB_DEVICE_CUDA;
   }
   if (a->on_gpu)
@@ -174,8 +162,8 @@ static void progress_done(progress *p) {
  * on one backend. */
 static cb_status build(const cb_netdef *nd, const bench_args *a, int index, const char *backend,
                        bool check_only, cb_net **net) {
-  cb_net_opts o =
-      cli_backends_net_opts(&a->be, backend, a->o.batch, (int)a->o.threads, (uint64_t)a->o.seed);
+  cb_net_opts o = cli_backends_net_opts(&a->c.be, backend, a->c.o.batch, (int)a->c.o.threads,
+                                        (uint64_t)a->c.o.seed);
   o.device = a->device;
   o.input_grad = a->input_grad;
   o.shape_index = index;
@@ -191,9 +179,9 @@ static cb_status check_all(const cb_netdef *nd, const bench_args *a, int nnets, 
   *rows = 0;
   for (int i = 0; i < nnets; i++) {
     int64_t together = 0;
-    for (int b = 0; b < a->be.n; b++) {
+    for (int b = 0; b < a->c.be.n; b++) {
       cb_net *net;
-      cb_status st = build(nd, a, i, a->be.names[b], true, &net);
+      cb_status st = build(nd, a, i, a->c.be.names[b], true, &net);
       if (st != CB_OK) return st;
       if (b == 0) *rows += net->nlayers;
       together += net->bytes;
@@ -202,7 +190,7 @@ static cb_status check_all(const cb_netdef *nd, const bench_args *a, int nnets, 
     if (together > worst) worst = together;
   }
   /* Leave a tenth of memory for everything else. */
-  *interleave = a->be.n > 1 && worst <= avail - avail / 10;
+  *interleave = a->c.be.n > 1 && worst <= avail - avail / 10;
   return CB_OK;
 }
 
@@ -313,14 +301,14 @@ static cb_status record(const cli_session *s, const bench_args *a, const char *b
   }
   cb_net_rec nr = {.run_id = s->run_id,
                    .net = net->name,
-                   .netdef = a->path,
+                   .netdef = a->c.path,
                    .netdef_sha256 = a->netdef_sha256,
                    .backend = backend,
                    .single_layer = net->def->is_shapes,
                    .batch = net->batch,
-                   .threads = (int)a->o.threads,
-                   .iters = (int)a->o.iters,
-                   .warmup = (int)a->o.warmup,
+                   .threads = (int)a->c.o.threads,
+                   .iters = (int)a->c.o.iters,
+                   .warmup = (int)a->c.o.warmup,
                    .input_grad = a->input_grad,
                    .fwd = res->fwd,
                    .bwd = res->bwd,
@@ -359,7 +347,7 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
   cb_bench_result res[CLI_MAX_BACKENDS] = {0};
   cb_status st = CB_OK;
   for (int b = 0; b < count && st == CB_OK; b++)
-    st = build(nd, a, index, a->be.names[first + b], false, &nets[b]);
+    st = build(nd, a, index, a->c.be.names[first + b], false, &nets[b]);
   if (st == CB_OK) {
     if (nd->is_shapes)
       snprintf(p->what, sizeof p->what, "%s %s (%d/%d)", nets[0]->name, nets[0]->layers[0].name,
@@ -367,11 +355,11 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
     else
       snprintf(p->what, sizeof p->what, "%s", nets[0]->name);
     p->nets = nets;
-    p->backends = a->be.names + first;
+    p->backends = a->c.be.names + first;
     p->nnets = count;
     rep->batch = nets[0]->batch;
-    cb_bench_opts bo = {.iters = (int)a->o.iters,
-                        .warmup = (int)a->o.warmup,
+    cb_bench_opts bo = {.iters = (int)a->c.o.iters,
+                        .warmup = (int)a->c.o.warmup,
                         .stop = &cli_stop,
                         .progress = on_progress,
                         .progress_user = p};
@@ -383,7 +371,7 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
     for (int b = 0; b < count && st == CB_OK; b++) {
       cli_result *r = &rep->results[first + b];
       add_result(r, nets[b], &res[b], nd->is_shapes);
-      st = record(s, a, a->be.names[first + b], nets[b], &res[b],
+      st = record(s, a, a->c.be.names[first + b], nets[b], &res[b],
                   r->rows + r->nrows - nets[b]->nlayers, &before, &after);
       if (st != CB_OK) r->nrows -= nets[b]->nlayers; /* not recorded: not reported */
     }
@@ -401,12 +389,12 @@ static cb_status tune_missing(const cb_netdef *nd, const bench_args *a, const cl
   bool ops[3] = {true, true, true};
   cb_problem_list ps;
   cb_status st =
-      cb_net_problems_collect(nd, a->o.batch, (int)a->o.threads, a->input_grad, ops, &ps);
+      cb_net_problems_collect(nd, a->c.o.batch, (int)a->c.o.threads, a->input_grad, ops, &ps);
   if (st != CB_OK) return st;
-  cli_tune_opts o = {.threads = (int)a->o.threads,
+  cli_tune_opts o = {.threads = (int)a->c.o.threads,
                      .device = -1, /* a tuned net runs on the host backends */
-                     .device_fp = a->be.device_fp,
-                     .quiet = a->o.quiet,
+                     .device_fp = a->c.be.device_fp,
+                     .quiet = a->c.o.quiet,
                      .report = stderr};
   cb_tune_rules_default(&o.rules);
   cb_campaign_stats stats;
@@ -422,14 +410,15 @@ static cb_status tune_missing(const cb_netdef *nd, const bench_args *a, const cl
  * touches the database. Returns CLI_OK or the exit code, after printing
  * why (nd is then freed). */
 static int bench_prepare(bench_args *a, cb_netdef **nd, int *nrows, bool *interleave) {
-  cb_status st = cb_netdef_load(a->path, nd);
-  if (st == CB_OK && (st = cb_sha256_file(a->path, a->netdef_sha256)) != CB_OK) cb_netdef_free(*nd);
+  cb_status st = cb_netdef_load(a->c.path, nd);
+  if (st == CB_OK && (st = cb_sha256_file(a->c.path, a->netdef_sha256)) != CB_OK)
+    cb_netdef_free(*nd);
   if (st != CB_OK) {
     fprintf(stderr, "%s\n", cb_errmsg());
     return CLI_USAGE;
   }
-  int rc =
-      cli_backends_setup_tuned(&cli_bench, &a->be, a->o.db, (int)a->o.threads, a->tune_missing);
+  int rc = cli_backends_setup_tuned(&cli_bench, &a->c.be, a->c.o.db, (int)a->c.o.threads,
+                                    a->tune_missing);
   if (rc != CLI_OK) {
     cb_netdef_free(*nd);
     return rc;
@@ -442,11 +431,11 @@ static int bench_prepare(bench_args *a, cb_netdef **nd, int *nrows, bool *interl
     cb_netdef_free(*nd);
     return cli_exit_code(st);
   }
-  if (a->be.n > 1 && !*interleave)
+  if (a->c.be.n > 1 && !*interleave)
     cli_error("bench",
               "note: the nets of %d backends do not fit in memory together; timing the "
               "backends one after another, not interleaved",
-              a->be.n);
+              a->c.be.n);
   return CLI_OK;
 }
 
@@ -469,17 +458,18 @@ static int tune_missing_failed(cli_session *s, cb_status st) {
 static cb_status bench_all(const cb_netdef *nd, const bench_args *a, cli_session *s, int nrows,
                            progress *p, cli_report *rep) {
   cb_status st = CB_OK;
-  for (int b = 0; b < a->be.n; b++) {
-    rep->results[b].backend = a->be.names[b];
+  for (int b = 0; b < a->c.be.n; b++) {
+    rep->results[b].backend = a->c.be.names[b];
     if (!(rep->results[b].rows = calloc((size_t)nrows, sizeof(cli_row))))
       st = cb_error(CB_ERR_NOMEM, "out of memory");
   }
   int nnets = nd->is_shapes ? nd->n : 1;
   for (int i = 0; i < nnets && st == CB_OK; i++) {
     if (rep->interleaved)
-      st = bench_group(nd, a, i, 0, a->be.n, s, p, rep);
+      st = bench_group(nd, a, i, 0, a->c.be.n, s, p, rep);
     else
-      for (int b = 0; b < a->be.n && st == CB_OK; b++) st = bench_group(nd, a, i, b, 1, s, p, rep);
+      for (int b = 0; b < a->c.be.n && st == CB_OK; b++)
+        st = bench_group(nd, a, i, b, 1, s, p, rep);
   }
   return st;
 }
@@ -488,14 +478,14 @@ static cb_status bench_all(const cb_netdef *nd, const bench_args *a, cli_session
 static int bench_finish(cli_session *s, const bench_args *a, cb_status st, cli_report *rep) {
   if (st == CB_OK) {
     cli_session_end(s, "ok", NULL);
-    cli_report_print(stdout, (cli_format)a->o.format, rep);
+    cli_report_print(stdout, (cli_format)a->c.o.format, rep);
     return CLI_OK;
   }
   if (st == CB_ERR_INTERRUPTED) {
     bool recorded = s->run_id != 0;
     cli_session_end(s, "interrupted", NULL);
     rep->interrupted = true;
-    cli_report_print(stdout, (cli_format)a->o.format, rep);
+    cli_report_print(stdout, (cli_format)a->c.o.format, rep);
     cli_error("bench", "interrupted; %s",
               recorded ? "finished measurements were kept, run marked interrupted"
                        : "nothing recorded");
@@ -518,16 +508,16 @@ static int bench_main(int argc, char **argv) {
   if ((rc = bench_prepare(&a, &nd, &nrows, &interleave)) != CLI_OK) return rc;
 
   cli_session s;
-  if (cli_session_begin(&s, a.o.db, "bench", (uint64_t)a.o.seed, (int)a.o.threads) != CB_OK) {
+  if (cli_session_begin(&s, a.c.o.db, "bench", (uint64_t)a.c.o.seed, (int)a.c.o.threads) != CB_OK) {
     cb_netdef_free(nd);
     return CLI_FAIL;
   }
-  cli_session_peak(&s, (int)a.o.threads);
+  cli_session_peak(&s, (int)a.c.o.threads);
   cli_install_signals();
   cb_status st;
-  if (a.be.chooser.db && a.tune_missing && (st = tune_missing(nd, &a, &s)) != CB_OK) {
+  if (a.c.be.chooser.db && a.tune_missing && (st = tune_missing(nd, &a, &s)) != CB_OK) {
     rc = tune_missing_failed(&s, st);
-    cb_db_close(a.be.chooser.db);
+    cb_db_close(a.c.be.chooser.db);
     cb_netdef_free(nd);
     return rc;
   }
@@ -536,20 +526,20 @@ static int bench_main(int argc, char **argv) {
   cb_stmt_str(&nd->header, "name", "net", &name);
   cli_result results[CLI_MAX_BACKENDS] = {0};
   cli_report rep = {.net = name,
-                    .netdef = a.path,
+                    .netdef = a.c.path,
                     .session = &s,
                     .shapes = nd->is_shapes,
-                    .threads = (int)a.o.threads,
-                    .iters = (int)a.o.iters,
-                    .warmup = (int)a.o.warmup,
+                    .threads = (int)a.c.o.threads,
+                    .iters = (int)a.c.o.iters,
+                    .warmup = (int)a.c.o.warmup,
                     .interleaved = interleave,
-                    .nresults = a.be.n,
+                    .nresults = a.c.be.n,
                     .results = results};
-  progress p = {.enabled = !a.o.quiet, .tty = isatty(2), .start = cb_now_ns()};
+  progress p = {.enabled = !a.c.o.quiet, .tty = isatty(2), .start = cb_now_ns()};
   st = bench_all(nd, &a, &s, nrows, &p, &rep);
   rc = bench_finish(&s, &a, st, &rep);
-  for (int b = 0; b < a.be.n; b++) free(results[b].rows);
-  cli_backends_close(&a.be);
+  for (int b = 0; b < a.c.be.n; b++) free(results[b].rows);
+  cli_backends_close(&a.c.be);
   cb_netdef_free(nd);
   return rc;
 }

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 typedef struct check_args {
-  cli_common_args c; /* path, batch, seed, backend, threads, db, quiet */
+  cli_net_args c; /* path, batch, seed, backend, threads, db, quiet */
   long long samples;
 } check_args;
 
@@ -66,11 +66,11 @@ static int parse_args(int argc, char **argv, check_args *a) {
                             .own_fn = own_option,
                             .user = a};
   *a = (check_args){.samples = 8};
-  cli_common_defaults(&spec, &a->c);
+  cli_net_args_init(&spec, &a->c);
   a->c.o.batch = 2;
   a->c.o.backend = "all";
   a->c.o.backend_given = true; /* never switch to tuned behind the user's back */
-  return cli_common_parse(&spec, argc, argv, &a->c, false);
+  return cli_net_args_parse(&spec, argc, argv, "NET.net", false, &a->c);
 }
 
 /* ---- running ------------------------------------------------------------------ */

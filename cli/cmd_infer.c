@@ -8,7 +8,7 @@
 #include <string.h>
 
 typedef struct infer_args {
-  cli_common_args c; /* path, data, batch, backend, threads, limit, db */
+  cli_net_args c; /* path, data, batch, backend, threads, limit, db */
   const char *load;
 } infer_args;
 
@@ -58,8 +58,8 @@ static int parse_args(int argc, char **argv, infer_args *a) {
                             .own_fn = own_option,
                             .user = a};
   *a = (infer_args){0};
-  cli_common_defaults(&spec, &a->c);
-  int rc = cli_common_parse(&spec, argc, argv, &a->c, true);
+  cli_net_args_init(&spec, &a->c);
+  int rc = cli_net_args_parse(&spec, argc, argv, "NET.net", true, &a->c);
   if (rc == CLI_OK && !a->load) return cli_usage_error(&cli_infer, "--load FILE is required");
   return rc;
 }

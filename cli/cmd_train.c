@@ -20,7 +20,7 @@
 #define STEP_FLUSH 256
 
 typedef struct train_args {
-  cli_common_args c; /* path, data, batch, seed, backend, threads, limit, db, quiet */
+  cli_net_args c; /* path, data, batch, seed, backend, threads, limit, db, quiet */
   const char *save, *load;
   long long epochs, test_limit, log_every;
   double lr; /* 0: the netdef's */
@@ -110,8 +110,8 @@ static int parse_args(int argc, char **argv, train_args *a) {
                             .own_fn = own_option,
                             .user = a};
   *a = (train_args){.epochs = 1, .log_every = 10};
-  cli_common_defaults(&spec, &a->c);
-  return cli_common_parse(&spec, argc, argv, &a->c, true);
+  cli_net_args_init(&spec, &a->c);
+  return cli_net_args_parse(&spec, argc, argv, "NET.net", true, &a->c);
 }
 
 /* ---- while training ------------------------------------------------------------ */

@@ -6,7 +6,7 @@
 #ifndef CB_CLI_OPTIONS_H
 #define CB_CLI_OPTIONS_H
 
-#include "cli.h"
+#include "backends.h"
 
 /* The shared options, as bits of cli_options.common. */
 enum {
@@ -68,5 +68,23 @@ void cli_args_init(const cli_options *o, cli_args *a);
  * printing the usage for --help, or the exit code after reporting a bad
  * option as cli_usage_error does. */
 int cli_parse(const cli_options *o, int argc, char **argv, cli_args *a);
+
+/* ---- commands that build a net: bench, train, infer, check --------------------------- */
+
+typedef struct cli_net_args {
+  cli_args o;
+  const char *path; /* the net operand */
+  cli_backends be;  /* --backend, resolved */
+} cli_net_args;
+
+/* cli_args_init for a command that builds a net. */
+void cli_net_args_init(const cli_options *spec, cli_net_args *a);
+
+/* cli_parse, then the one net operand (named `what` when it is missing),
+ * --db (not empty) and --backend, resolved (one backend only when
+ * one_backend). Returns CLI_OK, -1 after --help, or the exit code after
+ * printing why. */
+int cli_net_args_parse(const cli_options *spec, int argc, char **argv, const char *what,
+                       bool one_backend, cli_net_args *a);
 
 #endif

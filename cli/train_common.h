@@ -5,30 +5,11 @@
 #ifndef CB_CLI_TRAIN_COMMON_H
 #define CB_CLI_TRAIN_COMMON_H
 
-#include "backends.h"
-
 #include "options.h"
+
 #include "checkpoint.h"
 #include "gradcheck.h"
 #include "train.h"
-
-/* ---- options train, infer and check share ------------------------------------- */
-
-typedef struct cli_common_args {
-  cli_args o;       /* db (NULL: --no-db), data, batch (0: the netdef's), threads, seed, ... */
-  const char *path; /* the NET.net operand */
-  cli_backends be;
-} cli_common_args;
-
-/* Defaults: results.db, fashion-mnist, seed 1, physical cores, backend
- * ref (tuned once the cache knows this machine, unless --backend). */
-void cli_common_defaults(const cli_options *spec, cli_common_args *a);
-
-/* Parses argv with spec into a, then reads the NET.net operand, checks
- * --db and resolves --backend (one backend only when one_backend).
- * Returns CLI_OK, -1 after --help, or the exit code after printing why. */
-int cli_common_parse(const cli_options *spec, int argc, char **argv, cli_common_args *a,
-                     bool one_backend);
 
 /* ---- data ------------------------------------------------------------------ */
 
