@@ -4,6 +4,7 @@
  * in its stats, a second campaign that finds everything cached, the budget
  * and Ctrl-C. A planted backend makes the winner certain: a wrong variant
  * (never chosen), a slow one (sleeps) and a fast one. */
+#include "cache.h"
 #include "campaign.h"
 #include "cb_test.h"
 
@@ -71,18 +72,44 @@ static cb_problem conv(int64_t n, int64_t c) {
   return cb_problem_conv(CB_OP_CONV_FWD, v);
 }
 
-/* One integer from sql (-999 when the query fails). */
-static int64_t sql_int(cb_db *db, const char *sql) {
-  sqlite3 *h = cb_db_handle(db);
-  sqlite3_stmt *s;
-  int64_t v = -999;
-  if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) != SQLITE_OK) {
-    fprintf(stderr, "sql_int: %s: %s\n", sql, sqlite3_errmsg(h));
-    return v;
+/* The measurements rows by status, read in one query. */
+typedef struct measured {
+  int ok, pruned, mismatch, error, total;
+} measured;
+
+static measured count_measurements(cb_db *db) {
+  measured m = {0};
+  sqlite3_stmt *q;
+  const char *sql = "SELECT status, count(*) FROM measurements GROUP BY status";
+  CHECK(sqlite3_prepare_v2(cb_db_handle(db), sql, -1, &q, NULL) == SQLITE_OK);
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    const char *status = (const char *)sqlite3_column_text(q, 0);
+    int n = sqlite3_column_int(q, 1);
+    m.total += n;
+    if (strcmp(status, "ok") == 0) m.ok = n;
+    if (strcmp(status, "pruned") == 0) m.pruned = n;
+    if (strcmp(status, "mismatch") == 0) m.mismatch = n;
+    if (strcmp(status, "error") == 0) m.error = n;
   }
-  if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  return v;
+  sqlite3_finalize(q);
+  return m;
+}
+
+/* Counts the cache rows, and those that are planted/fast measured here
+ * with no runner-up (slow was pruned). */
+typedef struct cache_rows {
+  int n, fast;
+} cache_rows;
+
+static int count_cache_row(const cb_cache_entry *e, bool imported, const cb_cache_prov *prov,
+                           void *user) {
+  (void)prov;
+  cache_rows *r = user;
+  r->n++;
+  r->fast += !imported && strcmp(e->backend, "planted") == 0 && strcmp(e->variant, "fast") == 0 &&
+             e->runner_up[0] == '\0' && strcmp(e->device_fp, device_fp) == 0 &&
+             strcmp(e->build_fp, build_fp) == 0;
+  return 0;
 }
 
 /* What the campaign reported through its callback. */
@@ -173,23 +200,24 @@ static void test_campaign(const char *dbpath) {
   CHECK_EQ_INT(ev.tuned, 2);
   CHECK_EQ_INT(ev.done, 2);
   CHECK_EQ_INT(ev.done_cached, st.cached);
-  int measured = st.candidates, cached = st.cached;
+  int nmeasured = st.candidates, cached = st.cached;
   for (int retry = 0; retry < 3 && cached < 2; retry++) {
     CHECK_EQ_INT(cb_campaign_run(db, &o, &ps, &st), CB_OK);
-    measured += st.candidates, cached += st.cached;
+    nmeasured += st.candidates, cached += st.cached;
   }
   CHECK_EQ_INT(cached, 2);
 
   /* Every candidate has its row; each problem's winner is planted/fast. */
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM measurements"), measured);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM measurements WHERE status = 'mismatch'"),
-               measured / 3);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM tune_cache"), 2);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM tune_cache WHERE backend = 'planted' AND "
-                           "variant = 'fast' AND source = 'local' AND runner_up = ''"),
-               2); /* slow was pruned: no runner-up */
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM measurements WHERE status = 'pruned'"),
-               measured / 3);
+  measured mc = count_measurements(db);
+  CHECK_EQ_INT(mc.total, nmeasured);
+  CHECK_EQ_INT(mc.mismatch, nmeasured / 3); /* wrong */
+  CHECK_EQ_INT(mc.pruned, nmeasured / 3);   /* slow */
+  CHECK_EQ_INT(mc.ok, nmeasured / 3);       /* fast */
+  CHECK_EQ_INT(mc.error, 0);
+  cache_rows rows = {0};
+  CHECK_EQ_INT(cb_db_cache_each(db, count_cache_row, &rows), CB_OK);
+  CHECK_EQ_INT(rows.n, 2);
+  CHECK_EQ_INT(rows.fast, 2);
   for (int i = 0; i < ps.n; i++) {
     cb_cache_entry e;
     cb_cache_source src = CB_CACHE_MISS;
@@ -209,7 +237,7 @@ static void test_campaign(const char *dbpath) {
   CHECK_EQ_INT(st.tuned, 0);
   CHECK_EQ_INT(st.candidates, 0);
   CHECK_EQ_INT(ev.done, 0);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM measurements"), measured);
+  CHECK_EQ_INT(count_measurements(db).total, nmeasured);
 
   /* --force with a spent budget starts nothing. */
   o.force = true;
@@ -224,7 +252,7 @@ static void test_campaign(const char *dbpath) {
   o.force = true;
   CHECK_EQ_INT(cb_campaign_run(db, &o, &ps, &st), CB_ERR_INTERRUPTED);
   CHECK_EQ_INT(st.tuned, 0);
-  CHECK_EQ_INT(sql_int(db, "SELECT count(*) FROM measurements"), measured);
+  CHECK_EQ_INT(count_measurements(db).total, nmeasured);
 
   /* No backend that opens: refused. */
   static const cb_backend *const only_gone[] = {&gone, NULL};
