@@ -80,6 +80,11 @@ void cli_session_peak(cli_session *s, int threads);
 /* Ends the run with status "ok", "failed" or "interrupted" and closes. */
 void cli_session_end(cli_session *s, const char *status, const char *error);
 
+/* Ends a run by its status: "ok", "interrupted" (saying `kept` on stderr,
+ * or that nothing was recorded) or "failed" (with cb_errmsg() recorded and
+ * printed). Returns the exit code: CLI_OK, CLI_INTERRUPTED or CLI_FAIL. */
+int cli_session_finish(cli_session *s, const char *cmd, cb_status st, const char *kept);
+
 /* ---- signals ------------------------------------------------------------------ */
 
 /* Set by the first SIGINT/SIGTERM; a second one kills the process. */

@@ -8,26 +8,21 @@
  * backend on one net or shape) is one transaction; Ctrl-C stops between
  * layers and marks the run interrupted. Several backends are timed
  * interleaved, round by round, when their nets fit in memory together. */
-#include "cli.h"
 #include "backends.h"
+#include "options.h"
 #include "gpu.h"
 
 #include "machine.h"
 #include "sha256.h"
 #include "util.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 typedef struct bench_args {
-  const char *path;
-  long long batch, iters, warmup, threads, seed;
-  cli_backends be; /* --backend */
-  const char *db;  /* NULL: --no-db */
-  cli_format format;
-  bool input_grad, quiet, tune_missing;
+  cli_net_args c; /* path, backends, db (NULL: --no-db), batch, iters, warmup, threads, ... */
+  bool input_grad, tune_missing;
   int device;             /* --device cuda:N: the GPU the GPU backends run on (0 by default) */
   bool on_gpu;            /* a GPU backend is among the backends */
   char netdef_sha256[65]; /* of the file's bytes, so results name the exact netdef */
@@ -76,97 +71,45 @@ static void usage(FILE *f) {
           cli_default_threads());
 }
 
-static int parse_args(int argc, char **argv, bench_args *a) {
-  static const struct option opts[] = {{"batch", required_argument, NULL, 'b'},
-                                       {"iters", required_argument, NULL, 'i'},
-                                       {"warmup", required_argument, NULL, 'w'},
-                                       {"backend", required_argument, NULL, 'B'},
-                                       {"threads", required_argument, NULL, 't'},
-                                       {"seed", required_argument, NULL, 's'},
-                                       {"db", required_argument, NULL, 'd'},
-                                       {"no-db", no_argument, NULL, 'n'},
-                                       {"format", required_argument, NULL, 'f'},
-                                       {"input-grad", no_argument, NULL, 'g'},
-                                       {"tune-missing", no_argument, NULL, 'T'},
-                                       {"quiet", no_argument, NULL, 'q'},
-                                       {"device", required_argument, NULL, 'D'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  *a = (bench_args){.iters = 10, .warmup = 1, .seed = 1, .db = "results.db"};
-  a->be.arg = "ref";
-  a->threads = cli_default_threads();
-  const cli_command *c = &cli_bench;
-  opterr = 0;
-  optind = 1;
-  int ch;
-  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'b':
-      if (!cli_parse_int(c, "--batch", optarg, 1, INT32_MAX, &a->batch)) return CLI_USAGE;
-      break;
-    case 'i':
-      if (!cli_parse_int(c, "--iters", optarg, 1, 1000000, &a->iters)) return CLI_USAGE;
-      break;
-    case 'w':
-      if (!cli_parse_int(c, "--warmup", optarg, 0, 1000000, &a->warmup)) return CLI_USAGE;
-      break;
-    case 't':
-      if (!cli_parse_int(c, "--threads", optarg, 1, 4096, &a->threads)) return CLI_USAGE;
-      break;
-    case 's':
-      if (!cli_parse_int(c, "--seed", optarg, 0, INT64_MAX, &a->seed)) return CLI_USAGE;
-      break;
-    case 'B':
-      a->be.arg = optarg;
-      a->be.given = true;
-      break;
-    case 'd':
-      a->db = optarg;
-      break;
-    case 'n':
-      a->db = NULL;
-      break;
-    case 'g':
-      a->input_grad = true;
-      break;
-    case 'T':
-      a->tune_missing = true;
-      break;
-    case 'D':
-      if (cb_gpu_parse_device(optarg, &a->device) != CB_OK || a->device < 0)
-        return cli_usage_error(c, "--device: expected cuda:N, got '%s'", optarg);
-      break;
-    case 'q':
-      a->quiet = true;
-      break;
-    case 'f':
-      if (strcmp(optarg, "table") == 0)
-        a->format = CLI_FORMAT_TABLE;
-      else if (strcmp(optarg, "csv") == 0)
-        a->format = CLI_FORMAT_CSV;
-      else if (strcmp(optarg, "json") == 0)
-        a->format = CLI_FORMAT_JSON;
-      else
-        return cli_usage_error(c, "--format: expected table, csv or json, got '%s'", optarg);
-      break;
-    case 'h':
-      usage(stdout);
-      return -1;
-    case ':':
-      return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
-    default:
-      return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
-    }
+static int own_option(const cli_command *c, int ch, const char *arg, void *user) {
+  bench_args *a = user;
+  switch (ch) {
+  case 'g':
+    a->input_grad = true;
+    break;
+  case 'T':
+    a->tune_missing = true;
+    break;
+  case 'D':
+    if (cb_gpu_parse_device(arg, &a->device) != CB_OK || a->device < 0)
+      return cli_usage_error(c, "--device: expected cuda:N, got '%s'", arg);
+    break;
   }
-  if (optind >= argc) return cli_usage_error(c, "missing NET.net or LAYERS.shapes");
-  if (optind + 1 < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
-  a->path = argv[optind];
-  if (a->db && !*a->db)
-    return cli_usage_error(c, "--db: empty path (use --no-db to record nothing)");
-  int rc = cli_backends_resolve(c, &a->be);
+  return CLI_OK;
+}
+
+/* Options, the operand, --db and --backend. Returns CLI_OK, -1 after
+ * --help, or the exit code after printing why. */
+static int parse_args(int argc, char **argv, bench_args *a) {
+  static const char *const formats[] = {"table", "csv", "json", NULL}; /* cli_format's order */
+  static const cli_option own[] = {{"input-grad", false, 'g'},
+                                   {"tune-missing", false, 'T'},
+                                   {"device", true, 'D'},
+                                   {NULL, false, 0}};
+  const cli_options spec = {.cmd = &cli_bench,
+                            .common = CLI_OPT_BATCH | CLI_OPT_ITERS | CLI_OPT_WARMUP |
+                                      CLI_OPT_BACKEND | CLI_OPT_THREADS | CLI_OPT_SEED |
+                                      CLI_OPT_DB | CLI_OPT_NO_DB | CLI_OPT_FORMAT | CLI_OPT_QUIET,
+                            .formats = formats,
+                            .own = own,
+                            .own_fn = own_option,
+                            .user = a};
+  *a = (bench_args){0};
+  cli_net_args_init(&spec, &a->c);
+  int rc = cli_net_args_parse(&spec, argc, argv, "NET.net or LAYERS.shapes", false, &a->c);
   if (rc != CLI_OK) return rc;
-  for (int i = 0; i < a->be.n; i++) {
-    const cb_backend *b = cb_backend_find(a->be.names[i]);
+  for (int i = 0; i < a->c.be.n; i++) {
+    const cb_backend *b = cb_backend_find(a->c.be.names[i]);
     a->on_gpu |= b && b->device == CB_DEVICE_CUDA;
   }
   if (a->on_gpu)
@@ -219,8 +162,8 @@ static void progress_done(progress *p) {
  * on one backend. */
 static cb_status build(const cb_netdef *nd, const bench_args *a, int index, const char *backend,
                        bool check_only, cb_net **net) {
-  cb_net_opts o =
-      cli_backends_net_opts(&a->be, backend, a->batch, (int)a->threads, (uint64_t)a->seed);
+  cb_net_opts o = cli_backends_net_opts(&a->c.be, backend, a->c.o.batch, (int)a->c.o.threads,
+                                        (uint64_t)a->c.o.seed);
   o.device = a->device;
   o.input_grad = a->input_grad;
   o.shape_index = index;
@@ -236,9 +179,9 @@ static cb_status check_all(const cb_netdef *nd, const bench_args *a, int nnets, 
   *rows = 0;
   for (int i = 0; i < nnets; i++) {
     int64_t together = 0;
-    for (int b = 0; b < a->be.n; b++) {
+    for (int b = 0; b < a->c.be.n; b++) {
       cb_net *net;
-      cb_status st = build(nd, a, i, a->be.names[b], true, &net);
+      cb_status st = build(nd, a, i, a->c.be.names[b], true, &net);
       if (st != CB_OK) return st;
       if (b == 0) *rows += net->nlayers;
       together += net->bytes;
@@ -247,7 +190,7 @@ static cb_status check_all(const cb_netdef *nd, const bench_args *a, int nnets, 
     if (together > worst) worst = together;
   }
   /* Leave a tenth of memory for everything else. */
-  *interleave = a->be.n > 1 && worst <= avail - avail / 10;
+  *interleave = a->c.be.n > 1 && worst <= avail - avail / 10;
   return CB_OK;
 }
 
@@ -358,14 +301,14 @@ static cb_status record(const cli_session *s, const bench_args *a, const char *b
   }
   cb_net_rec nr = {.run_id = s->run_id,
                    .net = net->name,
-                   .netdef = a->path,
+                   .netdef = a->c.path,
                    .netdef_sha256 = a->netdef_sha256,
                    .backend = backend,
                    .single_layer = net->def->is_shapes,
                    .batch = net->batch,
-                   .threads = (int)a->threads,
-                   .iters = (int)a->iters,
-                   .warmup = (int)a->warmup,
+                   .threads = (int)a->c.o.threads,
+                   .iters = (int)a->c.o.iters,
+                   .warmup = (int)a->c.o.warmup,
                    .input_grad = a->input_grad,
                    .fwd = res->fwd,
                    .bwd = res->bwd,
@@ -404,7 +347,7 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
   cb_bench_result res[CLI_MAX_BACKENDS] = {0};
   cb_status st = CB_OK;
   for (int b = 0; b < count && st == CB_OK; b++)
-    st = build(nd, a, index, a->be.names[first + b], false, &nets[b]);
+    st = build(nd, a, index, a->c.be.names[first + b], false, &nets[b]);
   if (st == CB_OK) {
     if (nd->is_shapes)
       snprintf(p->what, sizeof p->what, "%s %s (%d/%d)", nets[0]->name, nets[0]->layers[0].name,
@@ -412,11 +355,11 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
     else
       snprintf(p->what, sizeof p->what, "%s", nets[0]->name);
     p->nets = nets;
-    p->backends = a->be.names + first;
+    p->backends = a->c.be.names + first;
     p->nnets = count;
     rep->batch = nets[0]->batch;
-    cb_bench_opts bo = {.iters = (int)a->iters,
-                        .warmup = (int)a->warmup,
+    cb_bench_opts bo = {.iters = (int)a->c.o.iters,
+                        .warmup = (int)a->c.o.warmup,
                         .stop = &cli_stop,
                         .progress = on_progress,
                         .progress_user = p};
@@ -428,7 +371,7 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
     for (int b = 0; b < count && st == CB_OK; b++) {
       cli_result *r = &rep->results[first + b];
       add_result(r, nets[b], &res[b], nd->is_shapes);
-      st = record(s, a, a->be.names[first + b], nets[b], &res[b],
+      st = record(s, a, a->c.be.names[first + b], nets[b], &res[b],
                   r->rows + r->nrows - nets[b]->nlayers, &before, &after);
       if (st != CB_OK) r->nrows -= nets[b]->nlayers; /* not recorded: not reported */
     }
@@ -444,125 +387,159 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
  * stderr so stdout stays the bench's table, CSV or JSON. */
 static cb_status tune_missing(const cb_netdef *nd, const bench_args *a, const cli_session *s) {
   bool ops[3] = {true, true, true};
-  cli_problems ps;
-  cb_status st = cli_collect_problems(nd, a->batch, (int)a->threads, a->input_grad, ops, &ps);
+  cb_problem_list ps;
+  cb_status st =
+      cb_net_problems_collect(nd, a->c.o.batch, (int)a->c.o.threads, a->input_grad, ops, &ps);
   if (st != CB_OK) return st;
-  cli_tune_opts o = {.threads = (int)a->threads,
+  cli_tune_opts o = {.threads = (int)a->c.o.threads,
                      .device = -1, /* a tuned net runs on the host backends */
-                     .device_fp = a->be.device_fp,
-                     .quiet = a->quiet,
+                     .device_fp = a->c.be.device_fp,
+                     .quiet = a->c.o.quiet,
                      .report = stderr};
   cb_tune_rules_default(&o.rules);
-  cli_tune_stats stats;
+  cb_campaign_stats stats;
   st = cli_tune_problems(s, &o, &ps, &stats);
   if (st == CB_OK)
     fprintf(stderr, "tuned %d missing problems (%d cached) in %.1f s; %d were cached already\n",
             stats.tuned, stats.cached, stats.seconds, stats.already);
-  cli_problems_free(&ps);
+  cb_problem_list_free(&ps);
   return st;
+}
+
+/* Loads the netdef, sets up 'tuned' and checks every net before anything
+ * touches the database. Returns CLI_OK or the exit code, after printing
+ * why (nd is then freed). */
+static int bench_prepare(bench_args *a, cb_netdef **nd, int *nrows, bool *interleave) {
+  cb_status st = cb_netdef_load(a->c.path, nd);
+  if (st == CB_OK && (st = cb_sha256_file(a->c.path, a->netdef_sha256)) != CB_OK)
+    cb_netdef_free(*nd);
+  if (st != CB_OK) {
+    fprintf(stderr, "%s\n", cb_errmsg());
+    return CLI_USAGE;
+  }
+  int rc = cli_backends_setup_tuned(&cli_bench, &a->c.be, a->c.o.db, (int)a->c.o.threads,
+                                    a->tune_missing);
+  if (rc != CLI_OK) {
+    cb_netdef_free(*nd);
+    return rc;
+  }
+  int nnets = (*nd)->is_shapes ? (*nd)->n : 1;
+  *nrows = 0;
+  *interleave = false;
+  if ((st = check_all(*nd, a, nnets, interleave, nrows)) != CB_OK) {
+    fprintf(stderr, "%s\n", cb_errmsg());
+    cb_netdef_free(*nd);
+    return cli_exit_code(st);
+  }
+  if (a->c.be.n > 1 && !*interleave)
+    cli_error("bench",
+              "note: the nets of %d backends do not fit in memory together; timing the "
+              "backends one after another, not interleaved",
+              a->c.be.n);
+  return CLI_OK;
+}
+
+/* --tune-missing's failure: ends the run, says why. */
+static int tune_missing_failed(cli_session *s, cb_status st) {
+  if (st == CB_ERR_INTERRUPTED) {
+    cli_session_end(s, "interrupted", NULL);
+    cli_error("bench", "interrupted while tuning; finished problems were kept");
+  } else {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", cb_errmsg());
+    cli_session_end(s, "failed", msg);
+    cli_error("bench", "%s", msg);
+  }
+  return cli_exit_code(st);
+}
+
+/* Times every net of nd on every backend into rep's results, which it
+ * allocates (nrows each). */
+static cb_status bench_all(const cb_netdef *nd, const bench_args *a, cli_session *s, int nrows,
+                           progress *p, cli_report *rep) {
+  cb_status st = CB_OK;
+  for (int b = 0; b < a->c.be.n; b++) {
+    rep->results[b].backend = a->c.be.names[b];
+    if (!(rep->results[b].rows = calloc((size_t)nrows, sizeof(cli_row))))
+      st = cb_error(CB_ERR_NOMEM, "out of memory");
+  }
+  int nnets = nd->is_shapes ? nd->n : 1;
+  for (int i = 0; i < nnets && st == CB_OK; i++) {
+    if (rep->interleaved)
+      st = bench_group(nd, a, i, 0, a->c.be.n, s, p, rep);
+    else
+      for (int b = 0; b < a->c.be.n && st == CB_OK; b++)
+        st = bench_group(nd, a, i, b, 1, s, p, rep);
+  }
+  return st;
+}
+
+/* Ends the run and prints what was measured; returns the exit code. */
+static int bench_finish(cli_session *s, const bench_args *a, cb_status st, cli_report *rep) {
+  if (st == CB_OK) {
+    cli_session_end(s, "ok", NULL);
+    cli_report_print(stdout, (cli_format)a->c.o.format, rep);
+    return CLI_OK;
+  }
+  if (st == CB_ERR_INTERRUPTED) {
+    bool recorded = s->run_id != 0;
+    cli_session_end(s, "interrupted", NULL);
+    rep->interrupted = true;
+    cli_report_print(stdout, (cli_format)a->c.o.format, rep);
+    cli_error("bench", "interrupted; %s",
+              recorded ? "finished measurements were kept, run marked interrupted"
+                       : "nothing recorded");
+    return CLI_INTERRUPTED;
+  }
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", cb_errmsg());
+  cli_session_end(s, "failed", msg);
+  cli_error("bench", "%s", msg);
+  return CLI_FAIL;
 }
 
 static int bench_main(int argc, char **argv) {
   bench_args a;
   int rc = parse_args(argc, argv, &a);
   if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
-
   cb_netdef *nd;
-  cb_status st = cb_netdef_load(a.path, &nd);
-  if (st == CB_OK && (st = cb_sha256_file(a.path, a.netdef_sha256)) != CB_OK) cb_netdef_free(nd);
-  if (st != CB_OK) {
-    fprintf(stderr, "%s\n", cb_errmsg());
-    return CLI_USAGE;
-  }
-  if ((rc = cli_backends_setup_tuned(&cli_bench, &a.be, a.db, (int)a.threads, a.tune_missing)) !=
-      CLI_OK) {
-    cb_netdef_free(nd);
-    return rc;
-  }
-  /* Check every net before touching the database. */
-  int nnets = nd->is_shapes ? nd->n : 1, nrows = 0;
-  bool interleave = false;
-  if ((st = check_all(nd, &a, nnets, &interleave, &nrows)) != CB_OK) {
-    fprintf(stderr, "%s\n", cb_errmsg());
-    cb_netdef_free(nd);
-    return cli_exit_code(st);
-  }
-  if (a.be.n > 1 && !interleave)
-    cli_error("bench",
-              "note: the nets of %d backends do not fit in memory together; timing the "
-              "backends one after another, not interleaved",
-              a.be.n);
+  int nrows;
+  bool interleave;
+  if ((rc = bench_prepare(&a, &nd, &nrows, &interleave)) != CLI_OK) return rc;
 
   cli_session s;
-  if (cli_session_begin(&s, a.db, "bench", (uint64_t)a.seed, (int)a.threads) != CB_OK) {
+  if (cli_session_begin(&s, a.c.o.db, "bench", (uint64_t)a.c.o.seed, (int)a.c.o.threads) != CB_OK) {
     cb_netdef_free(nd);
     return CLI_FAIL;
   }
-  cli_session_peak(&s, (int)a.threads);
+  cli_session_peak(&s, (int)a.c.o.threads);
   cli_install_signals();
-  if (a.be.chooser.db && a.tune_missing && (st = tune_missing(nd, &a, &s)) != CB_OK) {
-    if (st == CB_ERR_INTERRUPTED) {
-      cli_session_end(&s, "interrupted", NULL);
-      cli_error("bench", "interrupted while tuning; finished problems were kept");
-    } else {
-      char msg[1024];
-      snprintf(msg, sizeof msg, "%s", cb_errmsg());
-      cli_session_end(&s, "failed", msg);
-      cli_error("bench", "%s", msg);
-    }
-    cb_db_close(a.be.chooser.db);
+  cb_status st;
+  if (a.c.be.chooser.db && a.tune_missing && (st = tune_missing(nd, &a, &s)) != CB_OK) {
+    rc = tune_missing_failed(&s, st);
+    cb_db_close(a.c.be.chooser.db);
     cb_netdef_free(nd);
-    return cli_exit_code(st);
+    return rc;
   }
 
   const char *name = NULL;
   cb_stmt_str(&nd->header, "name", "net", &name);
   cli_result results[CLI_MAX_BACKENDS] = {0};
   cli_report rep = {.net = name,
-                    .netdef = a.path,
+                    .netdef = a.c.path,
                     .session = &s,
                     .shapes = nd->is_shapes,
-                    .threads = (int)a.threads,
-                    .iters = (int)a.iters,
-                    .warmup = (int)a.warmup,
+                    .threads = (int)a.c.o.threads,
+                    .iters = (int)a.c.o.iters,
+                    .warmup = (int)a.c.o.warmup,
                     .interleaved = interleave,
-                    .nresults = a.be.n,
+                    .nresults = a.c.be.n,
                     .results = results};
-  for (int b = 0; b < a.be.n; b++) {
-    results[b].backend = a.be.names[b];
-    if (!(results[b].rows = calloc((size_t)nrows, sizeof(cli_row))))
-      st = cb_error(CB_ERR_NOMEM, "out of memory");
-  }
-  progress p = {.enabled = !a.quiet, .tty = isatty(2), .start = cb_now_ns()};
-  for (int i = 0; i < nnets && st == CB_OK; i++) {
-    if (interleave)
-      st = bench_group(nd, &a, i, 0, a.be.n, &s, &p, &rep);
-    else
-      for (int b = 0; b < a.be.n && st == CB_OK; b++)
-        st = bench_group(nd, &a, i, b, 1, &s, &p, &rep);
-  }
-
-  if (st == CB_OK) {
-    cli_session_end(&s, "ok", NULL);
-    cli_report_print(stdout, a.format, &rep);
-    rc = CLI_OK;
-  } else if (st == CB_ERR_INTERRUPTED) {
-    cli_session_end(&s, "interrupted", NULL);
-    rep.interrupted = true;
-    cli_report_print(stdout, a.format, &rep);
-    cli_error("bench", "interrupted; %s",
-              s.run_id ? "finished measurements were kept, run marked interrupted"
-                       : "nothing recorded");
-    rc = CLI_INTERRUPTED;
-  } else {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", cb_errmsg());
-    cli_session_end(&s, "failed", msg);
-    fprintf(stderr, "convbench bench: %s\n", msg);
-    rc = CLI_FAIL;
-  }
-  for (int b = 0; b < a.be.n; b++) free(results[b].rows);
-  cli_backends_close(&a.be);
+  progress p = {.enabled = !a.c.o.quiet, .tty = isatty(2), .start = cb_now_ns()};
+  st = bench_all(nd, &a, &s, nrows, &p, &rep);
+  rc = bench_finish(&s, &a, st, &rep);
+  for (int b = 0; b < a.c.be.n; b++) free(results[b].rows);
+  cli_backends_close(&a.c.be);
   cb_netdef_free(nd);
   return rc;
 }

@@ -1,11 +1,10 @@
 /* cmd_cache.c: `convbench cache list|show KEY|export FILE|import FILE|clear`:
  * the tuned choices in the database, and shipping them between machines of
  * one generation. */
-#include "cli.h"
+#include "options.h"
 
 #include "cache.h"
 
-#include <getopt.h>
 #include <string.h>
 
 static void usage(FILE *f) {
@@ -73,29 +72,17 @@ static void show_measurements(cb_db *db, const char *key) {
 }
 
 static int cache_main(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"db", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  const cli_options spec = {.cmd = &cli_cache, .common = CLI_OPT_DB};
   const cli_command *c = &cli_cache;
-  const char *path = "results.db";
-  opterr = 0;
-  optind = 1;
-  int ch;
-  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    if (ch == 'h') {
-      usage(stdout);
-      return CLI_OK;
-    }
-    if (ch == 'd') {
-      path = optarg;
-      continue;
-    }
-    if (ch == ':') return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
-    return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
-  }
-  if (optind >= argc) return cli_usage_error(c, "missing list, show, export, import or clear");
-  const char *what = argv[optind];
-  int nargs = argc - optind - 1;
-  const char *arg = nargs > 0 ? argv[optind + 1] : NULL;
+  cli_args o;
+  cli_args_init(&spec, &o);
+  int rc = cli_parse(&spec, argc, argv, &o);
+  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+  const char *path = o.db;
+  if (o.noperands < 1) return cli_usage_error(c, "missing list, show, export, import or clear");
+  const char *what = o.operands[0];
+  int nargs = o.noperands - 1;
+  const char *arg = nargs > 0 ? o.operands[1] : NULL;
   bool needs_arg = !strcmp(what, "show") || !strcmp(what, "export") || !strcmp(what, "import");
   if (strcmp(what, "list") && strcmp(what, "clear") && !needs_arg)
     return cli_usage_error(c, "unknown subcommand '%s'", what);

@@ -8,13 +8,12 @@
 
 #include "util.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 typedef struct check_args {
-  cli_common_args c; /* path, batch, seed, backend, threads, db, quiet */
+  cli_net_args c; /* path, batch, seed, backend, threads, db, quiet */
   long long samples;
 } check_args;
 
@@ -52,24 +51,26 @@ static void usage(FILE *f) {
           CB_GRADCHECK_TOL, cli_default_threads());
 }
 
-static int own_option(int ch, const char *arg, void *user) {
+static int own_option(const cli_command *c, int ch, const char *arg, void *user) {
   check_args *a = user;
-  if (ch != 'S') return cli_usage_error(&cli_check, "internal: option '%c' has no handler", ch);
-  return cli_parse_int(&cli_check, "--samples", arg, 1, 1000000, &a->samples) ? CLI_OK : CLI_USAGE;
+  if (ch != 'S') return cli_usage_error(c, "internal: option '%c' has no handler", ch);
+  return cli_parse_int(c, "--samples", arg, 1, 1000000, &a->samples) ? CLI_OK : CLI_USAGE;
 }
 
 static int parse_args(int argc, char **argv, check_args *a) {
-  static const struct option opts[] = {
-      CLI_OPT_BACKEND,   CLI_OPT_BATCH, CLI_OPT_SEED,
-      CLI_OPT_THREADS,   CLI_OPT_DB,    CLI_OPT_NO_DB,
-      CLI_OPT_QUIET,     CLI_OPT_HELP,  {"samples", required_argument, NULL, 'S'},
-      {NULL, 0, NULL, 0}};
+  static const cli_option own[] = {{"samples", true, 'S'}, {NULL, false, 0}};
+  const cli_options spec = {.cmd = &cli_check,
+                            .common = CLI_OPT_BACKEND | CLI_OPT_BATCH | CLI_OPT_SEED |
+                                      CLI_OPT_THREADS | CLI_OPT_DB | CLI_OPT_NO_DB | CLI_OPT_QUIET,
+                            .own = own,
+                            .own_fn = own_option,
+                            .user = a};
   *a = (check_args){.samples = 8};
-  cli_common_defaults(&a->c);
-  a->c.batch = 2;
-  a->c.be.arg = "all";
-  a->c.be.given = true; /* never switch to tuned behind the user's back */
-  return cli_common_parse(&cli_check, argc, argv, opts, &a->c, false, own_option, a);
+  cli_net_args_init(&spec, &a->c);
+  a->c.o.batch = 2;
+  a->c.o.backend = "all";
+  a->c.o.backend_given = true; /* never switch to tuned behind the user's back */
+  return cli_net_args_parse(&spec, argc, argv, "NET.net", false, &a->c);
 }
 
 /* ---- running ------------------------------------------------------------------ */
@@ -86,7 +87,7 @@ typedef struct checker {
 
 static void progress(checker *k, const char *what, const cb_net *net, int i) {
   uint64_t now = cb_now_ns();
-  if (k->a->c.quiet || cb_ms(k->start, now) < 1000.0 ||
+  if (k->a->c.o.quiet || cb_ms(k->start, now) < 1000.0 ||
       cb_ms(k->last, now) < (k->tty ? 250.0 : 5000.0))
     return;
   k->last = now;
@@ -112,8 +113,8 @@ static cb_status keep(checker *k, const cb_grad_result *r, int n) {
 
 static cb_status build(const cb_netdef *nd, const check_args *a, const char *backend,
                        bool check_only, cb_net **net) {
-  cb_net_opts o =
-      cli_backends_net_opts(&a->c.be, backend, a->c.batch, (int)a->c.threads, (uint64_t)a->c.seed);
+  cb_net_opts o = cli_backends_net_opts(&a->c.be, backend, a->c.o.batch, (int)a->c.o.threads,
+                                        (uint64_t)a->c.o.seed);
   o.input_grad = true;
   o.check_only = check_only;
   return cb_net_build(nd, &o, net);
@@ -122,7 +123,7 @@ static cb_status build(const cb_netdef *nd, const check_args *a, const char *bac
 /* Finite differences of every layer, then every backend against ref. */
 static cb_status run_checks(checker *k, const cb_netdef *nd, cb_net *ref) {
   const check_args *a = k->a;
-  cb_gradcheck_opts o = {.samples = (int)a->samples, .seed = (uint64_t)a->c.seed};
+  cb_gradcheck_opts o = {.samples = (int)a->samples, .seed = (uint64_t)a->c.o.seed};
   cb_grad_result r[3];
   int n;
   cb_status st = CB_OK;
@@ -157,8 +158,8 @@ static void fmt_err(double v, char *buf, size_t len) {
 static int print_table(const checker *k, const cb_net *net) {
   int failed = 0;
   printf("check %s: batch %lld, %d thread%s, seed %lld, %lld samples per large tensor\n\n",
-         net->name, (long long)net->batch, (int)k->a->c.threads, k->a->c.threads == 1 ? "" : "s",
-         k->a->c.seed, k->a->samples);
+         net->name, (long long)net->batch, (int)k->a->c.o.threads,
+         k->a->c.o.threads == 1 ? "" : "s", k->a->c.o.seed, k->a->samples);
   printf("%-20s %-8s %-10s %-8s %-32s %9s %9s %9s %8s %s\n", "layer", "kind", "check", "backend",
          "kernel", "max abs", "max rel", "threshold", "entries", "result");
   for (int i = 0; i < k->nres; i++) {
@@ -195,7 +196,7 @@ static int check_main(int argc, char **argv) {
     cb_netdef_free(nd);
     return CLI_USAGE;
   }
-  if ((rc = cli_backends_setup_tuned(&cli_check, &a.c.be, a.c.db, (int)a.c.threads, false)) !=
+  if ((rc = cli_backends_setup_tuned(&cli_check, &a.c.be, a.c.o.db, (int)a.c.o.threads, false)) !=
       CLI_OK) {
     cb_netdef_free(nd);
     return rc;
@@ -213,7 +214,7 @@ static int check_main(int argc, char **argv) {
     return cli_exit_code(st);
   }
   cli_session s;
-  if (cli_session_begin(&s, a.c.db, "check", (uint64_t)a.c.seed, (int)a.c.threads) != CB_OK) {
+  if (cli_session_begin(&s, a.c.o.db, "check", (uint64_t)a.c.o.seed, (int)a.c.o.threads) != CB_OK) {
     cb_net_free(ref);
     cb_netdef_free(nd);
     cli_backends_close(&a.c.be);
@@ -226,15 +227,15 @@ static int check_main(int argc, char **argv) {
                        .net = ref->name,
                        .backend = "ref",
                        .batch = ref->batch,
-                       .threads = (int)a.c.threads},
+                       .threads = (int)a.c.o.threads},
                .tty = isatty(2),
                .start = cb_now_ns()};
   st = run_checks(&k, nd, ref);
   if (k.shown && k.tty) fputs("\r\033[K", stderr);
   int failed = print_table(&k, ref);
-  rc = cli_common_end(&s, "check", st,
-                      "the layers checked so far were kept, run marked "
-                      "interrupted");
+  rc = cli_session_finish(&s, "check", st,
+                          "the layers checked so far were kept, run marked "
+                          "interrupted");
   if (rc == CLI_OK && failed) {
     cli_error("check", "%d of %d checks failed", failed, k.nres);
     rc = CLI_FAIL;

@@ -2,11 +2,10 @@
  * by side with ratios B/A, for before/after a change or machine against
  * machine. Matching is in reports/compare.c; this file resolves A and B,
  * prints the table and the geometric mean of the ratios. */
-#include "cli.h"
+#include "options.h"
 #include "compare.h"
 
 #include <ctype.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,54 +132,36 @@ static void print_rows(cmp_format fmt, const cb_cmp_row *r, int n) {
   }
 }
 
+static int compare_own_option(const cli_command *c, int ch, const char *arg, void *user) {
+  (void)c, (void)ch, (void)arg;
+  ((cb_cmp_opts *)user)->any_threads = true; /* --any-threads */
+  return CLI_OK;
+}
+
 static int compare_main(int argc, char **argv) {
-  static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-                                       {"format", required_argument, NULL, 'f'},
-                                       {"any-threads", no_argument, NULL, 'a'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  const cli_command *c = &cli_compare;
-  const char *dbpath = "results.db";
-  cmp_format fmt = FMT_TABLE;
+  static const char *const formats[] = {"table", "csv", "md", NULL}; /* cmp_format's order */
+  static const cli_option own[] = {{"any-threads", false, 'a'}, {NULL, false, 0}};
   cb_cmp_opts opts_cmp = {.any_threads = false};
-  const char *args[2];
-  int nargs = 0;
-  opterr = 0;
-  optind = 1;
-  int ch;
-  /* '-' first: operands come back in order, so options may follow them. */
-  while ((ch = getopt_long(argc, argv, "-:h", opts, NULL)) != -1) {
-    if (ch == 1) {
-      if (nargs == 2) return cli_usage_error(c, "unexpected argument '%s'", optarg);
-      args[nargs++] = optarg;
-    } else if (ch == 'h') {
-      usage(stdout);
-      return CLI_OK;
-    } else if (ch == 'd') {
-      dbpath = optarg;
-    } else if (ch == 'a') {
-      opts_cmp.any_threads = true;
-    } else if (ch == 'f') {
-      if (strcmp(optarg, "table") == 0)
-        fmt = FMT_TABLE;
-      else if (strcmp(optarg, "csv") == 0)
-        fmt = FMT_CSV;
-      else if (strcmp(optarg, "md") == 0)
-        fmt = FMT_MD;
-      else
-        return cli_usage_error(c, "--format: expected table, csv or md, got '%s'", optarg);
-    } else if (ch == ':') {
-      return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
-    } else {
-      return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (nargs < 2) return cli_usage_error(c, "expected two runs or databases, A and B");
+  const cli_options spec = {.cmd = &cli_compare,
+                            .common = CLI_OPT_DB | CLI_OPT_FORMAT,
+                            .formats = formats,
+                            .own = own,
+                            .own_fn = compare_own_option,
+                            .user = &opts_cmp,
+                            .max_operands = 2};
+  const cli_command *c = &cli_compare;
+  cli_args o;
+  cli_args_init(&spec, &o);
+  int rc = cli_parse(&spec, argc, argv, &o);
+  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+  if (o.noperands < 2) return cli_usage_error(c, "expected two runs or databases, A and B");
+  const char *dbpath = o.db, *const *args = o.operands;
+  cmp_format fmt = (cmp_format)o.format;
 
   cb_db *db[2] = {NULL, NULL};
   int64_t run[2];
   const char *label[2];
-  int rc = open_side(args[0], dbpath, &db[0], &run[0], &label[0]);
+  rc = open_side(args[0], dbpath, &db[0], &run[0], &label[0]);
   if (rc == CLI_OK) {
     /* Two ids share one database handle. */
     if (is_run_id(args[0]) && is_run_id(args[1])) {

@@ -2,9 +2,8 @@
  * database, and summarises what one holds. Scripts that record beside
  * convbench (the peers) create their database through `db init`, so the
  * schema has one author. */
-#include "cli.h"
+#include "options.h"
 
-#include <getopt.h>
 #include <string.h>
 
 static void usage(FILE *f) {
@@ -60,28 +59,16 @@ static void info(cb_db *db, const char *path) {
 }
 
 static int db_main(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"db", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  const cli_options spec = {.cmd = &cli_db, .common = CLI_OPT_DB};
   const cli_command *c = &cli_db;
-  const char *path = "results.db";
-  opterr = 0;
-  optind = 1;
-  int ch;
-  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    if (ch == 'h') {
-      usage(stdout);
-      return CLI_OK;
-    }
-    if (ch == 'd') {
-      path = optarg;
-      continue;
-    }
-    if (ch == ':') return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
-    return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
-  }
-  if (optind >= argc) return cli_usage_error(c, "missing init or info");
-  if (optind + 1 < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
-  const char *what = argv[optind];
+  cli_args o;
+  cli_args_init(&spec, &o);
+  int rc = cli_parse(&spec, argc, argv, &o);
+  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+  const char *path = o.db;
+  if (o.noperands < 1) return cli_usage_error(c, "missing init or info");
+  if (o.noperands > 1) return cli_usage_error(c, "unexpected argument '%s'", o.operands[1]);
+  const char *what = o.operands[0];
   if (strcmp(what, "init") != 0 && strcmp(what, "info") != 0)
     return cli_usage_error(c, "unknown subcommand '%s' (init or info)", what);
   if (!*path) return cli_usage_error(c, "--db: empty path");

@@ -1,11 +1,11 @@
 /* cmd_devices.c: `convbench devices`: the hardware as hwloc sees it, and
  * every backend compiled in, with whether it can run here and why not. */
-#include "cli.h"
+#include "options.h"
+#include "util.h"
 #include "gpu.h"
 #include "cache.h"
 #include "gpustate.h"
 
-#include <getopt.h>
 #include <string.h>
 
 static void usage(FILE *f) {
@@ -73,17 +73,11 @@ static void print_gpus(void) {
   putchar('\n');
 }
 
-static void json_str(const char *key, const char *v, bool last) {
-  printf("  \"%s\": \"", key);
-  for (; *v; v++) {
-    if (*v == '"' || *v == '\\')
-      printf("\\%c", *v);
-    else if ((unsigned char)*v < 0x20)
-      printf("\\u%04x", *v);
-    else
-      putchar(*v);
-  }
-  printf("\"%s\n", last ? "" : ",");
+/* One "key": "value" line of the object. */
+static void json_field(const char *key, const char *v, bool last) {
+  printf("  \"%s\": ", key);
+  cb_json_string(stdout, v);
+  printf("%s\n", last ? "" : ",");
 }
 
 /* "gpus": each GPU with its device fingerprint, and "cuda": "ok" or the
@@ -91,11 +85,11 @@ static void json_str(const char *key, const char *v, bool last) {
 static void print_gpus_json(void) {
   int n = 0;
   if (cb_gpu_count(&n) != CB_OK) {
-    json_str("cuda", cb_errmsg(), false);
+    json_field("cuda", cb_errmsg(), false);
     printf("  \"gpus\": [],\n");
     return;
   }
-  json_str("cuda", "ok", false);
+  json_field("cuda", "ok", false);
   printf("  \"gpus\": [");
   for (int i = 0, k = 0; i < n; i++) {
     cb_gpu_info g;
@@ -105,9 +99,9 @@ static void print_gpus_json(void) {
     printf("%s\n    {\"index\": %d, \"sms\": %d, \"cc\": \"%d.%d\", \"mem_bytes\": %lld, ",
            k++ ? "," : "", i, g.sms, g.cc_major, g.cc_minor, (long long)g.mem_bytes);
     printf("\"pci_bus_id\": \"%s\",\n    ", g.pci_bus_id);
-    json_str("name", g.name, false);
+    json_field("name", g.name, false);
     printf("    ");
-    json_str("fingerprint", fp, true);
+    json_field("fingerprint", fp, true);
     printf("    }");
   }
   printf("],\n");
@@ -122,23 +116,23 @@ static int print_json(const cb_machine *m) {
     return CLI_FAIL;
   }
   printf("{\n");
-  json_str("fingerprint", m->fingerprint, false);
-  json_str("hostname", m->hostname, false);
-  json_str("os", m->os, false);
-  json_str("cpu_vendor", m->cpu_vendor, false);
-  json_str("cpu_model", m->cpu_model, false);
-  json_str("isa", m->isa, false);
-  json_str("isa_level", m->isa_level, false);
+  json_field("fingerprint", m->fingerprint, false);
+  json_field("hostname", m->hostname, false);
+  json_field("os", m->os, false);
+  json_field("cpu_vendor", m->cpu_vendor, false);
+  json_field("cpu_model", m->cpu_model, false);
+  json_field("isa", m->isa, false);
+  json_field("isa_level", m->isa_level, false);
   printf("  \"packages\": %d,\n  \"numa_nodes\": %d,\n  \"cores\": %d,\n  \"pus\": %d,\n",
          m->packages, m->numa_nodes, m->cores, m->pus);
   printf("  \"l1d_bytes\": %lld,\n  \"l2_bytes\": %lld,\n  \"l3_bytes\": %lld,\n",
          (long long)m->l1d_bytes, (long long)m->l2_bytes, (long long)m->l3_bytes);
   printf("  \"l2_count\": %d,\n  \"l3_count\": %d,\n  \"mem_bytes\": %lld,\n", m->l2_count,
          m->l3_count, (long long)m->mem_bytes);
-  json_str("topology", m->topology, false);
-  json_str("build_fingerprint", b.fingerprint, false);
-  json_str("git_rev", b.git_rev, false);
-  json_str("libs", b.libs, false);
+  json_field("topology", m->topology, false);
+  json_field("build_fingerprint", b.fingerprint, false);
+  json_field("git_rev", b.git_rev, false);
+  json_field("libs", b.libs, false);
   print_gpus_json();
   printf("  \"schema_version\": %d,\n  \"backends\": [", cb_db_schema_version());
   int threads = cli_default_threads(), i = 0;
@@ -154,29 +148,14 @@ static int print_json(const cb_machine *m) {
 }
 
 static int devices_main(int argc, char **argv) {
-  static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  bool json = false;
-  opterr = 0;
-  optind = 1;
-  int ch;
-  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    if (ch == 'h') {
-      usage(stdout);
-      return CLI_OK;
-    }
-    if (ch == 'f' && (strcmp(optarg, "json") == 0 || strcmp(optarg, "table") == 0)) {
-      json = strcmp(optarg, "json") == 0;
-      continue;
-    }
-    if (ch == 'f')
-      return cli_usage_error(&cli_devices, "--format: expected table or json, got '%s'", optarg);
-    if (ch == ':')
-      return cli_usage_error(&cli_devices, "option '%s' needs a value", argv[optind - 1]);
-    return cli_usage_error(&cli_devices, "unknown option '%s'", argv[optind - 1]);
-  }
-  if (optind < argc) return cli_usage_error(&cli_devices, "unexpected argument '%s'", argv[optind]);
+  static const char *const formats[] = {"table", "json", NULL};
+  const cli_options spec = {.cmd = &cli_devices, .common = CLI_OPT_FORMAT, .formats = formats};
+  cli_args o;
+  cli_args_init(&spec, &o);
+  int rc = cli_parse(&spec, argc, argv, &o);
+  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+  if (o.noperands) return cli_usage_error(&cli_devices, "unexpected argument '%s'", o.operands[0]);
+  bool json = o.format == 1;
 
   cb_machine m;
   if (cb_machine_probe(&m) != CB_OK) {

@@ -4,12 +4,11 @@
  * checkpoint: inference with freshly initialised layers is refused. */
 #include "train_common.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct infer_args {
-  cli_common_args c; /* path, data, batch, backend, threads, limit, db */
+  cli_net_args c; /* path, data, batch, backend, threads, limit, db */
   const char *load;
 } infer_args;
 
@@ -43,22 +42,24 @@ static void usage(FILE *f) {
           CB_FASHION_MNIST_DIR, cli_default_threads());
 }
 
-static int own_option(int ch, const char *arg, void *user) {
+static int own_option(const cli_command *c, int ch, const char *arg, void *user) {
   infer_args *a = user;
-  if (ch != 'L') return cli_usage_error(&cli_infer, "internal: option '%c' has no handler", ch);
+  if (ch != 'L') return cli_usage_error(c, "internal: option '%c' has no handler", ch);
   a->load = arg;
   return CLI_OK;
 }
 
 static int parse_args(int argc, char **argv, infer_args *a) {
-  static const struct option opts[] = {
-      CLI_OPT_DATA,      CLI_OPT_BATCH, CLI_OPT_BACKEND,
-      CLI_OPT_THREADS,   CLI_OPT_LIMIT, CLI_OPT_DB,
-      CLI_OPT_NO_DB,     CLI_OPT_HELP,  {"load", required_argument, NULL, 'L'},
-      {NULL, 0, NULL, 0}};
+  static const cli_option own[] = {{"load", true, 'L'}, {NULL, false, 0}};
+  const cli_options spec = {.cmd = &cli_infer,
+                            .common = CLI_OPT_DATA | CLI_OPT_BATCH | CLI_OPT_BACKEND |
+                                      CLI_OPT_THREADS | CLI_OPT_LIMIT | CLI_OPT_DB | CLI_OPT_NO_DB,
+                            .own = own,
+                            .own_fn = own_option,
+                            .user = a};
   *a = (infer_args){0};
-  cli_common_defaults(&a->c);
-  int rc = cli_common_parse(&cli_infer, argc, argv, opts, &a->c, true, own_option, a);
+  cli_net_args_init(&spec, &a->c);
+  int rc = cli_net_args_parse(&spec, argc, argv, "NET.net", true, &a->c);
   if (rc == CLI_OK && !a->load) return cli_usage_error(&cli_infer, "--load FILE is required");
   return rc;
 }
@@ -91,15 +92,15 @@ static int prepare(infer_args *a, cb_netdef **nd, cb_net **net, cb_dataset *test
     return CLI_USAGE;
   }
   if ((*nd)->is_shapes) return cli_usage_error(c, "%s is a .shapes file, not a net", a->c.path);
-  int rc = cli_backends_setup_tuned(c, &a->c.be, a->c.db, (int)a->c.threads, false);
+  int rc = cli_backends_setup_tuned(c, &a->c.be, a->c.o.db, (int)a->c.o.threads, false);
   if (rc != CLI_OK) return rc;
   cb_net_opts o =
-      cli_backends_net_opts(&a->c.be, a->c.be.names[0], a->c.batch, (int)a->c.threads, 1);
+      cli_backends_net_opts(&a->c.be, a->c.be.names[0], a->c.o.batch, (int)a->c.o.threads, 1);
   if ((st = cb_net_build(*nd, &o, net)) != CB_OK) {
     fprintf(stderr, "%s\n", cb_errmsg());
     return cli_exit_code(st);
   }
-  if (cli_data_load("infer", a->c.data, "t10k", a->c.limit, test) != CB_OK) return CLI_USAGE;
+  if (cli_data_load("infer", a->c.o.data, "t10k", a->c.o.limit, test) != CB_OK) return CLI_USAGE;
   if ((st = cb_train_check_fit(*net, test)) != CB_OK) {
     cli_error("infer", "%s", cb_errmsg());
     return CLI_USAGE;
@@ -128,7 +129,7 @@ static int infer_main(int argc, char **argv) {
   cli_session s = {0};
   int64_t *confusion = NULL;
   if ((rc = prepare(&a, &nd, &net, &test, &meta)) != CLI_OK) goto done;
-  if (cli_session_begin(&s, a.c.db, "infer", 1, (int)a.c.threads) != CB_OK) {
+  if (cli_session_begin(&s, a.c.o.db, "infer", 1, (int)a.c.o.threads) != CB_OK) {
     rc = CLI_FAIL;
     goto done;
   }
@@ -141,13 +142,13 @@ static int infer_main(int argc, char **argv) {
   if (st == CB_OK) st = cb_evaluate(net, &test, meta.mean, meta.sd, &cli_stop, &r, confusion);
   if (st == CB_OK) {
     printf("infer %s with %s on %s: %lld images, backend %s, batch %lld\n", net->name, a.load,
-           a.c.data, (long long)r.count, a.c.be.names[0], (long long)net->batch);
+           a.c.o.data, (long long)r.count, a.c.be.names[0], (long long)net->batch);
     printf("accuracy %.2f%% (%lld of %lld), loss %.4f, %.0f images/s\n", 100.0 * r.accuracy,
            (long long)r.correct, (long long)r.count, r.loss,
            r.seconds > 0 ? (double)r.count / r.seconds : 0.0);
     print_confusion(confusion, classes);
   }
-  rc = cli_common_end(&s, "infer", st, "run marked interrupted");
+  rc = cli_session_finish(&s, "infer", st, "run marked interrupted");
 done:
   free(confusion);
   cb_dataset_free(&test);

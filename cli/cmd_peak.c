@@ -3,9 +3,8 @@
  * GFLOP/s convbench prints is also shown as a fraction of the peak at the
  * same thread count; bench measures a short one itself when none is
  * recorded (cli_session_peak). */
-#include "cli.h"
+#include "options.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,57 +28,43 @@ static void usage(FILE *f) {
           cli_default_threads());
 }
 
+typedef struct peak_args {
+  long long ms, repeats;
+} peak_args;
+
+static int own_option(const cli_command *c, int ch, const char *arg, void *user) {
+  peak_args *a = user;
+  if (ch == 'r')
+    return cli_parse_int(c, "--repeats", arg, 1, 1000, &a->repeats) ? CLI_OK : CLI_USAGE;
+  char *end;
+  double s = strtod(arg, &end);
+  if (end == arg || *end || !(s >= 0.01 && s <= 60))
+    return cli_usage_error(c, "--seconds: expected a number from 0.01 to 60, got '%s'", arg);
+  a->ms = (long long)(s * 1000);
+  return CLI_OK;
+}
+
 static int peak_main(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"threads", required_argument, NULL, 't'}, {"seconds", required_argument, NULL, 's'},
-      {"repeats", required_argument, NULL, 'r'}, {"db", required_argument, NULL, 'd'},
-      {"no-db", no_argument, NULL, 'n'},         {"format", required_argument, NULL, 'f'},
-      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+  static const char *const formats[] = {"table", "json", NULL};
+  static const cli_option own[] = {
+      {"seconds", true, 's'}, {"repeats", true, 'r'}, {NULL, false, 0}};
+  peak_args pa = {.ms = 500, .repeats = 5};
+  const cli_options spec = {.cmd = &cli_peak,
+                            .common = CLI_OPT_THREADS | CLI_OPT_DB | CLI_OPT_NO_DB | CLI_OPT_FORMAT,
+                            .formats = formats,
+                            .own = own,
+                            .own_fn = own_option,
+                            .user = &pa};
   const cli_command *c = &cli_peak;
-  long long threads = cli_default_threads(), ms = 500, repeats = 5;
-  const char *db = "results.db";
-  bool json = false;
-  opterr = 0;
-  optind = 1;
-  int ch;
-  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 't':
-      if (!cli_parse_int(c, "--threads", optarg, 1, 4096, &threads)) return CLI_USAGE;
-      break;
-    case 's': {
-      char *end;
-      double s = strtod(optarg, &end);
-      if (end == optarg || *end || !(s >= 0.01 && s <= 60))
-        return cli_usage_error(c, "--seconds: expected a number from 0.01 to 60, got '%s'", optarg);
-      ms = (long long)(s * 1000);
-      break;
-    }
-    case 'r':
-      if (!cli_parse_int(c, "--repeats", optarg, 1, 1000, &repeats)) return CLI_USAGE;
-      break;
-    case 'd':
-      db = optarg;
-      break;
-    case 'n':
-      db = NULL;
-      break;
-    case 'f':
-      if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0)
-        return cli_usage_error(c, "--format: expected table or json, got '%s'", optarg);
-      json = strcmp(optarg, "json") == 0;
-      break;
-    case 'h':
-      usage(stdout);
-      return CLI_OK;
-    case ':':
-      return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
-    default:
-      return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
-  if (db && !*db) return cli_usage_error(c, "--db: empty path (use --no-db to record nothing)");
+  cli_args o;
+  cli_args_init(&spec, &o);
+  int rc = cli_parse(&spec, argc, argv, &o);
+  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+  if (o.noperands) return cli_usage_error(c, "unexpected argument '%s'", o.operands[0]);
+  if (o.db && !*o.db) return cli_usage_error(c, "--db: empty path (use --no-db to record nothing)");
+  const char *db = o.db;
+  long long threads = o.threads, ms = pa.ms, repeats = pa.repeats;
+  bool json = o.format == 1;
 
   cli_session s;
   if (cli_session_begin(&s, db, "peak", 0, (int)threads) != CB_OK) return CLI_FAIL;

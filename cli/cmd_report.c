@@ -1,10 +1,9 @@
 /* cmd_report.c: `convbench report`: the database as a static report
  * directory (index.html, report.md, plots as SVG and PNG). The work is in
  * reports/report*.c; this file parses options and prints the outcome. */
-#include "cli.h"
+#include "options.h"
 #include "report.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,44 +52,38 @@ static int parse_runs(const char *arg, int64_t *runs, int *n) {
   return CLI_OK;
 }
 
-static int report_main(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"db", required_argument, NULL, 'd'},  {"out", required_argument, NULL, 'o'},
-      {"run", required_argument, NULL, 'r'}, {"gnuplot", required_argument, NULL, 'g'},
-      {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
-  const cli_command *c = &cli_report_cmd;
-  const char *path = "results.db", *out = "out/reports", *gnuplot = NULL;
+typedef struct report_args {
+  const char *out, *gnuplot;
   int64_t runs[MAX_RUNS];
-  int nruns = 0;
-  opterr = 0;
-  optind = 1;
-  int ch;
-  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'h':
-      usage(stdout);
-      return CLI_OK;
-    case 'd':
-      path = optarg;
-      break;
-    case 'o':
-      out = optarg;
-      break;
-    case 'g':
-      gnuplot = optarg;
-      break;
-    case 'r': {
-      int rc = parse_runs(optarg, runs, &nruns);
-      if (rc != CLI_OK) return rc;
-      break;
-    }
-    case ':':
-      return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
-    default:
-      return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+  int nruns;
+} report_args;
+
+static int own_option(const cli_command *c, int ch, const char *arg, void *user) {
+  (void)c;
+  report_args *a = user;
+  if (ch == 'r') return parse_runs(arg, a->runs, &a->nruns);
+  if (ch == 'o')
+    a->out = arg;
+  else
+    a->gnuplot = arg;
+  return CLI_OK;
+}
+
+static int report_main(int argc, char **argv) {
+  static const cli_option own[] = {
+      {"out", true, 'o'}, {"run", true, 'r'}, {"gnuplot", true, 'g'}, {NULL, false, 0}};
+  report_args ra = {.out = "out/reports"};
+  const cli_options spec = {
+      .cmd = &cli_report_cmd, .common = CLI_OPT_DB, .own = own, .own_fn = own_option, .user = &ra};
+  const cli_command *c = &cli_report_cmd;
+  cli_args args;
+  cli_args_init(&spec, &args);
+  int rc = cli_parse(&spec, argc, argv, &args);
+  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+  if (args.noperands) return cli_usage_error(c, "unexpected argument '%s'", args.operands[0]);
+  const char *path = args.db, *out = ra.out, *gnuplot = ra.gnuplot;
+  const int64_t *runs = ra.runs;
+  int nruns = ra.nruns;
   if (!*path) return cli_usage_error(c, "--db: empty path");
   if (!*out) return cli_usage_error(c, "--out: empty path");
   /* A report never creates a database: a typo would report an empty one. */

@@ -4,12 +4,11 @@
  * the caches flushed between samples, and shown with GFLOP/s as a fraction
  * of the machine's peak. `run` is the command every failure's repro line
  * names; `gemm` is the GEMM benchmark with every GEMM backend side by side. */
-#include "cli.h"
+#include "options.h"
 
 #include "measure.h"
 #include "validate.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -101,79 +100,57 @@ static int parse_params(const char *s, run_args *a) {
   return a->nparams > 0 ? 0 : -1;
 }
 
-/* Options shared by run and gemm; gemm's own go through extra(). Returns
- * CLI_OK, CLI_USAGE, or -1 after printing help. */
-static int parse_common(const cli_command *c, int argc, char **argv, run_args *a,
+/* What run and gemm parse their own options into. */
+typedef struct run_parse {
+  run_args *a;
+  int (*extra)(const cli_command *c, int ch, const char *val, void *user); /* gemm's */
+  void *user;
+} run_parse;
+
+static int own_option(const cli_command *c, int ch, const char *arg, void *user) {
+  run_parse *r = user;
+  switch (ch) {
+  case 'V':
+    r->a->variant = arg;
+    return CLI_OK;
+  case 'P':
+    if (parse_params(arg, r->a) != 0)
+      return cli_usage_error(c, "--params: expected integers like 16 or 8,4, got '%s'", arg);
+    return CLI_OK;
+  case 'n':
+    r->a->check = false;
+    return CLI_OK;
+  default:
+    return r->extra(c, ch, arg, r->user);
+  }
+}
+
+/* Options shared by run and gemm; gemm's own (extra_opts) go through
+ * extra(). Returns CLI_OK, CLI_USAGE, or -1 after printing help; the
+ * operands are in o. */
+static int parse_common(const cli_command *c, int argc, char **argv, run_args *a, cli_args *o,
+                        const cli_option *extra_opts,
                         int (*extra)(const cli_command *c, int ch, const char *val, void *user),
                         void *user) {
-  static const struct option opts[] = {{"backend", required_argument, NULL, 'B'},
-                                       {"variant", required_argument, NULL, 'V'},
-                                       {"params", required_argument, NULL, 'P'},
-                                       {"threads", required_argument, NULL, 't'},
-                                       {"iters", required_argument, NULL, 'i'},
-                                       {"warmup", required_argument, NULL, 'w'},
-                                       {"no-check", no_argument, NULL, 'n'},
-                                       {"format", required_argument, NULL, 'f'},
-                                       {"db", required_argument, NULL, 'd'},
-                                       {"no-db", no_argument, NULL, 'D'},
-                                       {"trans", required_argument, NULL, 'T'},
-                                       {"alpha", required_argument, NULL, 'a'},
-                                       {"beta", required_argument, NULL, 'b'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  opterr = 0;
-  optind = 1;
-  int ch;
-  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'B':
-      a->backend = optarg;
-      break;
-    case 'V':
-      a->variant = optarg;
-      break;
-    case 'P':
-      if (parse_params(optarg, a) != 0)
-        return cli_usage_error(c, "--params: expected integers like 16 or 8,4, got '%s'", optarg);
-      break;
-    case 't':
-      if (!cli_parse_int(c, "--threads", optarg, 1, 4096, &a->threads)) return CLI_USAGE;
-      break;
-    case 'i':
-      if (!cli_parse_int(c, "--iters", optarg, 1, 1000000, &a->iters)) return CLI_USAGE;
-      break;
-    case 'w':
-      if (!cli_parse_int(c, "--warmup", optarg, 0, 1000000, &a->warmup)) return CLI_USAGE;
-      break;
-    case 'n':
-      a->check = false;
-      break;
-    case 'f':
-      if (strcmp(optarg, "csv") != 0 && strcmp(optarg, "table") != 0)
-        return cli_usage_error(c, "--format: expected table or csv, got '%s'", optarg);
-      a->csv = strcmp(optarg, "csv") == 0;
-      break;
-    case 'd':
-      a->db = optarg;
-      break;
-    case 'D':
-      a->db = NULL;
-      break;
-    case 'T':
-    case 'a':
-    case 'b':
-      if (!extra) return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
-      if (extra(c, ch, optarg, user) != CLI_OK) return CLI_USAGE;
-      break;
-    case 'h':
-      c->usage(stdout);
-      return -1;
-    case ':':
-      return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
-    default:
-      return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
-    }
-  }
+  static const char *const formats[] = {"table", "csv", NULL};
+  cli_option own[16] = {{"variant", true, 'V'}, {"params", true, 'P'}, {"no-check", false, 'n'}};
+  for (int i = 0; extra_opts && extra_opts[i].name && i + 4 < 16; i++) own[3 + i] = extra_opts[i];
+  run_parse r = {a, extra, user};
+  const cli_options spec = {.cmd = c,
+                            .common = CLI_OPT_BACKEND | CLI_OPT_THREADS | CLI_OPT_ITERS |
+                                      CLI_OPT_WARMUP | CLI_OPT_FORMAT | CLI_OPT_DB | CLI_OPT_NO_DB,
+                            .formats = formats,
+                            .own = own,
+                            .own_fn = own_option,
+                            .user = &r};
+  cli_args_init(&spec, o);
+  o->warmup = 2;
+  int rc = cli_parse(&spec, argc, argv, o);
+  if (rc != CLI_OK) return rc;
+  a->backend = o->backend_given ? o->backend : NULL;
+  a->threads = o->threads, a->iters = o->iters, a->warmup = o->warmup;
+  a->csv = o->format == 1;
+  a->db = o->db;
   if (a->db && !*a->db) return cli_usage_error(c, "--db: empty path (use --no-db)");
   return CLI_OK;
 }
@@ -391,8 +368,7 @@ static int run_problem(const char *cmd, const cb_problem *p, const run_args *a,
 }
 
 static void defaults(run_args *a) {
-  *a = (run_args){.nparams = -1, .iters = 10, .warmup = 2, .check = true, .db = "results.db"};
-  a->threads = cli_default_threads();
+  *a = (run_args){.nparams = -1, .check = true};
 }
 
 /* ---- run ------------------------------------------------------------------------------- */
@@ -400,13 +376,13 @@ static void defaults(run_args *a) {
 static int run_main(int argc, char **argv) {
   run_args a;
   defaults(&a);
-  int rc = parse_common(&cli_run, argc, argv, &a, NULL, NULL);
+  cli_args o;
+  int rc = parse_common(&cli_run, argc, argv, &a, &o, NULL, NULL, NULL);
   if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
-  if (optind >= argc) return cli_usage_error(&cli_run, "missing problem KEY");
-  if (optind + 1 < argc)
-    return cli_usage_error(&cli_run, "unexpected argument '%s'", argv[optind + 1]);
+  if (o.noperands < 1) return cli_usage_error(&cli_run, "missing problem KEY");
+  if (o.noperands > 1) return cli_usage_error(&cli_run, "unexpected argument '%s'", o.operands[1]);
   cb_problem p;
-  if (cb_problem_parse(argv[optind], &p) != CB_OK) {
+  if (cb_problem_parse(o.operands[0], &p) != CB_OK) {
     cli_error("run", "%s", cb_errmsg());
     return CLI_USAGE;
   }
@@ -448,13 +424,16 @@ static int gemm_main(int argc, char **argv) {
   run_args a;
   defaults(&a);
   gemm_opts g = {.alpha = 1.0f, .beta = 0.0f};
-  int rc = parse_common(&cli_gemm, argc, argv, &a, gemm_extra, &g);
+  static const cli_option own[] = {
+      {"trans", true, 'T'}, {"alpha", true, 'a'}, {"beta", true, 'b'}, {NULL, false, 0}};
+  cli_args o;
+  int rc = parse_common(&cli_gemm, argc, argv, &a, &o, own, gemm_extra, &g);
   if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
-  if (argc - optind != 3) return cli_usage_error(&cli_gemm, "expected M N K");
+  if (o.noperands != 3) return cli_usage_error(&cli_gemm, "expected M N K");
   long long dims[3];
   static const char *const names[] = {"M", "N", "K"};
   for (int i = 0; i < 3; i++)
-    if (!cli_parse_int(&cli_gemm, names[i], argv[optind + i], 1, INT32_MAX, &dims[i]))
+    if (!cli_parse_int(&cli_gemm, names[i], o.operands[i], 1, INT32_MAX, &dims[i]))
       return CLI_USAGE;
   cb_problem p = cb_problem_gemm(dims[0], dims[1], dims[2], g.ta, g.tb);
   p.gemm.alpha = g.alpha;

@@ -3,10 +3,10 @@
  * kernel problems and flops, and the memory the net needs. The JSON form
  * is what the peer scripts (scripts/peers/) build their models from, so a
  * PyTorch run has exactly convbench's shapes. Nothing is allocated. */
-#include "cli.h"
+#include "options.h"
+#include "util.h"
 #include "solver.h"
 
-#include <getopt.h>
 #include <string.h>
 
 static void usage(FILE *f) {
@@ -20,20 +20,6 @@ static void usage(FILE *f) {
              "  --batch N      batch size (default: the netdef's batch=)\n"
              "  --format F     table (default) or json\n"
              "  -h, --help     this help\n");
-}
-
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\')
-      fprintf(f, "\\%c", c);
-    else if (c < 0x20)
-      fprintf(f, "\\u%04x", c);
-    else
-      fputc(c, f);
-  }
-  fputc('"', f);
 }
 
 static void json_shape(FILE *f, const cb_tensor *t) {
@@ -53,7 +39,7 @@ static void json_solver(FILE *f, const cb_solver_cfg *c) {
 
 static void show_json(FILE *f, const cb_net *net, bool first) {
   fprintf(f, "%s\n  {\"name\": ", first ? "" : ",");
-  json_str(f, net->name);
+  cb_json_string(f, net->name);
   fprintf(f, ", \"batch\": %lld, \"input\": ", (long long)net->batch);
   json_shape(f, net->data);
   fprintf(f, ", \"bytes\": %lld, \"has_loss\": %s, \"layers\": [", (long long)net->bytes,
@@ -61,16 +47,16 @@ static void show_json(FILE *f, const cb_net *net, bool first) {
   for (int i = 0; i < net->nlayers; i++) {
     const cb_layer *l = &net->layers[i];
     fprintf(f, "%s\n    {\"index\": %d, \"name\": ", i ? "," : "", i + 1);
-    json_str(f, l->name);
+    cb_json_string(f, l->name);
     fputs(", \"kind\": ", f);
-    json_str(f, l->ops->kind);
+    cb_json_string(f, l->ops->kind);
     fputs(", \"inputs\": [", f);
     for (int j = 0; j < l->nin; j++) {
       if (j) fputs(", ", f);
-      json_str(f, l->in[j]->name);
+      cb_json_string(f, l->in[j]->name);
     }
     fputs("], \"output\": ", f);
-    json_str(f, l->out->name);
+    cb_json_string(f, l->out->name);
     fprintf(f, ", \"inplace\": %s, \"in_shapes\": [", l->out == l->in[0] ? "true" : "false");
     for (int j = 0; j < l->nin; j++) {
       if (j) fputs(", ", f);
@@ -81,15 +67,15 @@ static void show_json(FILE *f, const cb_net *net, bool first) {
     fputs(", \"keys\": {", f);
     for (int k = 0; k < l->stmt->nkv; k++) {
       if (k) fputs(", ", f);
-      json_str(f, l->stmt->kv[k].key);
+      cb_json_string(f, l->stmt->kv[k].key);
       fputs(": ", f);
-      json_str(f, l->stmt->kv[k].val);
+      cb_json_string(f, l->stmt->kv[k].val);
     }
     fputs("}, \"params\": [", f);
     for (int p = 0; p < l->nparams; p++) {
       const cb_tensor *t = &l->params[p];
       fprintf(f, "%s{\"name\": ", p ? ", " : "");
-      json_str(f, t->name);
+      cb_json_string(f, t->name);
       fprintf(f, ", \"shape\": [%lld, %lld, %lld, %lld], \"learnable\": %s}", (long long)t->n,
               (long long)t->c, (long long)t->h, (long long)t->w,
               l->learnable[p] ? "true" : "false");
@@ -99,7 +85,7 @@ static void show_json(FILE *f, const cb_net *net, bool first) {
       char key[CB_KEY_MAX];
       cb_problem_key(&l->bind[b].problem, key, sizeof key);
       if (b) fputs(", ", f);
-      json_str(f, key);
+      cb_json_string(f, key);
     }
     double ff = l->ops->flops ? l->ops->flops(l, CB_PASS_FWD) : 0;
     double fb = l->ops->flops ? l->ops->flops(l, CB_PASS_BWD) : 0;
@@ -141,39 +127,19 @@ static void show_table(FILE *f, const cb_net *net) {
 }
 
 static int show_main(int argc, char **argv) {
-  static const struct option opts[] = {{"batch", required_argument, NULL, 'b'},
-                                       {"format", required_argument, NULL, 'f'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+  static const char *const formats[] = {"table", "json", NULL};
+  const cli_options spec = {
+      .cmd = &cli_show, .common = CLI_OPT_BATCH | CLI_OPT_FORMAT, .formats = formats};
   const cli_command *c = &cli_show;
-  long long batch = 0;
-  bool json = false;
-  opterr = 0;
-  optind = 1;
-  int ch;
-  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'b':
-      if (!cli_parse_int(c, "--batch", optarg, 1, INT32_MAX, &batch)) return CLI_USAGE;
-      break;
-    case 'f':
-      if (strcmp(optarg, "json") == 0)
-        json = true;
-      else if (strcmp(optarg, "table") != 0)
-        return cli_usage_error(c, "--format: expected table or json, got '%s'", optarg);
-      break;
-    case 'h':
-      usage(stdout);
-      return CLI_OK;
-    case ':':
-      return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
-    default:
-      return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind >= argc) return cli_usage_error(c, "missing NET.net or LAYERS.shapes");
-  if (optind + 1 < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
-  const char *path = argv[optind];
+  cli_args args;
+  cli_args_init(&spec, &args);
+  int parsed = cli_parse(&spec, argc, argv, &args);
+  if (parsed != CLI_OK) return parsed < 0 ? CLI_OK : parsed;
+  if (args.noperands < 1) return cli_usage_error(c, "missing NET.net or LAYERS.shapes");
+  if (args.noperands > 1) return cli_usage_error(c, "unexpected argument '%s'", args.operands[1]);
+  const char *path = args.operands[0];
+  long long batch = args.batch;
+  bool json = args.format == 1;
 
   cb_netdef *nd;
   if (cb_netdef_load(path, &nd) != CB_OK) {
@@ -190,9 +156,9 @@ static int show_main(int argc, char **argv) {
   }
   if (json) {
     printf("{\"netdef\": ");
-    json_str(stdout, path);
+    cb_json_string(stdout, path);
     printf(", \"name\": ");
-    json_str(stdout, name);
+    cb_json_string(stdout, name);
     json_solver(stdout, &solver);
     printf(", \"shapes\": %s, \"nets\": [", nd->is_shapes ? "true" : "false");
   }

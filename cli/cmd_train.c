@@ -12,7 +12,6 @@
 
 #include "util.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,7 +20,7 @@
 #define STEP_FLUSH 256
 
 typedef struct train_args {
-  cli_common_args c; /* path, data, batch, seed, backend, threads, limit, db, quiet */
+  cli_net_args c; /* path, data, batch, seed, backend, threads, limit, db, quiet */
   const char *save, *load;
   long long epochs, test_limit, log_every;
   double lr; /* 0: the netdef's */
@@ -73,9 +72,8 @@ static void usage(FILE *f) {
 }
 
 /* The options only train has. */
-static int own_option(int ch, const char *arg, void *user) {
+static int own_option(const cli_command *c, int ch, const char *arg, void *user) {
   train_args *a = user;
-  const cli_command *c = &cli_train;
   char *end;
   switch (ch) {
   case 'e':
@@ -101,26 +99,19 @@ static int own_option(int ch, const char *arg, void *user) {
 }
 
 static int parse_args(int argc, char **argv, train_args *a) {
-  static const struct option opts[] = {CLI_OPT_DATA,
-                                       CLI_OPT_BATCH,
-                                       CLI_OPT_SEED,
-                                       CLI_OPT_BACKEND,
-                                       CLI_OPT_THREADS,
-                                       CLI_OPT_LIMIT,
-                                       CLI_OPT_DB,
-                                       CLI_OPT_NO_DB,
-                                       CLI_OPT_QUIET,
-                                       CLI_OPT_HELP,
-                                       {"epochs", required_argument, NULL, 'e'},
-                                       {"lr", required_argument, NULL, 'l'},
-                                       {"load", required_argument, NULL, 'L'},
-                                       {"save", required_argument, NULL, 'S'},
-                                       {"test-limit", required_argument, NULL, 'N'},
-                                       {"log-every", required_argument, NULL, 'E'},
-                                       {NULL, 0, NULL, 0}};
+  static const cli_option own[] = {
+      {"epochs", true, 'e'},     {"lr", true, 'l'},        {"load", true, 'L'}, {"save", true, 'S'},
+      {"test-limit", true, 'N'}, {"log-every", true, 'E'}, {NULL, false, 0}};
+  const cli_options spec = {.cmd = &cli_train,
+                            .common = CLI_OPT_DATA | CLI_OPT_BATCH | CLI_OPT_SEED |
+                                      CLI_OPT_BACKEND | CLI_OPT_THREADS | CLI_OPT_LIMIT |
+                                      CLI_OPT_DB | CLI_OPT_NO_DB | CLI_OPT_QUIET,
+                            .own = own,
+                            .own_fn = own_option,
+                            .user = a};
   *a = (train_args){.epochs = 1, .log_every = 10};
-  cli_common_defaults(&a->c);
-  return cli_common_parse(&cli_train, argc, argv, opts, &a->c, true, own_option, a);
+  cli_net_args_init(&spec, &a->c);
+  return cli_net_args_parse(&spec, argc, argv, "NET.net", true, &a->c);
 }
 
 /* ---- while training ------------------------------------------------------------ */
@@ -147,7 +138,7 @@ static cb_status flush_steps(trainer *t) {
  * line), every 5 s into a log. */
 static void progress(trainer *t, const cb_train_step *s) {
   uint64_t now = cb_now_ns();
-  if (t->a->c.quiet || cb_ms(t->last_progress, now) < (t->tty ? 250.0 : 5000.0)) return;
+  if (t->a->c.o.quiet || cb_ms(t->last_progress, now) < (t->tty ? 250.0 : 5000.0)) return;
   t->last_progress = now;
   t->shown = true;
   fprintf(stderr,
@@ -215,16 +206,16 @@ static int prepare(train_args *a, prepared *p) {
   }
   if (p->nd->is_shapes) return cli_usage_error(c, "%s is a .shapes file, not a net", a->c.path);
   if (a->lr > 0) p->cfg.lr = a->lr;
-  int rc = cli_backends_setup_tuned(c, &a->c.be, a->c.db, (int)a->c.threads, false);
+  int rc = cli_backends_setup_tuned(c, &a->c.be, a->c.o.db, (int)a->c.o.threads, false);
   if (rc != CLI_OK) return rc;
-  cb_net_opts o = cli_backends_net_opts(&a->c.be, a->c.be.names[0], a->c.batch, (int)a->c.threads,
-                                        (uint64_t)a->c.seed);
+  cb_net_opts o = cli_backends_net_opts(&a->c.be, a->c.be.names[0], a->c.o.batch,
+                                        (int)a->c.o.threads, (uint64_t)a->c.o.seed);
   if ((st = cb_net_build(p->nd, &o, &p->net)) != CB_OK) {
     fprintf(stderr, "%s\n", cb_errmsg());
     return cli_exit_code(st);
   }
-  if (cli_data_load("train", a->c.data, "train", a->c.limit, &p->train) != CB_OK ||
-      cli_data_load("train", a->c.data, "t10k", a->test_limit, &p->test) != CB_OK)
+  if (cli_data_load("train", a->c.o.data, "train", a->c.o.limit, &p->train) != CB_OK ||
+      cli_data_load("train", a->c.o.data, "t10k", a->test_limit, &p->test) != CB_OK)
     return CLI_USAGE;
   if ((st = cb_train_check_fit(p->net, &p->train)) != CB_OK ||
       (st = cb_train_check_fit(p->net, &p->test)) != CB_OK) {
@@ -255,7 +246,7 @@ static int train_main(int argc, char **argv) {
     return rc;
   }
   cli_session s;
-  if (cli_session_begin(&s, a.c.db, "train", (uint64_t)a.c.seed, (int)a.c.threads) != CB_OK) {
+  if (cli_session_begin(&s, a.c.o.db, "train", (uint64_t)a.c.o.seed, (int)a.c.o.threads) != CB_OK) {
     prepared_free(&p);
     cli_backends_close(&a.c.be);
     return CLI_FAIL;
@@ -271,22 +262,22 @@ static int train_main(int argc, char **argv) {
                    .rec = {.run_id = s.run_id,
                            .net = p.net->name,
                            .backend = a.c.be.names[0],
-                           .dataset = a.c.data,
+                           .dataset = a.c.o.data,
                            .batch = p.net->batch,
-                           .threads = (int)a.c.threads},
+                           .threads = (int)a.c.o.threads},
                    .tty = isatty(2),
                    .last_progress = cb_now_ns(),
                    .epochs = (int)a.epochs};
     printf("train %s on %s: %lld training and %lld test images, batch %lld, %d epoch%s, backend "
            "%s, %d thread%s, %s lr %g (policy %s), seed %lld\n",
-           p.net->name, a.c.data, (long long)p.train.count, (long long)p.test.count,
+           p.net->name, a.c.o.data, (long long)p.train.count, (long long)p.test.count,
            (long long)p.net->batch, (int)a.epochs, a.epochs == 1 ? "" : "s", a.c.be.names[0],
-           (int)a.c.threads, a.c.threads == 1 ? "" : "s",
+           (int)a.c.o.threads, a.c.o.threads == 1 ? "" : "s",
            p.cfg.type == CB_SOLVER_ADAM ? "adam" : "sgd", p.cfg.lr, cb_lr_policy_name(p.cfg.policy),
-           a.c.seed);
+           a.c.o.seed);
     fflush(stdout);
     cb_train_opts o = {.epochs = (int)a.epochs,
-                       .seed = (uint64_t)a.c.seed,
+                       .seed = (uint64_t)a.c.o.seed,
                        .mean = p.mean,
                        .sd = p.sd,
                        .stop = &cli_stop,
@@ -303,8 +294,8 @@ static int train_main(int argc, char **argv) {
     snprintf(meta.net, sizeof meta.net, "%s", p.net->name);
     if ((st = cb_checkpoint_save(a.save, p.net, &meta)) == CB_OK) printf("saved %s\n", a.save);
   }
-  rc = cli_common_end(&s, "train", st,
-                      "recorded steps and epochs were kept, run marked interrupted");
+  rc = cli_session_finish(&s, "train", st,
+                          "recorded steps and epochs were kept, run marked interrupted");
   free(t);
   cb_solver_free(solver);
   prepared_free(&p);

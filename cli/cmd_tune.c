@@ -2,9 +2,9 @@
  * problem of a net (conv fwd / bwd_data / bwd_filter, the fc GEMMs), records
  * every candidate's measurement and caches each winner for this device and
  * build, so `bench --backend tuned` can plan the net from the cache. */
+#include "options.h"
 #include "tuning.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,169 +79,155 @@ static int choose_device(const cli_command *c, const char *device_arg, const cha
   return CLI_OK;
 }
 
-static int tune_main(int argc, char **argv) {
-  static const struct option opts[] = {{"backends", required_argument, NULL, 'B'},
-                                       {"ops", required_argument, NULL, 'o'},
-                                       {"device", required_argument, NULL, 'D'},
-                                       {"batch", required_argument, NULL, 'b'},
-                                       {"threads", required_argument, NULL, 't'},
-                                       {"input-grad", no_argument, NULL, 'g'},
-                                       {"budget-s", required_argument, NULL, 's'},
-                                       {"force", no_argument, NULL, 'f'},
-                                       {"all-isas", no_argument, NULL, 'a'},
-                                       {"db", required_argument, NULL, 'd'},
-                                       {"quiet", no_argument, NULL, 'q'},
-                                       {"min-samples", required_argument, NULL, 'n'},
-                                       {"min-ms", required_argument, NULL, 'm'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  const cli_command *c = &cli_tune;
-  long long batch = 0, threads = cli_default_threads();
-  const char *db = "results.db", *ops_arg = "fwd,bwd_data,bwd_filter", *device_arg = NULL;
-  bool input_grad = false, ops[3];
-  cli_tune_opts o = {0};
-  cb_tune_rules_default(&o.rules);
-  opterr = 0;
-  optind = 1;
-  int ch;
-  while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'B':
-      o.backends = optarg;
-      break;
-    case 'o':
-      ops_arg = optarg;
-      break;
-    case 'D':
-      device_arg = optarg;
-      break;
-    case 'b':
-      if (!cli_parse_int(c, "--batch", optarg, 1, INT32_MAX, &batch)) return CLI_USAGE;
-      break;
-    case 't':
-      if (!cli_parse_int(c, "--threads", optarg, 1, 4096, &threads)) return CLI_USAGE;
-      break;
-    case 'g':
-      input_grad = true;
-      break;
-    case 's': {
-      char *end;
-      o.budget_s = strtod(optarg, &end);
-      if (end == optarg || *end || !(o.budget_s > 0))
-        return cli_usage_error(c, "--budget-s: expected a positive number, got '%s'", optarg);
-      break;
-    }
-    case 'f':
-      o.force = true;
-      break;
-    case 'n': {
-      long long v;
-      if (!cli_parse_int(c, "--min-samples", optarg, 1, 100000, &v)) return CLI_USAGE;
-      o.rules.min_samples = (int)v;
-      if (o.rules.max_samples < o.rules.min_samples) o.rules.max_samples = o.rules.min_samples;
-      break;
-    }
-    case 'm': {
-      long long v;
-      if (!cli_parse_int(c, "--min-ms", optarg, 0, 600000, &v)) return CLI_USAGE;
-      o.rules.min_ms = (double)v;
-      if (o.rules.max_ms < o.rules.min_ms) o.rules.max_ms = o.rules.min_ms;
-      break;
-    }
-    case 'a':
-      o.rules.all_isas = true;
-      break;
-    case 'd':
-      db = optarg;
-      break;
-    case 'q':
-      o.quiet = true;
-      break;
-    case 'h':
-      usage(stdout);
-      return CLI_OK;
-    case ':':
-      return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
-    default:
-      return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind >= argc) return cli_usage_error(c, "missing NET.net or LAYERS.shapes");
-  if (optind + 1 < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
-  if (!*db) return cli_usage_error(c, "--db: empty path");
-  if (cli_parse_ops(ops_arg, ops) != CB_OK) return cli_usage_error(c, "%s", cb_errmsg());
-  if (o.backends && strcmp(o.backends, "all") != 0) {
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", o.backends);
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-      if (!cb_backend_find(tok) || strcmp(tok, "ref") == 0)
-        return cli_usage_error(c,
-                               "--backends: '%s' is not a backend to tune (see 'convbench "
-                               "devices'; ref is the oracle)",
-                               tok);
-  }
-  o.threads = (int)threads;
-  int rc = choose_device(c, device_arg, o.backends, &o.device);
-  if (rc != CLI_OK) return rc;
+typedef struct tune_args {
+  cli_args o; /* batch (0: the netdef's), threads, db, quiet */
+  cli_tune_opts t;
+  const char *path, *ops_arg, *device_arg;
+  bool input_grad, ops[3];
+} tune_args;
 
+static int own_option(const cli_command *c, int ch, const char *arg, void *user) {
+  tune_args *a = user;
+  long long v;
+  char *end;
+  switch (ch) {
+  case 'B':
+    a->t.backends = arg;
+    break;
+  case 'o':
+    a->ops_arg = arg;
+    break;
+  case 'D':
+    a->device_arg = arg;
+    break;
+  case 'g':
+    a->input_grad = true;
+    break;
+  case 's':
+    a->t.budget_s = strtod(arg, &end);
+    if (end == arg || *end || !(a->t.budget_s > 0))
+      return cli_usage_error(c, "--budget-s: expected a positive number, got '%s'", arg);
+    break;
+  case 'f':
+    a->t.force = true;
+    break;
+  case 'n':
+    if (!cli_parse_int(c, "--min-samples", arg, 1, 100000, &v)) return CLI_USAGE;
+    a->t.rules.min_samples = (int)v;
+    if (a->t.rules.max_samples < a->t.rules.min_samples)
+      a->t.rules.max_samples = a->t.rules.min_samples;
+    break;
+  case 'm':
+    if (!cli_parse_int(c, "--min-ms", arg, 0, 600000, &v)) return CLI_USAGE;
+    a->t.rules.min_ms = (double)v;
+    if (a->t.rules.max_ms < a->t.rules.min_ms) a->t.rules.max_ms = a->t.rules.min_ms;
+    break;
+  case 'a':
+    a->t.rules.all_isas = true;
+    break;
+  }
+  return CLI_OK;
+}
+
+/* --backends: names of this build, never ref. */
+static int check_backends(const cli_command *c, const char *backends) {
+  if (!backends || strcmp(backends, "all") == 0) return CLI_OK;
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", backends);
+  char *save = NULL;
+  for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+    if (!cb_backend_find(tok) || strcmp(tok, "ref") == 0)
+      return cli_usage_error(c,
+                             "--backends: '%s' is not a backend to tune (see 'convbench "
+                             "devices'; ref is the oracle)",
+                             tok);
+  return CLI_OK;
+}
+
+/* Options and the operand. Returns CLI_OK, -1 after --help, or the exit
+ * code after printing why. */
+static int parse_args(int argc, char **argv, tune_args *a) {
+  static const cli_option own[] = {{"backends", true, 'B'},  {"ops", true, 'o'},
+                                   {"device", true, 'D'},    {"input-grad", false, 'g'},
+                                   {"budget-s", true, 's'},  {"force", false, 'f'},
+                                   {"all-isas", false, 'a'}, {"min-samples", true, 'n'},
+                                   {"min-ms", true, 'm'},    {NULL, false, 0}};
+  const cli_options spec = {.cmd = &cli_tune,
+                            .common = CLI_OPT_BATCH | CLI_OPT_THREADS | CLI_OPT_DB | CLI_OPT_QUIET,
+                            .own = own,
+                            .own_fn = own_option,
+                            .user = a};
+  const cli_command *c = &cli_tune;
+  *a = (tune_args){.ops_arg = "fwd,bwd_data,bwd_filter"};
+  cli_args_init(&spec, &a->o);
+  cb_tune_rules_default(&a->t.rules);
+  int rc = cli_parse(&spec, argc, argv, &a->o);
+  if (rc != CLI_OK) return rc;
+  if (a->o.noperands < 1) return cli_usage_error(c, "missing NET.net or LAYERS.shapes");
+  if (a->o.noperands > 1) return cli_usage_error(c, "unexpected argument '%s'", a->o.operands[1]);
+  a->path = a->o.operands[0];
+  if (!*a->o.db) return cli_usage_error(c, "--db: empty path");
+  if (cli_parse_ops(a->ops_arg, a->ops) != CB_OK) return cli_usage_error(c, "%s", cb_errmsg());
+  if ((rc = check_backends(c, a->t.backends)) != CLI_OK) return rc;
+  a->t.threads = (int)a->o.threads;
+  a->t.quiet = a->o.quiet;
+  return choose_device(c, a->device_arg, a->t.backends, &a->t.device);
+}
+
+/* The fingerprint of the device tuned on: the host's at this thread
+ * count, or the GPU's. */
+static cb_status device_fingerprint(const cli_session *s, const tune_args *a, char *fp,
+                                    size_t len) {
+  cb_device_fingerprint(&s->machine, a->t.threads, fp, len);
+  if (a->t.device < 0) return CB_OK;
+  cb_gpu_info gi;
+  cb_status st = cb_gpu_info_get(a->t.device, &gi);
+  if (st == CB_OK) cb_gpu_fingerprint(&gi, fp, len);
+  return st;
+}
+
+/* Tunes ps in a recorded run; returns the exit code. */
+static int tune_run(tune_args *a, const cb_problem_list *ps) {
+  cli_session s;
+  if (cli_session_begin(&s, a->o.db, "tune", 0, a->t.threads) != CB_OK) return CLI_FAIL;
+  cli_session_peak(&s, a->t.threads);
+  cli_install_signals();
+  char device_fp[160];
+  if (device_fingerprint(&s, a, device_fp, sizeof device_fp) != CB_OK) {
+    cli_error("tune", "cuda:%d: unavailable (%s)", a->t.device, cb_errmsg());
+    cli_session_end(&s, "failed", cb_errmsg());
+    return CLI_FAIL;
+  }
+  a->t.device_fp = device_fp;
+  printf("tuning %d problems for %s, build %s\n", ps->n, device_fp, s.build.fingerprint);
+  cb_campaign_stats stats;
+  cb_status st = cli_tune_problems(&s, &a->t, ps, &stats);
+  printf("\n%d tuned (%d cached, %d candidates, %d failed validation or could not run), %d "
+         "already cached in %.1f s\n",
+         stats.tuned, stats.cached, stats.candidates, stats.failed, stats.already, stats.seconds);
+  if (stats.skipped_budget)
+    printf("budget spent: %d problems not tuned (run again to continue)\n", stats.skipped_budget);
+  return cli_session_finish(&s, "tune", st, "finished problems were kept");
+}
+
+static int tune_main(int argc, char **argv) {
+  tune_args a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
   cb_netdef *nd;
-  if (cb_netdef_load(argv[optind], &nd) != CB_OK) {
+  if (cb_netdef_load(a.path, &nd) != CB_OK) {
     fprintf(stderr, "%s\n", cb_errmsg());
     return CLI_USAGE;
   }
-  cli_problems ps;
-  cb_status st = cli_collect_problems(nd, batch, (int)threads, input_grad, ops, &ps);
+  cb_problem_list ps;
+  cb_status st = cb_net_problems_collect(nd, a.o.batch, a.t.threads, a.input_grad, a.ops, &ps);
   cb_netdef_free(nd);
   if (st != CB_OK) {
     fprintf(stderr, "%s\n", cb_errmsg());
     return cli_exit_code(st);
   }
-
-  cli_session s;
-  if (cli_session_begin(&s, db, "tune", 0, (int)threads) != CB_OK) {
-    cli_problems_free(&ps);
-    return CLI_FAIL;
-  }
-  cli_session_peak(&s, (int)threads);
-  cli_install_signals();
-  char device_fp[160];
-  cb_device_fingerprint(&s.machine, (int)threads, device_fp, sizeof device_fp);
-  if (o.device >= 0) {
-    cb_gpu_info gi;
-    if (cb_gpu_info_get(o.device, &gi) != CB_OK) {
-      cli_error("tune", "cuda:%d: unavailable (%s)", o.device, cb_errmsg());
-      cli_session_end(&s, "failed", cb_errmsg());
-      cli_problems_free(&ps);
-      return CLI_FAIL;
-    }
-    cb_gpu_fingerprint(&gi, device_fp, sizeof device_fp);
-  }
-  o.device_fp = device_fp;
-  printf("tuning %d problems for %s, build %s\n", ps.n, device_fp, s.build.fingerprint);
-  cli_tune_stats stats;
-  st = cli_tune_problems(&s, &o, &ps, &stats);
-  printf("\n%d tuned (%d cached, %d candidates, %d failed validation or could not run), %d "
-         "already cached%s in %.1f s\n",
-         stats.tuned, stats.cached, stats.candidates, stats.failed, stats.already,
-         stats.skipped_budget ? "" : "", stats.seconds);
-  if (stats.skipped_budget)
-    printf("budget spent: %d problems not tuned (run again to continue)\n", stats.skipped_budget);
-  rc = CLI_OK;
-  if (st == CB_OK) {
-    cli_session_end(&s, "ok", NULL);
-  } else if (st == CB_ERR_INTERRUPTED) {
-    cli_session_end(&s, "interrupted", NULL);
-    cli_error("tune", "interrupted; finished problems were kept");
-    rc = CLI_INTERRUPTED;
-  } else {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", cb_errmsg());
-    cli_session_end(&s, "failed", msg);
-    cli_error("tune", "%s", msg);
-    rc = CLI_FAIL;
-  }
-  cli_problems_free(&ps);
+  rc = tune_run(&a, &ps);
+  cb_problem_list_free(&ps);
   return rc;
 }
 

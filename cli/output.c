@@ -3,6 +3,7 @@
  * as CSV (one row per layer and backend plus a total per backend) and as
  * JSON. */
 #include "cli.h"
+#include "util.h"
 
 #include <string.h>
 
@@ -236,20 +237,6 @@ static void print_csv(FILE *f, const cli_report *r) {
 
 /* ---- JSON ----------------------------------------------------------------------- */
 
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\')
-      fprintf(f, "\\%c", c);
-    else if (c < 0x20)
-      fprintf(f, "\\u%04x", c);
-    else
-      fputc(c, f);
-  }
-  fputc('"', f);
-}
-
 static void json_timing(FILE *f, const char *key, const cb_timing *t) {
   fprintf(f, "\"%s\": ", key);
   if (!t->samples) {
@@ -264,17 +251,17 @@ static void json_timing(FILE *f, const char *key, const cb_timing *t) {
 
 static void json_row(FILE *f, int index, const cli_row *row) {
   fprintf(f, "\n    {\"index\": %d, \"name\": ", index);
-  json_str(f, row->name);
+  cb_json_string(f, row->name);
   fputs(", \"kind\": ", f);
-  json_str(f, row->kind);
+  cb_json_string(f, row->kind);
   fputs(", \"in_shape\": ", f);
-  json_str(f, row->in_shape);
+  cb_json_string(f, row->in_shape);
   fputs(", \"out_shape\": ", f);
-  json_str(f, row->out_shape);
+  cb_json_string(f, row->out_shape);
   fputs(", \"kernels\": ", f);
-  json_str(f, row->kernels);
+  cb_json_string(f, row->kernels);
   fputs(", \"impl\": ", f);
-  json_str(f, row->impl);
+  cb_json_string(f, row->impl);
   fprintf(f, ", \"fallback\": %s, ", row->fallback ? "true" : "false");
   json_timing(f, "fwd", &row->t.fwd);
   fputs(", ", f);
@@ -288,9 +275,9 @@ static void json_row(FILE *f, int index, const cli_row *row) {
 
 static void print_json(FILE *f, const cli_report *r) {
   fputs("{\"net\": ", f);
-  json_str(f, r->net);
+  cb_json_string(f, r->net);
   fputs(", \"netdef\": ", f);
-  json_str(f, r->netdef);
+  cb_json_string(f, r->netdef);
   fprintf(f, ", \"batch\": %lld, \"threads\": %d, \"iters\": %d, \"warmup\": %d, ",
           (long long)r->batch, r->threads, r->iters, r->warmup);
   fprintf(f, "\"shapes\": %s, \"interleaved\": %s, \"interrupted\": %s, ",
@@ -302,7 +289,7 @@ static void print_json(FILE *f, const cli_report *r) {
   for (int b = 0; b < r->nresults; b++) {
     const cli_result *res = &r->results[b];
     fprintf(f, "%s\n  {\"backend\": ", b ? "," : "");
-    json_str(f, res->backend);
+    cb_json_string(f, res->backend);
     fputs(", \"layers\": [", f);
     for (int i = 0; i < res->nrows; i++) {
       if (i) fputc(',', f);

@@ -90,3 +90,21 @@ void cli_session_peak(cli_session *s, int threads) {
             "'convbench peak' to measure and record it)",
             threads, threads == 1 ? "" : "s", s->peak.gflops);
 }
+
+int cli_session_finish(cli_session *s, const char *cmd, cb_status st, const char *kept) {
+  if (st == CB_OK) {
+    cli_session_end(s, "ok", NULL);
+    return CLI_OK;
+  }
+  if (st == CB_ERR_INTERRUPTED) {
+    bool recorded = s->db != NULL;
+    cli_session_end(s, "interrupted", NULL);
+    cli_error(cmd, "interrupted; %s", recorded ? kept : "nothing recorded");
+    return CLI_INTERRUPTED;
+  }
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", cb_errmsg());
+  cli_session_end(s, "failed", msg);
+  cli_error(cmd, "%s", msg);
+  return CLI_FAIL;
+}

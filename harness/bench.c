@@ -158,10 +158,6 @@ cb_status cb_bench_nets(cb_net *const *nets, int count, const cb_bench_opts *o,
   return st;
 }
 
-cb_status cb_bench_net(cb_net *net, const cb_bench_opts *o, cb_bench_result *r) {
-  return cb_bench_nets(&net, 1, o, r);
-}
-
 void cb_bench_result_free(cb_bench_result *r) {
   free(r->layers);
   memset(r, 0, sizeof *r);

@@ -48,8 +48,6 @@ typedef struct cb_bench_result {
  * entries; free each with cb_bench_result_free). */
 cb_status cb_bench_nets(cb_net *const *nets, int count, const cb_bench_opts *o, cb_bench_result *r);
 
-/* cb_bench_nets for one net. */
-cb_status cb_bench_net(cb_net *net, const cb_bench_opts *o, cb_bench_result *r);
 void cb_bench_result_free(cb_bench_result *r);
 
 #endif
