@@ -87,11 +87,23 @@ void cb_bind_timing(cb_binder *b, const char *p, const cb_timing *t) {
   cb_bind_int(b, name, t->samples);
 }
 
+void cb_bind_now(cb_binder *b, const char *name) {
+  char now[32];
+  cb_iso_now(now, sizeof now);
+  cb_bind_text(b, name, now);
+}
+
 cb_status cb_db_exec(cb_binder *b, const char *what) {
   if (b->st != CB_OK) return b->st;
   int rc = sqlite3_step(b->s);
   cb_status st = rc == SQLITE_DONE ? CB_OK : cb_db_fail(b->db, what);
   sqlite3_reset(b->s);
+  return st;
+}
+
+cb_status cb_db_insert(cb_binder *b, const char *what, int64_t *id) {
+  cb_status st = cb_db_exec(b, what);
+  if (st == CB_OK) *id = sqlite3_last_insert_rowid(b->db->h);
   return st;
 }
 

@@ -90,9 +90,14 @@ void cb_bind_reading(cb_binder *b, const char *name, double v, bool known);
  * four statistics are NULL when nothing was timed, so AVG() and friends
  * skip them. */
 void cb_bind_timing(cb_binder *b, const char *p, const cb_timing *t);
+/* The time of the call, as cb_iso_now writes it (when a row was made). */
+void cb_bind_now(cb_binder *b, const char *name);
 
 /* Steps a statement that returns no rows, then resets it. */
 cb_status cb_db_exec(cb_binder *b, const char *what);
+
+/* cb_db_exec for an INSERT; on success *id is the new row's id. */
+cb_status cb_db_insert(cb_binder *b, const char *what, int64_t *id);
 
 /* Steps a query for one integer, then resets it; CB_ERR_DB when no row. */
 cb_status cb_db_query_id(cb_binder *b, const char *what, int64_t *id);

@@ -43,8 +43,6 @@ static cb_status put_measurement_row(cb_db *db, const cb_measurement_rec *m, int
   int64_t problem_id = 0;
   cb_status st = cb_db_put_problem(db, m->problem, &problem_id);
   if (st != CB_OK) return st;
-  char now[32];
-  cb_iso_now(now, sizeof now);
   const cb_devstate *bf = m->before, *af = m->after;
   cb_binder b = cb_db_stmt(db, ST_MEASUREMENT_PUT, measurement_put_sql);
   if (b.st != CB_OK) return b.st;
@@ -78,10 +76,8 @@ static cb_status put_measurement_row(cb_db *db, const cb_measurement_rec *m, int
   cb_bind_reading(&b, ":gpu_temp_after", ga ? af->gpu.temp_c : 0, ga && !isnan(af->gpu.temp_c));
   cb_bind_reading(&b, ":gpu_power_after", ga ? af->gpu.power_w : 0, ga && !isnan(af->gpu.power_w));
   cb_bind_text(&b, ":gpu_throttle_after", ga && af->gpu.throttle[0] ? af->gpu.throttle : NULL);
-  cb_bind_text(&b, ":created", now);
-  st = cb_db_exec(&b, "cannot record a measurement");
-  if (st == CB_OK) *id = sqlite3_last_insert_rowid(db->h);
-  return st;
+  cb_bind_now(&b, ":created");
+  return cb_db_insert(&b, "cannot record a measurement", id);
 }
 
 cb_status cb_db_put_measurement(cb_db *db, const cb_measurement_rec *m, int64_t *id) {

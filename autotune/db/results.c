@@ -58,8 +58,6 @@ static const char sample_put_sql[] =
 // clang-format on
 
 static cb_status put_net_row(cb_db *db, const cb_net_rec *n, int64_t *id) {
-  char now[32];
-  cb_iso_now(now, sizeof now);
   cb_binder b = cb_db_stmt(db, ST_NET_PUT, net_put_sql);
   if (b.st != CB_OK) return b.st;
   cb_bind_int(&b, ":run_id", n->run_id);
@@ -78,10 +76,8 @@ static cb_status put_net_row(cb_db *db, const cb_net_rec *n, int64_t *id) {
   cb_bind_timing(&b, "total", &n->total);
   cb_bind_double(&b, ":fwd_flops", n->fwd_flops);
   cb_bind_double(&b, ":bwd_flops", n->bwd_flops);
-  cb_bind_text(&b, ":created", now);
-  cb_status st = cb_db_exec(&b, "cannot record the net result");
-  if (st == CB_OK) *id = sqlite3_last_insert_rowid(db->h);
-  return st;
+  cb_bind_now(&b, ":created");
+  return cb_db_insert(&b, "cannot record the net result", id);
 }
 
 static cb_status put_layer_row(cb_db *db, int64_t net_id, const cb_layer_rec *l) {
@@ -116,10 +112,7 @@ static cb_status put_layer_row(cb_db *db, int64_t net_id, const cb_layer_rec *l)
   cb_bind_timing(&b, "bwd_filter", &l->bwd_filter);
   cb_bind_double(&b, ":fwd_flops", l->fwd_flops);
   cb_bind_double(&b, ":bwd_flops", l->bwd_flops);
-  if (l->impl && *l->impl)
-    cb_bind_text(&b, ":impl", l->impl);
-  else
-    cb_bind_null(&b, ":impl");
+  cb_bind_opt_text(&b, ":impl", l->impl);
   return cb_db_exec(&b, "cannot record a layer result");
 }
 
@@ -194,8 +187,6 @@ cb_status cb_db_put_net_result(cb_db *db, const cb_net_rec *net, int nlayers,
 }
 
 cb_status cb_db_put_peak(cb_db *db, int64_t run_id, const cb_peak *p) {
-  char now[32];
-  cb_iso_now(now, sizeof now);
   cb_binder b = cb_db_stmt(db, ST_PEAK_PUT, peak_put_sql);
   if (b.st != CB_OK) return b.st;
   cb_bind_int(&b, ":run_id", run_id);
@@ -204,7 +195,7 @@ cb_status cb_db_put_peak(cb_db *db, int64_t run_id, const cb_peak *p) {
   cb_bind_double(&b, ":gflops", p->gflops);
   cb_bind_double(&b, ":gflops_per_core", p->gflops_per_core);
   cb_bind_double(&b, ":seconds", p->seconds);
-  cb_bind_text(&b, ":measured", now);
+  cb_bind_now(&b, ":measured");
   cb_status st = cb_db_exec(&b, "cannot record the peak");
   if (st == CB_OK && sqlite3_changes(db->h) != 1)
     st = cb_error(CB_ERR_DB, "database '%s': there is no run %lld to record a peak for", db->path,

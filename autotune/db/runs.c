@@ -51,8 +51,6 @@ static const char problem_get_sql[] =
 // clang-format on
 
 cb_status cb_db_put_machine(cb_db *db, const cb_machine *m, int64_t *id) {
-  char now[32];
-  cb_iso_now(now, sizeof now);
   cb_binder b = cb_db_stmt(db, ST_MACHINE_PUT, machine_put_sql);
   if (b.st != CB_OK) return b.st;
   cb_bind_text(&b, ":fingerprint", m->fingerprint);
@@ -73,7 +71,7 @@ cb_status cb_db_put_machine(cb_db *db, const cb_machine *m, int64_t *id) {
   cb_bind_int(&b, ":l3_count", m->l3_count);
   cb_bind_int(&b, ":mem_bytes", m->mem_bytes);
   cb_bind_text(&b, ":topology", m->topology);
-  cb_bind_text(&b, ":first_seen", now);
+  cb_bind_now(&b, ":first_seen");
   cb_status st = cb_db_exec(&b, "cannot record the machine");
   if (st != CB_OK) return st;
 
@@ -93,15 +91,13 @@ static void bind_build_key(cb_binder *b, const cb_build *bi) {
 }
 
 cb_status cb_db_put_build(cb_db *db, const cb_build *bi, int64_t *id) {
-  char now[32];
-  cb_iso_now(now, sizeof now);
   cb_binder b = cb_db_stmt(db, ST_BUILD_PUT, build_put_sql);
   if (b.st != CB_OK) return b.st;
   bind_build_key(&b, bi);
   cb_bind_text(&b, ":build_type", bi->build_type);
   cb_bind_text(&b, ":libs", bi->libs);
   cb_bind_text(&b, ":kernel_hash", bi->kernel_hash);
-  cb_bind_text(&b, ":first_seen", now);
+  cb_bind_now(&b, ":first_seen");
   cb_status st = cb_db_exec(&b, "cannot record the build");
   if (st != CB_OK) return st;
 
@@ -112,8 +108,7 @@ cb_status cb_db_put_build(cb_db *db, const cb_build *bi, int64_t *id) {
 }
 
 cb_status cb_db_run_begin(cb_db *db, const cb_run_rec *r, int64_t *run_id) {
-  char now[32], host[256] = "unknown";
-  cb_iso_now(now, sizeof now);
+  char host[256] = "unknown";
   gethostname(host, sizeof host - 1);
   cb_binder b = cb_db_stmt(db, ST_RUN_BEGIN, run_begin_sql);
   if (b.st != CB_OK) return b.st;
@@ -125,10 +120,8 @@ cb_status cb_db_run_begin(cb_db *db, const cb_run_rec *r, int64_t *run_id) {
   cb_bind_int(&b, ":threads", r->threads);
   cb_bind_text(&b, ":hostname", host);
   cb_bind_int(&b, ":pid", (int64_t)getpid());
-  cb_bind_text(&b, ":started", now);
-  cb_status st = cb_db_exec(&b, "cannot record the start of a run");
-  if (st == CB_OK) *run_id = sqlite3_last_insert_rowid(db->h);
-  return st;
+  cb_bind_now(&b, ":started");
+  return cb_db_insert(&b, "cannot record the start of a run", run_id);
 }
 
 cb_status cb_db_run_end(cb_db *db, int64_t run_id, const char *status, const char *error) {
@@ -137,11 +130,9 @@ cb_status cb_db_run_end(cb_db *db, int64_t run_id, const char *status, const cha
     return cb_error(CB_ERR_INVALID,
                     "run %lld: a run ends 'ok', 'failed' or 'interrupted', not '%s'",
                     (long long)run_id, status ? status : "(null)");
-  char now[32];
-  cb_iso_now(now, sizeof now);
   cb_binder b = cb_db_stmt(db, ST_RUN_END, run_end_sql);
   if (b.st != CB_OK) return b.st;
-  cb_bind_text(&b, ":ended", now);
+  cb_bind_now(&b, ":ended");
   cb_bind_text(&b, ":status", status);
   cb_bind_text(&b, ":error", error);
   cb_bind_int(&b, ":id", run_id);

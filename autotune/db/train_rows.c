@@ -36,11 +36,16 @@ static cb_status finish(cb_db *db, cb_status st) {
   return cb_db_commit(db);
 }
 
+/* The columns every training row starts with: which run, net and backend. */
+static void bind_train_rec(cb_binder *b, const cb_train_rec *r) {
+  cb_bind_int(b, ":run_id", r->run_id);
+  cb_bind_text(b, ":net", r->net);
+  cb_bind_text(b, ":backend", r->backend);
+}
+
 static cb_status put_step(cb_db *db, const cb_train_rec *r, const cb_train_step *t) {
   cb_binder b = cb_db_stmt(db, ST_TRAIN_STEP_PUT, train_step_put_sql);
-  cb_bind_int(&b, ":run_id", r->run_id);
-  cb_bind_text(&b, ":net", r->net);
-  cb_bind_text(&b, ":backend", r->backend);
+  bind_train_rec(&b, r);
   cb_bind_int(&b, ":epoch", t->epoch);
   cb_bind_int(&b, ":step", t->step);
   cb_bind_double(&b, ":loss", t->loss);
@@ -65,9 +70,7 @@ cb_status cb_db_put_train_epoch(cb_db *db, const cb_train_rec *r, const cb_train
   cb_status st = cb_db_begin(db);
   if (st != CB_OK) return st;
   cb_binder b = cb_db_stmt(db, ST_TRAIN_EPOCH_PUT, train_epoch_put_sql);
-  cb_bind_int(&b, ":run_id", r->run_id);
-  cb_bind_text(&b, ":net", r->net);
-  cb_bind_text(&b, ":backend", r->backend);
+  bind_train_rec(&b, r);
   cb_bind_text(&b, ":dataset", r->dataset);
   cb_bind_int(&b, ":batch", r->batch);
   cb_bind_int(&b, ":threads", r->threads);

@@ -105,6 +105,28 @@ static cb_cpu_ws layout(const cb_conv_geom *g, const cb_cpu_gemm_cfg *cfg, int64
   return ws;
 }
 
+/* An op's layout: fwd_layout, bwd_data_layout or bwd_filter_layout. */
+typedef cb_cpu_ws (*layout_fn)(const cb_ctx *ctx, const cb_problem *p, const int *params,
+                               void *base, int t, thread_parts *mine);
+
+/* The workspace bytes lay counts for problem p; who names the variant in
+ * errors. */
+static cb_status layout_bytes(layout_fn lay, const char *who, const cb_ctx *ctx,
+                              const cb_problem *p, const int *params, size_t *bytes) {
+  cb_cpu_ws ws = lay(ctx, p, params, NULL, 0, NULL);
+  return cb_cpu_ws_total(&ws, who, bytes);
+}
+
+/* Whether op runs p: the common checks, then a workspace that can be
+ * counted. */
+static cb_status layout_supports(layout_fn lay, const char *who, cb_op op, const cb_ctx *ctx,
+                                 const cb_problem *p, const int *params) {
+  size_t bytes;
+  cb_status st = cb_cpu_conv_check(who, p, op, params);
+  if (st != CB_OK) return st;
+  return layout_bytes(lay, who, ctx, p, params, &bytes);
+}
+
 /* ---- forward ------------------------------------------------------------------ */
 
 /* The shape of the forward layout: a col block [C R S, cs], GEMMs
@@ -119,17 +141,12 @@ static cb_cpu_ws fwd_layout(const cb_ctx *ctx, const cb_problem *p, const int *p
 }
 
 static cb_status fwd_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
-  size_t bytes;
-  cb_status st = cb_cpu_conv_check("conv_fwd/im2col", p, CB_OP_CONV_FWD, params);
-  if (st != CB_OK) return st;
-  cb_cpu_ws ws = fwd_layout(ctx, p, params, NULL, 0, NULL);
-  return cb_cpu_ws_total(&ws, "conv_fwd/im2col", &bytes);
+  return layout_supports(fwd_layout, "conv_fwd/im2col", CB_OP_CONV_FWD, ctx, p, params);
 }
 
 static cb_status fwd_workspace(const cb_ctx *ctx, const cb_problem *p, const int *params,
                                size_t *bytes) {
-  cb_cpu_ws ws = fwd_layout(ctx, p, params, NULL, 0, NULL);
-  return cb_cpu_ws_total(&ws, "conv_fwd/im2col", bytes);
+  return layout_bytes(fwd_layout, "conv_fwd/im2col", ctx, p, params, bytes);
 }
 
 /* out[:, 0:cols] = W col[:, 0:cols], group by group; col rows are cols
@@ -214,17 +231,13 @@ static cb_cpu_ws bwd_data_layout(const cb_ctx *ctx, const cb_problem *p, const i
 }
 
 static cb_status bwd_data_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
-  size_t bytes;
-  cb_status st = cb_cpu_conv_check("conv_bwd_data/im2col", p, CB_OP_CONV_BWD_DATA, params);
-  if (st != CB_OK) return st;
-  cb_cpu_ws ws = bwd_data_layout(ctx, p, params, NULL, 0, NULL);
-  return cb_cpu_ws_total(&ws, "conv_bwd_data/im2col", &bytes);
+  return layout_supports(bwd_data_layout, "conv_bwd_data/im2col", CB_OP_CONV_BWD_DATA, ctx, p,
+                         params);
 }
 
 static cb_status bwd_data_workspace(const cb_ctx *ctx, const cb_problem *p, const int *params,
                                     size_t *bytes) {
-  cb_cpu_ws ws = bwd_data_layout(ctx, p, params, NULL, 0, NULL);
-  return cb_cpu_ws_total(&ws, "conv_bwd_data/im2col", bytes);
+  return layout_bytes(bwd_data_layout, "conv_bwd_data/im2col", ctx, p, params, bytes);
 }
 
 /* col[rows of channels c0..c1, 0:cols] = W^T dy[:, 0:cols], one GEMM per
@@ -344,17 +357,13 @@ static cb_cpu_ws bwd_filter_layout(const cb_ctx *ctx, const cb_problem *p, const
 }
 
 static cb_status bwd_filter_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
-  size_t bytes;
-  cb_status st = cb_cpu_conv_check("conv_bwd_filter/im2col", p, CB_OP_CONV_BWD_FILTER, params);
-  if (st != CB_OK) return st;
-  cb_cpu_ws ws = bwd_filter_layout(ctx, p, params, NULL, 0, NULL);
-  return cb_cpu_ws_total(&ws, "conv_bwd_filter/im2col", &bytes);
+  return layout_supports(bwd_filter_layout, "conv_bwd_filter/im2col", CB_OP_CONV_BWD_FILTER, ctx, p,
+                         params);
 }
 
 static cb_status bwd_filter_workspace(const cb_ctx *ctx, const cb_problem *p, const int *params,
                                       size_t *bytes) {
-  cb_cpu_ws ws = bwd_filter_layout(ctx, p, params, NULL, 0, NULL);
-  return cb_cpu_ws_total(&ws, "conv_bwd_filter/im2col", bytes);
+  return layout_bytes(bwd_filter_layout, "conv_bwd_filter/im2col", ctx, p, params, bytes);
 }
 
 /* dW[:, col rows row0..row1] = beta dW + dy[:, 0:cols] col^T, one GEMM

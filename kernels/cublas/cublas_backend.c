@@ -103,8 +103,7 @@ static cb_status conv_workspace(const cb_ctx *ctx, const cb_problem *p, const in
   (void)ctx, (void)params;
   cb_conv_geom g;
   cb_conv_geom_init(&g, &p->conv);
-  int64_t b = cb_cu_step_images(&g, CB_CUDA_COL_BUDGET);
-  *bytes = (size_t)(g.cv.c * g.cv.r * g.cv.s * b * g.p * g.q) * sizeof(float);
+  *bytes = cb_cuda_lower_bytes(&g);
   return CB_OK;
 }
 
@@ -137,9 +136,7 @@ static cb_status conv_run(cb_ctx *ctx, const cb_problem *p, const int *params, v
   if (st == CB_OK) st = cb_cuda_enter(ctx);
   if (st != CB_OK) return st;
   cb_cu_lower_ops ops = {blas_im2col, blas_col2im, blas_sgemm, ctx};
-  cb_conv_geom g;
-  cb_conv_geom_init(&g, &p->conv);
-  return cb_cu_lower(&ops, p->op, &g, cb_cu_step_images(&g, CB_CUDA_COL_BUDGET), args, ws);
+  return cb_cuda_lower_conv(&ops, p, args, ws);
 }
 
 /* ---- the table ------------------------------------------------------------------------- */

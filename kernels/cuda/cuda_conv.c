@@ -58,8 +58,7 @@ static cb_status gemm_conv_workspace(const cb_ctx *ctx, const cb_problem *p, con
   (void)ctx, (void)params;
   cb_conv_geom g;
   cb_conv_geom_init(&g, &p->conv);
-  int64_t b = cb_cu_step_images(&g, CB_CUDA_COL_BUDGET);
-  *bytes = (size_t)(g.cv.c * g.cv.r * g.cv.s * b * g.p * g.q) * sizeof(float);
+  *bytes = cb_cuda_lower_bytes(&g);
   return CB_OK;
 }
 
@@ -114,9 +113,7 @@ static cb_status gemm_conv_run(cb_ctx *ctx, const cb_problem *p, const int *para
   if (st != CB_OK) return st;
   dev_ops d = {cb_cuda_of(ctx)->stream, tile_m(params), tile_n(params)};
   cb_cu_lower_ops ops = {dev_im2col, dev_col2im, dev_sgemm, &d};
-  cb_conv_geom g;
-  cb_conv_geom_init(&g, &p->conv);
-  return cb_cu_lower(&ops, p->op, &g, cb_cu_step_images(&g, CB_CUDA_COL_BUDGET), args, ws);
+  return cb_cuda_lower_conv(&ops, p, args, ws);
 }
 
 /* ---- direct ------------------------------------------------------------------------ */

@@ -32,6 +32,21 @@ static cb_status geom_for(const cb_problem *p, const int *params, bool tiled, cb
   return cb_fftw_geom_init(p, tiled, tiled ? params[0] : 0, g);
 }
 
+static cb_status workspace_for(const cb_problem *p, const int *params, bool tiled, size_t *bytes) {
+  cb_fftw_geom g;
+  cb_status st = geom_for(p, params, tiled, &g);
+  *bytes = st == CB_OK ? g.ws_bytes : 0;
+  return st;
+}
+
+static cb_status plan_for(cb_ctx *ctx, const cb_problem *p, const int *params, bool tiled,
+                          void **plan) {
+  cb_fftw_geom g;
+  cb_status st = geom_for(p, params, tiled, &g);
+  return st != CB_OK ? st : cb_fftw_plan_make(ctx, &g, (cb_fftw_plan **)plan);
+}
+
+/* The variants' entry points: fft and fft_tiled differ only in the flag. */
 static cb_status supports_fft(const cb_ctx *ctx, const cb_problem *p, const int *params) {
   (void)ctx;
   cb_fftw_geom g;
@@ -47,31 +62,21 @@ static cb_status supports_tiled(const cb_ctx *ctx, const cb_problem *p, const in
 static cb_status workspace_fft(const cb_ctx *ctx, const cb_problem *p, const int *params,
                                size_t *bytes) {
   (void)ctx;
-  cb_fftw_geom g;
-  cb_status st = geom_for(p, params, false, &g);
-  *bytes = st == CB_OK ? g.ws_bytes : 0;
-  return st;
+  return workspace_for(p, params, false, bytes);
 }
 
 static cb_status workspace_tiled(const cb_ctx *ctx, const cb_problem *p, const int *params,
                                  size_t *bytes) {
   (void)ctx;
-  cb_fftw_geom g;
-  cb_status st = geom_for(p, params, true, &g);
-  *bytes = st == CB_OK ? g.ws_bytes : 0;
-  return st;
+  return workspace_for(p, params, true, bytes);
 }
 
 static cb_status plan_fft(cb_ctx *ctx, const cb_problem *p, const int *params, void **plan) {
-  cb_fftw_geom g;
-  cb_status st = geom_for(p, params, false, &g);
-  return st != CB_OK ? st : cb_fftw_plan_make(ctx, &g, (cb_fftw_plan **)plan);
+  return plan_for(ctx, p, params, false, plan);
 }
 
 static cb_status plan_tiled(cb_ctx *ctx, const cb_problem *p, const int *params, void **plan) {
-  cb_fftw_geom g;
-  cb_status st = geom_for(p, params, true, &g);
-  return st != CB_OK ? st : cb_fftw_plan_make(ctx, &g, (cb_fftw_plan **)plan);
+  return plan_for(ctx, p, params, true, plan);
 }
 
 static void plan_destroy(void *plan) {
@@ -134,6 +139,14 @@ static int64_t a_at(const chunk *ch, int64_t bin, int64_t grp) {
   return bin * ch->a_bin + grp * ch->a_per_group - ch->a_first;
 }
 
+/* Sets GEMM gm (reading one bin's A) to prefetch the A of the bin bw on,
+ * the next fh and so the next one its thread runs, while it computes. */
+static void prefetch_next_bin(const chunk *ch, int64_t bw, cb_fftw_gemm *gm) {
+  gm->pf_re = gm->a_re + bw * ch->a_bin;
+  gm->pf_im = gm->a_im + bw * ch->a_bin;
+  gm->pf_bytes = ch->rows * ch->nas * (int64_t)sizeof(float);
+}
+
 /* fwd and bwd_data: for every fw and column block, the filter spectra of
  * fh_block bins at a time, W[fh][row][col] = sum_r D[fh][r] T[r][fw][row, col],
  * into the thread's buffer, then each of those bins' GEMM
@@ -190,11 +203,7 @@ static void per_bin_forward(const chunk *ch, bool conj, int threads) {
           .ldc = ch->wc,
           .conj_b = conj,
       };
-      if (fh0 + l + 1 < fh) { /* the next bin's A, from memory */
-        gm.pf_re = gm.a_re + bw * ch->a_bin;
-        gm.pf_im = gm.a_im + bw * ch->a_bin;
-        gm.pf_bytes = ch->rows * ch->nas * (int64_t)sizeof(float);
-      }
+      if (fh0 + l + 1 < fh) prefetch_next_bin(ch, bw, &gm);
       cb_fftw_cgemm(&gm);
     }
   }
@@ -237,11 +246,7 @@ static void per_bin_filter(const chunk *ch, bool first, int threads) {
             .ldc = width,
             .conj_b = true,
         };
-        if (fh0 + l + 1 < fh) { /* the next bin's A, from memory */
-          gm.pf_re = gm.a_re + bw * ch->a_bin;
-          gm.pf_im = gm.a_im + bw * ch->a_bin;
-          gm.pf_bytes = ch->rows * ch->nas * (int64_t)sizeof(float);
-        }
+        if (fh0 + l + 1 < fh) prefetch_next_bin(ch, bw, &gm);
         cb_fftw_cgemm(&gm);
       }
       cb_fftw_gemm ug = {
@@ -285,6 +290,77 @@ static cb_status alloc_blocks(const cb_fftw_geom *g, cb_fftw_block **out) {
                          (long long)g->wchunk);
 }
 
+/* One weight chunk: weight channels [w0, w0 + wc) in nblocks column
+ * blocks, and the batch-side channels [a_lo, a_lo + nas) of the groups
+ * those touch, a_per_group of them per group. */
+typedef struct wchunk {
+  int64_t w0, wc, nblocks, a_lo, nas, a_per_group;
+} wchunk;
+
+/* The chunk at w0 of wch weight channels; fills blocks. */
+static wchunk weight_chunk(const cb_fftw_geom *g, int64_t w0, int64_t wch, int64_t a_per_group,
+                           cb_fftw_block *blocks) {
+  wchunk wk = {.w0 = w0, .wc = min64(g->wchunk, wch - w0), .a_per_group = a_per_group};
+  wk.nblocks = cb_fftw_blocks(g, w0, wk.wc, blocks);
+  int64_t g_lo = blocks[0].grp, g_hi = blocks[wk.nblocks - 1].grp + 1;
+  wk.a_lo = g_lo * a_per_group;
+  wk.nas = (g_hi - g_lo) * a_per_group;
+  return wk;
+}
+
+/* The per-bin work of weight chunk wk on nimg images. */
+static chunk chunk_of(const cb_fftw_plan *pl, const bufs *b, const cb_fftw_block *blocks,
+                      const wchunk *wk, int64_t nimg) {
+  const int64_t rows = nimg * pl->g.tiles;
+  return (chunk){
+      .pl = pl,
+      .b = b,
+      .blocks = blocks,
+      .nblocks = wk->nblocks,
+      .wc = wk->wc,
+      .rows = rows,
+      .nas = wk->nas,
+      .a_first = wk->a_lo,
+      .a_per_group = wk->a_per_group,
+      .a_bin = cb_fftw_bin_stride(rows * wk->nas),
+      .o_bin = cb_fftw_bin_stride(rows * wk->wc),
+  };
+}
+
+/* A tensor's channels and planes: x and dx have the image's planes, y and
+ * dy the output's. */
+typedef struct planes {
+  int64_t chans, rows, cols;
+} planes;
+
+static planes image_planes(const cb_fftw_geom *g, int64_t chans) {
+  return (planes){chans, g->ax[0].in, g->ax[1].in};
+}
+
+static planes output_planes(const cb_fftw_geom *g, int64_t chans) {
+  return (planes){chans, g->ax[0].out, g->ax[1].out};
+}
+
+/* Channels [lo, lo + nch) of images [n0, n0 + nimg) of a tensor of shape
+ * t, to or from frequency buffer (f_re, f_im); the caller adds the tensor
+ * (src or dst) and, for a forward transform, the role. */
+static cb_fftw_batch batch_of(planes t, int64_t n0, int64_t nimg, int64_t lo, int64_t nch,
+                              float *f_re, float *f_im) {
+  return (cb_fftw_batch){
+      .chans = t.chans,
+      .rows = t.rows,
+      .cols = t.cols,
+      .n0 = n0,
+      .nimg = nimg,
+      .ch_lo = lo,
+      .ch_hi = lo + nch,
+      .col0 = lo,
+      .ncols = nch,
+      .f_re = f_re,
+      .f_im = f_im,
+  };
+}
+
 /* ---- forward and backward data ---------------------------------------------- */
 
 /* fwd:      x[n,c,h,w] (src0), w[k,c/g,r,s] (src1) -> y[n,k,p,q] (dst)
@@ -301,69 +377,26 @@ static cb_status data_side_run(cb_ctx *ctx, const void *plan, const cb_args *arg
   const cb_fftw_plan *pl = plan;
   const cb_fftw_geom *g = &pl->g;
   const bool fwd = g->op == CB_OP_CONV_FWD;
-  /* batch-side input (x or dy) and output (y or dx): channels and planes */
-  const int64_t in_ch = fwd ? g->c : g->k, out_ch = fwd ? g->k : g->c;
-  const int64_t in_rows = fwd ? g->ax[0].in : g->ax[0].out,
-                in_cols = fwd ? g->ax[1].in : g->ax[1].out;
-  const int64_t out_rows = fwd ? g->ax[0].out : g->ax[0].in,
-                out_cols = fwd ? g->ax[1].out : g->ax[1].in;
-  const int64_t a_per_group = fwd ? g->cg : g->kg;
+  /* batch-side input (x or dy) and output (y or dx) */
+  const planes in = fwd ? image_planes(g, g->c) : output_planes(g, g->k);
+  const planes out = fwd ? output_planes(g, g->k) : image_planes(g, g->c);
   cb_fftw_block *blocks;
   if ((st = alloc_blocks(g, &blocks)) != CB_OK) return st;
   held h = {-1, -1, -1};
-  for (int64_t w0 = 0; w0 < out_ch; w0 += g->wchunk) {
-    int64_t wc = min64(g->wchunk, out_ch - w0);
-    int64_t nblocks = cb_fftw_blocks(g, w0, wc, blocks);
-    int64_t g_lo = blocks[0].grp, g_hi = blocks[nblocks - 1].grp + 1;
-    int64_t a_lo = g_lo * a_per_group, nas = (g_hi - g_lo) * a_per_group;
-    cb_fftw_filter_rows(pl, threads, args->src1, w0, wc, blocks, nblocks, b.base);
+  for (int64_t w0 = 0; w0 < out.chans; w0 += g->wchunk) {
+    wchunk wk = weight_chunk(g, w0, out.chans, fwd ? g->cg : g->kg, blocks);
+    cb_fftw_filter_rows(pl, threads, args->src1, w0, wk.wc, blocks, wk.nblocks, b.base);
     for (int64_t n0 = 0; n0 < g->n; n0 += g->nchunk) {
       int64_t nimg = min64(g->nchunk, g->n - n0);
-      cb_fftw_batch in = {
-          .src = args->src0,
-          .chans = in_ch,
-          .rows = in_rows,
-          .cols = in_cols,
-          .n0 = n0,
-          .nimg = nimg,
-          .ch_lo = a_lo,
-          .ch_hi = a_lo + nas,
-          .col0 = a_lo,
-          .ncols = nas,
-          .f_re = b.a_re,
-          .f_im = b.a_im,
-          .role = fwd ? CB_FFTW_X : CB_FFTW_DY_DATA,
-      };
-      forward_once(pl, threads, &in, &h);
-      chunk ch = {
-          .pl = pl,
-          .b = &b,
-          .blocks = blocks,
-          .nblocks = nblocks,
-          .wc = wc,
-          .rows = nimg * g->tiles,
-          .nas = nas,
-          .a_first = a_lo,
-          .a_per_group = a_per_group,
-          .a_bin = cb_fftw_bin_stride(nimg * g->tiles * nas),
-          .o_bin = cb_fftw_bin_stride(nimg * g->tiles * wc),
-      };
+      cb_fftw_batch a = batch_of(in, n0, nimg, wk.a_lo, wk.nas, b.a_re, b.a_im);
+      a.src = args->src0;
+      a.role = fwd ? CB_FFTW_X : CB_FFTW_DY_DATA;
+      forward_once(pl, threads, &a, &h);
+      chunk ch = chunk_of(pl, &b, blocks, &wk, nimg);
       per_bin_forward(&ch, fwd, threads);
-      cb_fftw_batch out = {
-          .dst = args->dst,
-          .chans = out_ch,
-          .rows = out_rows,
-          .cols = out_cols,
-          .n0 = n0,
-          .nimg = nimg,
-          .ch_lo = w0,
-          .ch_hi = w0 + wc,
-          .col0 = w0,
-          .ncols = wc,
-          .f_re = b.o_re,
-          .f_im = b.o_im,
-      };
-      cb_fftw_inverse(pl, threads, &out);
+      cb_fftw_batch o = batch_of(out, n0, nimg, w0, wk.wc, b.o_re, b.o_im);
+      o.dst = args->dst;
+      cb_fftw_inverse(pl, threads, &o);
     }
   }
   free(blocks);
@@ -400,60 +433,21 @@ static cb_status bwd_filter_run(cb_ctx *ctx, const cb_problem *prob, const int *
   if ((st = alloc_blocks(g, &blocks)) != CB_OK) return st;
   held h = {-1, -1, -1};
   for (int64_t w0 = 0; w0 < g->k; w0 += g->wchunk) {
-    int64_t wc = min64(g->wchunk, g->k - w0);
-    int64_t nblocks = cb_fftw_blocks(g, w0, wc, blocks);
-    int64_t g_lo = blocks[0].grp, g_hi = blocks[nblocks - 1].grp + 1;
-    int64_t c_lo = g_lo * g->cg, nas = (g_hi - g_lo) * g->cg;
+    wchunk wk = weight_chunk(g, w0, g->k, g->cg, blocks);
     for (int64_t n0 = 0; n0 < g->n; n0 += g->nchunk) {
       int64_t nimg = min64(g->nchunk, g->n - n0);
-      cb_fftw_batch xb = {
-          .src = args->src0,
-          .chans = g->c,
-          .rows = g->ax[0].in,
-          .cols = g->ax[1].in,
-          .n0 = n0,
-          .nimg = nimg,
-          .ch_lo = c_lo,
-          .ch_hi = c_lo + nas,
-          .col0 = c_lo,
-          .ncols = nas,
-          .f_re = b.a_re,
-          .f_im = b.a_im,
-          .role = CB_FFTW_X,
-      };
+      cb_fftw_batch xb = batch_of(image_planes(g, g->c), n0, nimg, wk.a_lo, wk.nas, b.a_re, b.a_im);
+      xb.src = args->src0;
+      xb.role = CB_FFTW_X;
       forward_once(pl, threads, &xb, &h);
-      cb_fftw_batch dyb = {
-          .src = args->src1,
-          .chans = g->k,
-          .rows = g->ax[0].out,
-          .cols = g->ax[1].out,
-          .n0 = n0,
-          .nimg = nimg,
-          .ch_lo = w0,
-          .ch_hi = w0 + wc,
-          .col0 = w0,
-          .ncols = wc,
-          .f_re = b.o_re,
-          .f_im = b.o_im,
-          .role = CB_FFTW_DY_FILTER,
-      };
+      cb_fftw_batch dyb = batch_of(output_planes(g, g->k), n0, nimg, w0, wk.wc, b.o_re, b.o_im);
+      dyb.src = args->src1;
+      dyb.role = CB_FFTW_DY_FILTER;
       cb_fftw_forward(pl, threads, &dyb);
-      chunk ch = {
-          .pl = pl,
-          .b = &b,
-          .blocks = blocks,
-          .nblocks = nblocks,
-          .wc = wc,
-          .rows = nimg * g->tiles,
-          .nas = nas,
-          .a_first = c_lo,
-          .a_per_group = g->cg,
-          .a_bin = cb_fftw_bin_stride(nimg * g->tiles * nas),
-          .o_bin = cb_fftw_bin_stride(nimg * g->tiles * wc),
-      };
+      chunk ch = chunk_of(pl, &b, blocks, &wk, nimg);
       per_bin_filter(&ch, n0 == 0, threads);
     }
-    cb_fftw_filter_rows_inverse(pl, threads, args->dst, w0, wc, blocks, nblocks, b.base);
+    cb_fftw_filter_rows_inverse(pl, threads, args->dst, w0, wk.wc, blocks, wk.nblocks, b.base);
   }
   free(blocks);
   return CB_OK;

@@ -225,9 +225,11 @@ static void copy_wrapped(float *restrict dst, const float *restrict src, int64_t
 }
 
 /* The task-th group of planes of batch b: image, tile and up to
- * scatter_planes channels. */
+ * scatter_planes channels; first is its first plane's index in the
+ * tensor (src or dst), planes plane floats apart; freq is where that
+ * plane's bin 0 sits in b's frequency buffers, bins bin_stride apart. */
 typedef struct group_at {
-  int64_t img, th, tw, ch0, count, row;
+  int64_t img, th, tw, ch0, count, row, first, plane, freq, bin_stride;
 } group_at;
 
 static group_at locate(const cb_fftw_geom *g, const cb_fftw_batch *b, int64_t task) {
@@ -242,6 +244,10 @@ static group_at locate(const cb_fftw_geom *g, const cb_fftw_batch *b, int64_t ta
   at.ch0 = b->ch_lo + grp * sp;
   at.count = min64(sp, b->ch_hi - at.ch0);
   at.row = at.img * g->tiles + tile;
+  at.first = (b->n0 + at.img) * b->chans + at.ch0;
+  at.plane = b->rows * b->cols;
+  at.freq = at.row * b->ncols + (at.ch0 - b->col0);
+  at.bin_stride = cb_fftw_bin_stride(b->nimg * g->tiles * b->ncols);
   return at;
 }
 
@@ -274,81 +280,93 @@ static void c2r_planes(const cb_fftw_plan *pl, fftwf_complex *cb, float *rb, int
       fftwf_execute_dft_c2r(pl->c2r_one, cb + (j0 + j) * g->plane_cplx, rb + j * g->plane_real);
 }
 
-void cb_fftw_forward(const cb_fftw_plan *pl, int threads, const cb_fftw_batch *b) {
+/* One group's forward transform: its planes of b->src placed for b->role,
+ * r2c, and their bins scattered into b's frequency buffers. rb and cb are
+ * the calling thread's buffers. */
+static void forward_group(const cb_fftw_plan *pl, const cb_fftw_batch *b, const group_at *at,
+                          float *rb, fftwf_complex *cb) {
   const cb_fftw_geom *g = &pl->g;
   const int64_t fh = g->ax[0].f, fw = g->ax[1].f, bins = g->bins, gp = g->group_planes;
-  const int64_t bin_stride = cb_fftw_bin_stride(b->nimg * g->tiles * b->ncols);
-  const int64_t plane = b->rows * b->cols;
-  const int64_t tasks = group_tasks(g, b);
-#pragma omp parallel for num_threads(threads) schedule(dynamic)
-  for (int64_t task = 0; task < tasks; task++) {
-    group_at at = locate(g, b, task);
-    int tid = cb_fftw_thread_id();
-    float *rb = pl->rbuf + (int64_t)tid * gp * g->plane_real;
-    fftwf_complex *cb = pl->cbuf + (int64_t)tid * g->scatter_planes * g->plane_cplx;
-    cb_fftw_place pr = cb_fftw_place_of(g, 0, b->role, at.th);
-    cb_fftw_place pc = cb_fftw_place_of(g, 1, b->role, at.tw);
-    const float *src = b->src + ((b->n0 + at.img) * b->chans + at.ch0) * plane;
-    for (int64_t j0 = 0; j0 < at.count; j0 += gp) {
-      int64_t n = min64(gp, at.count - j0);
-      for (int64_t j = 0; j < n; j++)
-        load_plane(rb + j * g->plane_real, fh, fw, src + (j0 + j) * plane, b->cols, pr, pc);
-      r2c_planes(pl, rb, cb, j0, n);
+  const int64_t bin_stride = at->bin_stride, plane = at->plane;
+  cb_fftw_place pr = cb_fftw_place_of(g, 0, b->role, at->th);
+  cb_fftw_place pc = cb_fftw_place_of(g, 1, b->role, at->tw);
+  const float *src = b->src + at->first * plane;
+  for (int64_t j0 = 0; j0 < at->count; j0 += gp) {
+    int64_t n = min64(gp, at->count - j0);
+    for (int64_t j = 0; j < n; j++)
+      load_plane(rb + j * g->plane_real, fh, fw, src + (j0 + j) * plane, b->cols, pr, pc);
+    r2c_planes(pl, rb, cb, j0, n);
+  }
+  /* Scatter: plane j's bins become column j of consecutive rows, up to
+   * scatter_planes floats per bin and cache line. Every bin is another
+   * line of the frequency buffer; prefetching lines some bins ahead lets
+   * their misses overlap instead of stalling one by one. */
+  float *re = b->f_re + at->freq, *im = b->f_im + at->freq;
+  for (int64_t bin = 0; bin < bins; bin++) {
+    if (bin + CB_FFTW_AHEAD < bins) {
+      __builtin_prefetch(re + (bin + CB_FFTW_AHEAD) * bin_stride, 1);
+      __builtin_prefetch(im + (bin + CB_FFTW_AHEAD) * bin_stride, 1);
     }
-    /* Scatter: plane j's bins become column j of consecutive rows, up to
-     * scatter_planes floats per bin and cache line. Every bin is another
-     * line of the frequency buffer; prefetching lines some bins ahead lets
-     * their misses overlap instead of stalling one by one. */
-    float *re = b->f_re + at.row * b->ncols + (at.ch0 - b->col0);
-    float *im = b->f_im + at.row * b->ncols + (at.ch0 - b->col0);
-    for (int64_t bin = 0; bin < bins; bin++) {
-      if (bin + CB_FFTW_AHEAD < bins) {
-        __builtin_prefetch(re + (bin + CB_FFTW_AHEAD) * bin_stride, 1);
-        __builtin_prefetch(im + (bin + CB_FFTW_AHEAD) * bin_stride, 1);
-      }
-      for (int64_t j = 0; j < at.count; j++) {
-        re[bin * bin_stride + j] = cb[j * g->plane_cplx + bin][0];
-        im[bin * bin_stride + j] = cb[j * g->plane_cplx + bin][1];
-      }
+    for (int64_t j = 0; j < at->count; j++) {
+      re[bin * bin_stride + j] = cb[j * g->plane_cplx + bin][0];
+      im[bin * bin_stride + j] = cb[j * g->plane_cplx + bin][1];
     }
   }
 }
 
-void cb_fftw_inverse(const cb_fftw_plan *pl, int threads, const cb_fftw_batch *b) {
+/* One group's inverse: its bins gathered from b's frequency buffers, c2r,
+ * and the cropped outputs written to b->dst. */
+static void inverse_group(const cb_fftw_plan *pl, const cb_fftw_batch *b, const group_at *at,
+                          float *rb, fftwf_complex *cb) {
   const cb_fftw_geom *g = &pl->g;
   const int64_t fh = g->ax[0].f, fw = g->ax[1].f, bins = g->bins, gp = g->group_planes;
-  const int64_t bin_stride = cb_fftw_bin_stride(b->nimg * g->tiles * b->ncols);
-  const int64_t plane = b->rows * b->cols;
+  const int64_t bin_stride = at->bin_stride, plane = at->plane;
+  const float *re = b->f_re + at->freq, *im = b->f_im + at->freq;
+  for (int64_t bin = 0; bin < bins; bin++) {
+    if (bin + CB_FFTW_AHEAD < bins) { /* as in the scatter, for reading */
+      __builtin_prefetch(re + (bin + CB_FFTW_AHEAD) * bin_stride);
+      __builtin_prefetch(im + (bin + CB_FFTW_AHEAD) * bin_stride);
+    }
+    for (int64_t j = 0; j < at->count; j++) {
+      cb[j * g->plane_cplx + bin][0] = re[bin * bin_stride + j];
+      cb[j * g->plane_cplx + bin][1] = im[bin * bin_stride + j];
+    }
+  }
+  cb_fftw_crop cr = cb_fftw_crop_of(g, 0, at->th), cc = cb_fftw_crop_of(g, 1, at->tw);
+  float *dst = b->dst + at->first * plane;
+  for (int64_t j0 = 0; j0 < at->count; j0 += gp) {
+    int64_t n = min64(gp, at->count - j0);
+    c2r_planes(pl, cb, rb, j0, n);
+    for (int64_t j = 0; j < n; j++)
+      for (int64_t y = 0; y < cr.n; y++)
+        copy_wrapped(dst + (j0 + j) * plane + (cr.d0 + y) * b->cols + cc.d0,
+                     rb + j * g->plane_real + ((cr.b0 + y) % fh) * fw, fw, cc.b0, cc.n);
+  }
+}
+
+typedef void (*group_fn)(const cb_fftw_plan *pl, const cb_fftw_batch *b, const group_at *at,
+                         float *rb, fftwf_complex *cb);
+
+/* Runs fn on every group of planes of b, threads splitting the groups;
+ * each thread works in its own slices of the plan's rbuf and cbuf. */
+static void each_group(const cb_fftw_plan *pl, int threads, const cb_fftw_batch *b, group_fn fn) {
+  const cb_fftw_geom *g = &pl->g;
   const int64_t tasks = group_tasks(g, b);
 #pragma omp parallel for num_threads(threads) schedule(dynamic)
   for (int64_t task = 0; task < tasks; task++) {
+    int64_t tid = cb_fftw_thread_id();
     group_at at = locate(g, b, task);
-    int tid = cb_fftw_thread_id();
-    float *rb = pl->rbuf + (int64_t)tid * gp * g->plane_real;
-    fftwf_complex *cb = pl->cbuf + (int64_t)tid * g->scatter_planes * g->plane_cplx;
-    const float *re = b->f_re + at.row * b->ncols + (at.ch0 - b->col0);
-    const float *im = b->f_im + at.row * b->ncols + (at.ch0 - b->col0);
-    for (int64_t bin = 0; bin < bins; bin++) {
-      if (bin + CB_FFTW_AHEAD < bins) { /* as in the scatter, for reading */
-        __builtin_prefetch(re + (bin + CB_FFTW_AHEAD) * bin_stride);
-        __builtin_prefetch(im + (bin + CB_FFTW_AHEAD) * bin_stride);
-      }
-      for (int64_t j = 0; j < at.count; j++) {
-        cb[j * g->plane_cplx + bin][0] = re[bin * bin_stride + j];
-        cb[j * g->plane_cplx + bin][1] = im[bin * bin_stride + j];
-      }
-    }
-    cb_fftw_crop cr = cb_fftw_crop_of(g, 0, at.th), cc = cb_fftw_crop_of(g, 1, at.tw);
-    float *dst = b->dst + ((b->n0 + at.img) * b->chans + at.ch0) * plane;
-    for (int64_t j0 = 0; j0 < at.count; j0 += gp) {
-      int64_t n = min64(gp, at.count - j0);
-      c2r_planes(pl, cb, rb, j0, n);
-      for (int64_t j = 0; j < n; j++)
-        for (int64_t y = 0; y < cr.n; y++)
-          copy_wrapped(dst + (j0 + j) * plane + (cr.d0 + y) * b->cols + cc.d0,
-                       rb + j * g->plane_real + ((cr.b0 + y) % fh) * fw, fw, cc.b0, cc.n);
-    }
+    fn(pl, b, &at, pl->rbuf + tid * g->group_planes * g->plane_real,
+       pl->cbuf + tid * g->scatter_planes * g->plane_cplx);
   }
+}
+
+void cb_fftw_forward(const cb_fftw_plan *pl, int threads, const cb_fftw_batch *b) {
+  each_group(pl, threads, b, forward_group);
+}
+
+void cb_fftw_inverse(const cb_fftw_plan *pl, int threads, const cb_fftw_batch *b) {
+  each_group(pl, threads, b, inverse_group);
 }
 
 /* ---- filters -------------------------------------------------------------- */
