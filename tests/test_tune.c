@@ -49,9 +49,11 @@ static void test_stats(void) {
 typedef struct planted_tuner {
   cb_ctx *ctx, *ref;
   cb_tuner t;
+  cb_problem p; /* conv_fwd over the cb_conv it was opened with */
 } planted_tuner;
 
-static void planted_tuner_open(planted_tuner *pt, const cb_backend *b) {
+static void planted_tuner_open(planted_tuner *pt, const cb_backend *b, cb_conv c) {
+  pt->p = cb_problem_conv(CB_OP_CONV_FWD, c);
   CHECK(cb_ctx_open(b, 1, &pt->ctx) == CB_OK);
   CHECK(cb_ctx_open(cb_backend_find("ref"), 1, &pt->ref) == CB_OK);
   pt->t = (cb_tuner){.ctxs = &pt->ctx, .nctx = 1, .ref = pt->ref};
@@ -78,13 +80,11 @@ static const cb_backend planted = {PLANTED_BACKEND_FIELDS("planted", fwd_variant
 
 static void test_planted(void) {
   planted_tuner pt;
-  planted_tuner_open(&pt, &planted);
-  cb_tuner *t = &pt.t;
-  cb_problem p = cb_problem_conv(
-      CB_OP_CONV_FWD,
+  planted_tuner_open(
+      &pt, &planted,
       (cb_conv){.n = 3, .c = 4, .h = 9, .w = 9, .k = 5, .r = 3, .s = 3, .pad_h = 1, .pad_w = 1});
   cb_tune_outcome o;
-  CHECK(cb_tune_problem(t, &p, &o) == CB_OK);
+  CHECK(cb_tune_problem(&pt.t, &pt.p, &o) == CB_OK);
   /* wrong at its one point, right at tile 8 (default), 4 and 16. */
   CHECK_EQ_INT(o.ncand, 4);
   int mismatches = 0;
@@ -120,13 +120,11 @@ static const cb_backend sweeper = {PLANTED_BACKEND_FIELDS("sweeper", sweep_varia
 
 static void test_sweep_screen(void) {
   planted_tuner pt;
-  planted_tuner_open(&pt, &sweeper);
-  cb_tuner *t = &pt.t;
-  cb_problem p = cb_problem_conv(
-      CB_OP_CONV_FWD,
+  planted_tuner_open(
+      &pt, &sweeper,
       (cb_conv){.n = 2, .c = 8, .h = 16, .w = 16, .k = 8, .r = 3, .s = 3, .pad_h = 1, .pad_w = 1});
   cb_tune_outcome o;
-  CHECK(cb_tune_problem(t, &p, &o) == CB_OK);
+  CHECK(cb_tune_problem(&pt.t, &pt.p, &o) == CB_OK);
   CHECK_EQ_INT(o.ncand, 4); /* slow at tile 8 (default), 4 and 16; fast */
   int untimed = 0;
   for (int i = 0; i < o.ncand; i++) {
@@ -147,8 +145,8 @@ static void test_sweep_screen(void) {
   cb_tune_outcome_free(&o);
 
   /* sweep_ratio 0: every point is timed. */
-  t->rules.sweep_ratio = 0;
-  CHECK(cb_tune_problem(t, &p, &o) == CB_OK);
+  pt.t.rules.sweep_ratio = 0;
+  CHECK(cb_tune_problem(&pt.t, &pt.p, &o) == CB_OK);
   for (int i = 0; i < o.ncand; i++) CHECK(o.cand[i].t.samples >= 1);
   cb_tune_outcome_free(&o);
   planted_tuner_close(&pt);
