@@ -45,22 +45,18 @@ static double add_chain(long iters, uint64_t one, uint64_t *acc) {
   /* "memory": keeps the chain between the two clock reads. */
   // clang-format off
 #if defined(__x86_64__)
-  __asm__ volatile("1:\n\t"
-                   ".rept " CB_STR(CB_CHAIN_ADDS) "\n\t"
-                   "add %[one], %[v]\n\t"
-                   ".endr\n\t"
-                   "dec %[n]\n\t"
-                   "jnz 1b"
-                   : [v] "+r"(v), [n] "+r"(n)
-                   : [one] "r"(one)
-                   : "cc", "memory");
+#define CHAIN_ADD  "add %[one], %[v]\n\t"
+#define CHAIN_LOOP "dec %[n]\n\tjnz 1b"
 #elif defined(__aarch64__)
+#define CHAIN_ADD  "add %[v], %[v], %[one]\n\t"
+#define CHAIN_LOOP "subs %[n], %[n], #1\n\tb.ne 1b"
+#endif
+#ifdef CHAIN_ADD
   __asm__ volatile("1:\n\t"
                    ".rept " CB_STR(CB_CHAIN_ADDS) "\n\t"
-                   "add %[v], %[v], %[one]\n\t"
+                   CHAIN_ADD
                    ".endr\n\t"
-                   "subs %[n], %[n], #1\n\t"
-                   "b.ne 1b"
+                   CHAIN_LOOP
                    : [v] "+r"(v), [n] "+r"(n)
                    : [one] "r"(one)
                    : "cc", "memory");

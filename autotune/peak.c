@@ -20,56 +20,61 @@
 /* Each function runs `iters` rounds of CHAINS FMAs of its vector width.
  * The sixteen accumulators are named variables, not an array: an array of
  * vectors may live in memory at -O2, and then the loop measures
- * store-to-load forwarding instead of the FMA pipes. */
-#define CHAINS16(OP)                                                                               \
-  OP(0)                                                                                            \
-  OP(1) OP(2) OP(3) OP(4) OP(5) OP(6) OP(7) OP(8) OP(9) OP(10) OP(11) OP(12) OP(13) OP(14) OP(15)
+ * store-to-load forwarding instead of the FMA pipes. One macro writes all
+ * three widths so that they cannot drift apart. */
+#define CHAINS16(OP, ...)                                                                          \
+  OP(0, __VA_ARGS__)                                                                               \
+  OP(1, __VA_ARGS__)                                                                               \
+  OP(2, __VA_ARGS__)                                                                               \
+  OP(3, __VA_ARGS__) OP(4, __VA_ARGS__) OP(5, __VA_ARGS__) OP(6, __VA_ARGS__) OP(7, __VA_ARGS__)   \
+      OP(8, __VA_ARGS__) OP(9, __VA_ARGS__) OP(10, __VA_ARGS__) OP(11, __VA_ARGS__)                \
+          OP(12, __VA_ARGS__) OP(13, __VA_ARGS__) OP(14, __VA_ARGS__) OP(15, __VA_ARGS__)
 
-#define DECL512(j) __m512 a##j = _mm512_set1_ps(1.0f + (float)(j)*0x1p-10f);
-#define STEP512(j) a##j = _mm512_fmadd_ps(a##j, b, c);
-#define SUM512(j)  s = _mm512_add_ps(s, a##j);
-__attribute__((target("avx512f"))) static float fma_avx512(long iters) {
-  const __m512 b = _mm512_set1_ps(1.0f - 0x1p-20f), c = _mm512_set1_ps(0x1p-20f);
-  CHAINS16(DECL512)
-  for (long i = 0; i < iters; i++) {
-    CHAINS16(STEP512)
-  }
-  __m512 s = _mm512_setzero_ps();
-  CHAINS16(SUM512)
-  return _mm512_reduce_add_ps(s);
-}
+#define CHAIN_DECL(j, V, SET1) V a##j = SET1(1.0f + (float)(j)*0x1p-10f);
+#define CHAIN_STEP(j, FMA)     a##j = FMA(a##j, b, c);
+#define CHAIN_SUM(j, ADD)      s = ADD(s, a##j);
 
-#define DECL256(j) __m256 a##j = _mm256_set1_ps(1.0f + (float)(j)*0x1p-10f);
-#define STEP256(j) a##j = _mm256_fmadd_ps(a##j, b, c);
-#define SUM256(j)  s = _mm256_add_ps(s, a##j);
-__attribute__((target("avx2,fma"))) static float fma_avx2(long iters) {
-  const __m256 b = _mm256_set1_ps(1.0f - 0x1p-20f), c = _mm256_set1_ps(0x1p-20f);
-  CHAINS16(DECL256)
-  for (long i = 0; i < iters; i++) {
-    CHAINS16(STEP256)
-  }
-  __m256 s = _mm256_setzero_ps();
-  CHAINS16(SUM256)
+/* The body of a function of `long iters` over vectors V: SET1 broadcasts,
+ * FMA is a * b + c, ADD and ZERO sum the chains and REDUCE adds up the
+ * lanes into the float it returns. */
+#define FMA_CHAINS(V, SET1, FMA, ADD, ZERO, REDUCE)                                                \
+  const V b = SET1(1.0f - 0x1p-20f), c = SET1(0x1p-20f);                                           \
+  CHAINS16(CHAIN_DECL, V, SET1)                                                                    \
+  for (long i = 0; i < iters; i++) {                                                               \
+    CHAINS16(CHAIN_STEP, FMA)                                                                      \
+  }                                                                                                \
+  V s = ZERO();                                                                                    \
+  CHAINS16(CHAIN_SUM, ADD)                                                                         \
+  return REDUCE(s)
+
+__attribute__((target("avx"))) static inline float sum256(__m256 s) {
   float out[8];
   _mm256_storeu_ps(out, s);
   return out[0] + out[1] + out[2] + out[3] + out[4] + out[5] + out[6] + out[7];
 }
 
-/* Without FMA: a multiply and an add, counted as the 2 flops of an FMA. */
-#define DECL128(j) __m128 a##j = _mm_set1_ps(1.0f + (float)(j)*0x1p-10f);
-#define STEP128(j) a##j = _mm_add_ps(_mm_mul_ps(a##j, b), c);
-#define SUM128(j)  s = _mm_add_ps(s, a##j);
-static float fma_sse(long iters) {
-  const __m128 b = _mm_set1_ps(1.0f - 0x1p-20f), c = _mm_set1_ps(0x1p-20f);
-  CHAINS16(DECL128)
-  for (long i = 0; i < iters; i++) {
-    CHAINS16(STEP128)
-  }
-  __m128 s = _mm_setzero_ps();
-  CHAINS16(SUM128)
+static inline float sum128(__m128 s) {
   float out[4];
   _mm_storeu_ps(out, s);
   return out[0] + out[1] + out[2] + out[3];
+}
+
+/* Without FMA: a multiply and an add, counted as the 2 flops of an FMA. */
+static inline __m128 mul_add128(__m128 a, __m128 b, __m128 c) {
+  return _mm_add_ps(_mm_mul_ps(a, b), c);
+}
+
+__attribute__((target("avx512f"))) static float fma_avx512(long iters) {
+  FMA_CHAINS(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_setzero_ps,
+             _mm512_reduce_add_ps);
+}
+
+__attribute__((target("avx2,fma"))) static float fma_avx2(long iters) {
+  FMA_CHAINS(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, _mm256_setzero_ps, sum256);
+}
+
+static float fma_sse(long iters) {
+  FMA_CHAINS(__m128, _mm_set1_ps, mul_add128, _mm_add_ps, _mm_setzero_ps, sum128);
 }
 
 const char *cb_peak_isa(void) {

@@ -19,25 +19,6 @@
 
 /* ---- fixtures ---------------------------------------------------------------------- */
 
-static cb_machine fake_machine(const char *fingerprint) {
-  cb_machine m = {
-      .hostname = "node-7",
-      .os = "Linux 6.1.0 x86_64",
-      .cpu_vendor = "GenuineTest",
-      .cpu_model = "Test CPU 9000",
-      .isa = "sse4_2 avx avx2 fma",
-      .isa_level = "avx2",
-      .packages = 1,
-      .numa_nodes = 1,
-      .cores = 4,
-      .pus = 8,
-      .l1d_bytes = 48 << 10,
-      .topology = "1 package, 4 cores",
-  };
-  snprintf(m.fingerprint, sizeof m.fingerprint, "%s", fingerprint);
-  return m;
-}
-
 static const char *const dev2t = "cpu:Test CPU 9000:avx2:4c:2t";
 static const char *const dev4t = "cpu:Test CPU 9000:avx2:4c:4t";
 static const char *const dev_other = "cpu:Other CPU:avx2:4c:2t"; /* another generation */
@@ -537,14 +518,6 @@ static void test_import_keeps_local(void) {
 
 /* ---- malformed exports ------------------------------------------------------------------ */
 
-static void write_text(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  CHECK(f != NULL);
-  if (!f) return;
-  fputs(text, f);
-  fclose(f);
-}
-
 /* text with the first `from` replaced by `to` (which must be there). */
 static void replace(char *text, size_t len, const char *from, const char *to) {
   char *at = strstr(text, from);
@@ -578,7 +551,7 @@ static void entry_line(char *buf, size_t len, const char *key) {
  * file's path), and the database as it was. */
 static void expect_malformed(cb_db *db, const char *what, const char *text, const char *want) {
   const char *file = tmp_path("bad.jsonl");
-  write_text(file, text);
+  write_file(file, (const unsigned char *)text, strlen(text));
   int64_t rows_before = sql_int(cb_db_handle(db), "SELECT count(*) FROM tune_cache");
   int64_t problems_before = sql_int(cb_db_handle(db), "SELECT count(*) FROM problems");
   int64_t imported = -1, kept = -1;
@@ -613,7 +586,7 @@ static void test_malformed(void) {
    * the edit's doing. */
   snprintf(text, sizeof text, "%s%s", header1, good);
   replace(text, sizeof text, "\"entries\": 2", "\"entries\": 1");
-  write_text(tmp_path("good.jsonl"), text);
+  write_file(tmp_path("good.jsonl"), (const unsigned char *)text, strlen(text));
   int64_t imported = 0, kept = 0;
   CHECK_EQ_INT(cb_cache_import(db, tmp_path("good.jsonl"), &imported, &kept), CB_OK);
   CHECK_EQ_INT(imported, 1);
@@ -746,15 +719,6 @@ static void test_malformed(void) {
 }
 
 /* ---- measurements and transactions ---------------------------------------------------- */
-
-static const cb_devstate before_state = {.t = 1700000000.25,
-                                         .cpu_mhz_reported = 2600,
-                                         .cpu_mhz_measured = 3100.5,
-                                         .load1 = 0.5,
-                                         .busy = -1,
-                                         .temp_c = NAN};
-static const cb_devstate after_state = {
-    .t = 1700000001.5, .cpu_mhz_measured = 2900, .load1 = 1.25, .busy = 0.75, .temp_c = 61.5};
 
 static void test_measurements(void) {
   int64_t run = 0;
@@ -910,12 +874,22 @@ enum { WRITERS = 2, TX_PER_WRITER = 100, PER_TX = 5 };
  * problem's measurements and its winner in one transaction. It opens the
  * database, says so on `ready`, then waits for `go` to close, so that the
  * writers start writing together. */
-static void writer(const char *path, int who, int ready, int go) {
+typedef struct writer_args {
+  const char *path;
+  int who, go[2], ready[2];
+} writer_args;
+
+static void writer(void *user) {
+  writer_args *a = user;
+  const char *path = a->path;
+  int who = a->who;
+  close(a->go[1]);
+  close(a->ready[0]);
   int64_t run = 0;
   cb_db *db = open_with_run(path, &run);
   char c = 'r';
-  CHECK(write(ready, &c, 1) == 1);
-  CHECK(read(go, &c, 1) == 0); /* end of file: the parent let go */
+  CHECK(write(a->ready[1], &c, 1) == 1);
+  CHECK(read(a->go[0], &c, 1) == 0); /* end of file: the parent let go */
   if (!db) return;
   char device[64], variant[32];
   snprintf(device, sizeof device, "cpu:Test CPU 9000:avx2:4c:%dt", who + 1);
@@ -947,38 +921,21 @@ static void writer(const char *path, int who, int ready, int go) {
 }
 
 static void test_concurrent(void) {
-  const char *path = tmp_path("shared.db");
+  writer_args a = {.path = tmp_path("shared.db")};
   pid_t pids[WRITERS];
-  int go[2], ready[2];
-  CHECK(pipe(go) == 0 && pipe(ready) == 0);
-  fflush(NULL);
-  for (int i = 0; i < WRITERS; i++) {
-    pids[i] = fork();
-    CHECK(pids[i] >= 0);
-    if (pids[i] == 0) {
-      cb_test_failures = 0; /* count only the child's own */
-      close(go[1]);
-      close(ready[0]);
-      writer(path, i, ready[1], go[0]);
-      fflush(NULL);
-      _exit(cb_test_failures ? 1 : 0);
-    }
-  }
+  CHECK(pipe(a.go) == 0 && pipe(a.ready) == 0);
+  for (a.who = 0; a.who < WRITERS; a.who++) pids[a.who] = child_start(writer, &a);
   /* Once every writer has its database open, closing the write end of
    * `go` releases them together. */
-  close(ready[1]);
+  close(a.ready[1]);
   char c;
-  for (int i = 0; i < WRITERS; i++) CHECK(read(ready[0], &c, 1) == 1);
-  close(ready[0]);
-  close(go[0]);
-  close(go[1]);
-  for (int i = 0; i < WRITERS; i++) {
-    int status = 0;
-    waitpid(pids[i], &status, 0);
-    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer %d failed", i);
-  }
+  for (int i = 0; i < WRITERS; i++) CHECK(read(a.ready[0], &c, 1) == 1);
+  close(a.ready[0]);
+  close(a.go[0]);
+  close(a.go[1]);
+  for (int i = 0; i < WRITERS; i++) CHECK_MSG(child_wait(pids[i]) == 0, "writer %d failed", i);
   cb_db *db = NULL;
-  CHECK_EQ_INT(cb_db_open(path, &db), CB_OK);
+  CHECK_EQ_INT(cb_db_open(a.path, &db), CB_OK);
   if (!db) return;
   const int per_writer = TX_PER_WRITER * PER_TX;
   CHECK_EQ_INT(sql_int(cb_db_handle(db), "SELECT count(*) FROM runs WHERE status = 'ok'"), WRITERS);

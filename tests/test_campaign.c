@@ -7,57 +7,32 @@
 #include "cache.h"
 #include "campaign.h"
 #include "cb_test.h"
+#include "planted_backend.h"
 
 #include <ftw.h>
 #include <sqlite3.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ---- the planted backends ------------------------------------------------------ */
 
-static cb_status fast_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
-                          const cb_args *args, void *ws) {
-  const cb_variant *ref = cb_backend_find("ref")->variants[p->op][0];
-  return ref->run(ctx, p, params, plan, args, ws);
-}
-
-/* Right, then 5 ms asleep: a clear loser however loaded the machine. */
+/* 5 ms asleep after each run: a clear loser however loaded the machine. */
 static cb_status slow_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
                           const cb_args *args, void *ws) {
-  cb_status st = fast_run(ctx, p, params, plan, args, ws);
-  struct timespec nap = {0, 5 * 1000 * 1000};
-  while (nanosleep(&nap, &nap) != 0) continue;
-  return st;
+  return planted_slow_run(ctx, p, params, plan, args, ws, 5);
 }
 
-static cb_status wrong_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
-                           const cb_args *args, void *ws) {
-  (void)ctx, (void)params, (void)plan, (void)ws;
-  memset(args->dst, 0, (size_t)cb_problem_elems(p, 2) * sizeof(float));
-  return CB_OK;
-}
-
-static const cb_variant wrong = {.name = "wrong", .op = CB_OP_CONV_FWD, .run = wrong_run};
+static const cb_variant wrong = {.name = "wrong", .op = CB_OP_CONV_FWD, .run = planted_wrong_run};
 static const cb_variant slow = {.name = "slow", .op = CB_OP_CONV_FWD, .run = slow_run};
-static const cb_variant fast = {.name = "fast", .op = CB_OP_CONV_FWD, .run = fast_run};
+static const cb_variant fast = {.name = "fast", .op = CB_OP_CONV_FWD, .run = planted_right_run};
 static const cb_variant *const fwd_variants[] = {&wrong, &slow, &fast, NULL};
-static const cb_backend planted = {.api_version = CB_API_VERSION,
-                                   .name = "planted",
-                                   .desc = "test",
-                                   .device = CB_DEVICE_HOST,
-                                   .variants = {fwd_variants}};
+static const cb_backend planted = {PLANTED_BACKEND_FIELDS("planted", fwd_variants)};
 
 static cb_status gone_init(cb_ctx *ctx) {
   (void)ctx;
   return cb_error(CB_ERR_UNAVAILABLE, "not installed");
 }
 
-static const cb_backend gone = {.api_version = CB_API_VERSION,
-                                .name = "gone",
-                                .desc = "test",
-                                .device = CB_DEVICE_HOST,
-                                .init = gone_init,
-                                .variants = {fwd_variants}};
+static const cb_backend gone = {PLANTED_BACKEND_FIELDS("gone", fwd_variants), .init = gone_init};
 
 static const cb_backend *const backends[] = {&gone, &planted, NULL};
 

@@ -146,31 +146,6 @@ static void test_build(void) {
 
 /* ---- round trip ------------------------------------------------------------------ */
 
-/* A machine with every field set to something recognisable. */
-static cb_machine fake_machine(const char *fingerprint) {
-  cb_machine m = {
-      .hostname = "node-7",
-      .os = "Linux 6.1.0 x86_64",
-      .cpu_vendor = "GenuineTest",
-      .cpu_model = "Test CPU 9000",
-      .isa = "sse4_2 avx avx2 fma",
-      .isa_level = "avx2",
-      .packages = 2,
-      .numa_nodes = 4,
-      .cores = 64,
-      .pus = 128,
-      .l1d_bytes = 48 << 10,
-      .l2_bytes = 2 << 20,
-      .l3_bytes = (int64_t)105 << 20,
-      .l2_count = 64,
-      .l3_count = 2,
-      .mem_bytes = (int64_t)512 << 30,
-      .topology = "2 packages, 64 cores",
-  };
-  snprintf(m.fingerprint, sizeof m.fingerprint, "%s", fingerprint);
-  return m;
-}
-
 static cb_build fake_build(const char *rev) {
   cb_build b = {
       .git_dirty = true,
@@ -283,28 +258,6 @@ static cb_net_rec fake_net(int64_t run_id) {
                       .bwd_flops = 5e10};
 }
 
-static const cb_devstate sample_before = {.t = 1700000000.25,
-                                          .cpu_mhz_reported = 2600,
-                                          .cpu_mhz_measured = 3100.5,
-                                          .load1 = 0.5,
-                                          .busy = -1,
-                                          .temp_c = NAN};
-/* With a GPU: readings NVML could not give (NAN, "") must be NULL. */
-static const cb_devstate sample_after = {.t = 1700000001.5,
-                                         .cpu_mhz_measured = 2900,
-                                         .load1 = 1.25,
-                                         .busy = 0.75,
-                                         .temp_c = 61.5,
-                                         .has_gpu = true,
-                                         .gpu_index = 1,
-                                         .gpu = {.name = "NVIDIA H100 80GB HBM3",
-                                                 .sm_mhz = 1980,
-                                                 .mem_mhz = 2619,
-                                                 .temp_c = NAN,
-                                                 .power_w = 312.5,
-                                                 .util = 0.97,
-                                                 .throttle = "sw_power_cap"}};
-
 static void check_timing(sqlite3_stmt *s, const char *p, const cb_timing *t) {
   char n[64];
   snprintf(n, sizeof n, "%s_samples", p);
@@ -402,7 +355,7 @@ static void check_samples(sqlite3 *h, int64_t net_id, int64_t run_id) {
   if (s) {
     CHECK_EQ_INT(col_int(s, "run_id"), run_id);
     CHECK_EQ_STR(col_text(s, "t"), "2023-11-14T22:13:20.250Z");
-    CHECK_NEAR(col_double(s, "t_unix"), sample_before.t, 1e-6);
+    CHECK_NEAR(col_double(s, "t_unix"), before_state.t, 1e-6);
     CHECK_NEAR(col_double(s, "cpu_mhz_reported"), 2600, 0);
     CHECK_NEAR(col_double(s, "cpu_mhz_measured"), 3100.5, 0);
     CHECK_NEAR(col_double(s, "load1"), 0.5, 0);
@@ -550,7 +503,7 @@ static void test_roundtrip(const char *path) {
   fake_layers(layers);
   cb_net_rec net = fake_net(run);
   int64_t net_id = 0;
-  CHECK_EQ_INT(cb_db_put_net_result(db, &net, 3, layers, &sample_before, &sample_after, &net_id),
+  CHECK_EQ_INT(cb_db_put_net_result(db, &net, 3, layers, &before_state, &after_state, &net_id),
                CB_OK);
   if (net_id == 0) fprintf(stderr, "put_net_result: %s\n", cb_errmsg());
   CHECK_EQ_INT(cb_db_run_end(db, run, "ok", NULL), CB_OK);
@@ -638,7 +591,7 @@ static void test_atomic(const char *path) {
   layers[2].kind = NULL;
   cb_net_rec net = fake_net(run);
   int64_t id = 42;
-  CHECK_EQ_INT(cb_db_put_net_result(db, &net, 3, layers, &sample_before, &sample_after, &id),
+  CHECK_EQ_INT(cb_db_put_net_result(db, &net, 3, layers, &before_state, &after_state, &id),
                CB_ERR_DB);
   CHECK_EQ_INT(id, 0);
   char want[1024];
@@ -654,7 +607,7 @@ static void test_atomic(const char *path) {
   /* A run that does not exist: the foreign key stops the net row. */
   fake_layers(layers);
   net.run_id = 99999;
-  CHECK_EQ_INT(cb_db_put_net_result(db, &net, 3, layers, &sample_before, &sample_after, &id),
+  CHECK_EQ_INT(cb_db_put_net_result(db, &net, 3, layers, &before_state, &after_state, &id),
                CB_ERR_DB);
   CHECK(strstr(cb_errmsg(), "FOREIGN KEY constraint failed") != NULL);
   counts(h, after);
@@ -662,7 +615,7 @@ static void test_atomic(const char *path) {
 
   /* And the handle still records. */
   net.run_id = run;
-  CHECK_EQ_INT(cb_db_put_net_result(db, &net, 3, layers, NULL, &sample_after, &id), CB_OK);
+  CHECK_EQ_INT(cb_db_put_net_result(db, &net, 3, layers, NULL, &after_state, &id), CB_OK);
   counts(h, after);
   CHECK_EQ_INT(after[0], before[0] + 1);
   CHECK_EQ_INT(after[1], before[1] + 3);
@@ -681,14 +634,6 @@ static void expect_refusal(const char *path, const char *want) {
   CHECK(db == NULL);
   CHECK_EQ_STR(cb_errmsg(), want);
   if (db && db != (cb_db *)&sentinel) cb_db_close(db);
-}
-
-static void write_file(const char *path, const unsigned char *data, size_t n) {
-  FILE *f = fopen(path, "wb");
-  CHECK(f != NULL);
-  if (!f) return;
-  CHECK_EQ_INT(fwrite(data, 1, n, f), n);
-  fclose(f);
 }
 
 static bool same_content(const char *path, const unsigned char *data, size_t n) {
@@ -778,21 +723,24 @@ static void test_refusals(void) {
  * write read-only files); returns whether it passed. The child leaves with
  * _exit: a process that changed its uid cannot be inspected by the leak
  * checker, and its output is already flushed. */
+/* Runs fn in a child process, without root when we are root (root may
+ * write read-only files); a failed check when it failed, a note when it
+ * could not run (exit 77). */
+typedef struct in_child_args {
+  void (*fn)(void);
+  bool drop_root;
+} in_child_args;
+
+static void in_child_body(void *user) {
+  const in_child_args *a = user;
+  if (a->drop_root && geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(77);
+  if (access(tmpdir, X_OK) != 0) _exit(77); /* TMPDIR under a private home */
+  a->fn();
+}
+
 static void in_child(void (*fn)(void), bool drop_root, const char *what) {
-  fflush(NULL);
-  pid_t pid = fork();
-  CHECK(pid >= 0);
-  if (pid == 0) {
-    cb_test_failures = 0; /* count only the child's own */
-    if (drop_root && geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(77);
-    if (access(tmpdir, X_OK) != 0) _exit(77); /* TMPDIR under a private home */
-    fn();
-    fflush(NULL);
-    _exit(cb_test_failures ? 1 : 0);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  in_child_args a = {fn, drop_root};
+  int code = child_wait(child_start(in_child_body, &a));
   if (code == 77)
     printf("note: %s skipped (cannot drop root privileges or reach %s)\n", what, tmpdir);
   else
@@ -859,7 +807,8 @@ static void test_permissions(void) {
  * (busy timeout) and must find the schema already there. */
 static const char *shared_db; /* the file the writers share */
 
-static void writer_child(void) {
+static void writer_child(void *user) {
+  (void)user;
   const char *p = shared_db;
   cb_db *db = NULL;
   CHECK_EQ_INT(cb_db_open(p, &db), CB_OK);
@@ -878,7 +827,7 @@ static void writer_child(void) {
   fake_layers(layers);
   cb_net_rec net = fake_net(run);
   for (int i = 0; i < 5; i++)
-    CHECK_EQ_INT(cb_db_put_net_result(db, &net, 3, layers, &sample_before, &sample_after, &id),
+    CHECK_EQ_INT(cb_db_put_net_result(db, &net, 3, layers, &before_state, &after_state, &id),
                  CB_OK);
   CHECK_EQ_INT(cb_db_run_end(db, run, "ok", NULL), CB_OK);
   cb_db_close(db);
@@ -891,21 +840,9 @@ static void concurrent_writers(const char *name, bool touch) {
   shared_db = tmp_path(name);
   if (touch) write_file(shared_db, (const unsigned char *)"", 0);
   pid_t pids[WRITERS];
-  fflush(NULL);
-  for (int i = 0; i < WRITERS; i++) {
-    pids[i] = fork();
-    if (pids[i] == 0) {
-      cb_test_failures = 0;
-      writer_child();
-      fflush(NULL);
-      _exit(cb_test_failures ? 1 : 0);
-    }
-  }
-  for (int i = 0; i < WRITERS; i++) {
-    int status = 0;
-    waitpid(pids[i], &status, 0);
-    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: writer %d failed", name, i);
-  }
+  for (int i = 0; i < WRITERS; i++) pids[i] = child_start(writer_child, NULL);
+  for (int i = 0; i < WRITERS; i++)
+    CHECK_MSG(child_wait(pids[i]) == 0, "%s: writer %d failed", name, i);
   cb_db *db = NULL;
   CHECK_EQ_INT(cb_db_open(shared_db, &db), CB_OK);
   if (!db) return;

@@ -224,22 +224,18 @@ typedef struct conv_case {
   cb_conv c;
 } conv_case;
 
-#define CONV(N, C, H, W, K, R, S, PH, PW, SH, SW, DH, DW, G)                                       \
-  {                                                                                                \
-    .n = N, .c = C, .h = H, .w = W, .k = K, .r = R, .s = S, .pad_h = PH, .pad_w = PW,              \
-    .stride_h = SH, .stride_w = SW, .dil_h = DH, .dil_w = DW, .groups = G                          \
-  }
-
+/* The cb_conv fields in order: n, c, h, w, k, r, s, pad_h, pad_w, stride_h,
+ * stride_w, dil_h, dil_w, groups. */
 static const conv_case cases[] = {
-    {"3x3 pad 1", CONV(3, 4, 9, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
-    {"1x1 stride 2", CONV(2, 6, 9, 9, 4, 1, 1, 0, 0, 2, 2, 1, 1, 1)},
-    {"stride 2 pad 1", CONV(2, 3, 11, 11, 5, 3, 3, 1, 1, 2, 2, 1, 1, 1)},
-    {"asymmetric", CONV(2, 4, 9, 11, 6, 3, 5, 1, 2, 1, 2, 1, 1, 1)},
-    {"dilation 2", CONV(2, 3, 12, 12, 4, 3, 3, 2, 2, 1, 1, 2, 2, 1)},
-    {"groups 2", CONV(3, 4, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2)},
-    {"depthwise", CONV(2, 4, 7, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4)},
-    {"odd sizes, stride 3", CONV(3, 5, 13, 7, 7, 5, 3, 2, 0, 3, 2, 1, 1, 1)},
-    {"11x11 stride 4", CONV(1, 3, 35, 35, 4, 11, 11, 2, 2, 4, 4, 1, 1, 1)},
+    {"3x3 pad 1", {3, 4, 9, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1}},
+    {"1x1 stride 2", {2, 6, 9, 9, 4, 1, 1, 0, 0, 2, 2, 1, 1, 1}},
+    {"stride 2 pad 1", {2, 3, 11, 11, 5, 3, 3, 1, 1, 2, 2, 1, 1, 1}},
+    {"asymmetric", {2, 4, 9, 11, 6, 3, 5, 1, 2, 1, 2, 1, 1, 1}},
+    {"dilation 2", {2, 3, 12, 12, 4, 3, 3, 2, 2, 1, 1, 2, 2, 1}},
+    {"groups 2", {3, 4, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2}},
+    {"depthwise", {2, 4, 7, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4}},
+    {"odd sizes, stride 3", {3, 5, 13, 7, 7, 5, 3, 2, 0, 3, 2, 1, 1, 1}},
+    {"11x11 stride 4", {1, 3, 35, 35, 4, 11, 11, 2, 2, 4, 4, 1, 1, 1}},
 };
 #define NCASES (sizeof cases / sizeof *cases)
 

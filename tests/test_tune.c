@@ -4,10 +4,9 @@
  * plans each op from its chooser and falls back to the heuristic on a miss. */
 #include "cb_test.h"
 #include "net.h"
+#include "planted_backend.h"
 #include "stats.h"
 #include "tune.h"
-
-#include <time.h>
 
 /* ---- statistics and the noise rule --------------------------------------------- */
 
@@ -45,46 +44,47 @@ static void test_stats(void) {
 
 /* ---- a backend of its own: one right variant, one wrong and faster one --------- */
 
-/* The right answer: ref's conv. */
-static cb_status right_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
-                           const cb_args *args, void *ws) {
-  const cb_variant *ref = cb_backend_find("ref")->variants[p->op][0];
-  return ref->run(ctx, p, params, plan, args, ws);
+/* A tuner over one context on backend b, with ref to check against, and
+ * rules that time few samples so that the test runs quickly. */
+typedef struct planted_tuner {
+  cb_ctx *ctx, *ref;
+  cb_tuner t;
+  cb_problem p; /* conv_fwd over the cb_conv it was opened with */
+} planted_tuner;
+
+static void planted_tuner_open(planted_tuner *pt, const cb_backend *b, cb_conv c) {
+  pt->p = cb_problem_conv(CB_OP_CONV_FWD, c);
+  CHECK(cb_ctx_open(b, 1, &pt->ctx) == CB_OK);
+  CHECK(cb_ctx_open(cb_backend_find("ref"), 1, &pt->ref) == CB_OK);
+  pt->t = (cb_tuner){.ctxs = &pt->ctx, .nctx = 1, .ref = pt->ref};
+  cb_tune_rules_default(&pt->t.rules);
+  pt->t.rules.min_samples = 3, pt->t.rules.min_ms = 0, pt->t.rules.flush_bytes = 0;
 }
 
-/* A fast wrong answer: zeros. */
-static cb_status wrong_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
-                           const cb_args *args, void *ws) {
-  (void)ctx, (void)params, (void)plan, (void)ws;
-  memset(args->dst, 0, (size_t)cb_problem_elems(p, 2) * sizeof(float));
-  return CB_OK;
+static void planted_tuner_close(planted_tuner *pt) {
+  cb_ctx_close(pt->ctx);
+  cb_ctx_close(pt->ref);
 }
 
 static const int tile_values[] = {4, 8, 16};
 static const cb_param_def tile_param[] = {{"tile", tile_values, 3, 8}};
 
-static const cb_variant right = {
-    .name = "right", .op = CB_OP_CONV_FWD, .nparams = 1, .params = tile_param, .run = right_run};
-static const cb_variant wrong = {.name = "wrong", .op = CB_OP_CONV_FWD, .run = wrong_run};
+static const cb_variant right = {.name = "right",
+                                 .op = CB_OP_CONV_FWD,
+                                 .nparams = 1,
+                                 .params = tile_param,
+                                 .run = planted_right_run};
+static const cb_variant wrong = {.name = "wrong", .op = CB_OP_CONV_FWD, .run = planted_wrong_run};
 static const cb_variant *const fwd_variants[] = {&wrong, &right, NULL};
-static const cb_backend planted = {.api_version = CB_API_VERSION,
-                                   .name = "planted",
-                                   .desc = "test",
-                                   .device = CB_DEVICE_HOST,
-                                   .variants = {fwd_variants}};
+static const cb_backend planted = {PLANTED_BACKEND_FIELDS("planted", fwd_variants)};
 
 static void test_planted(void) {
-  cb_ctx *ctx, *ref;
-  CHECK(cb_ctx_open(&planted, 1, &ctx) == CB_OK);
-  CHECK(cb_ctx_open(cb_backend_find("ref"), 1, &ref) == CB_OK);
-  cb_tuner t = {.ctxs = &ctx, .nctx = 1, .ref = ref};
-  cb_tune_rules_default(&t.rules);
-  t.rules.min_samples = 3, t.rules.min_ms = 0, t.rules.flush_bytes = 0;
-  cb_problem p = cb_problem_conv(
-      CB_OP_CONV_FWD,
+  planted_tuner pt;
+  planted_tuner_open(
+      &pt, &planted,
       (cb_conv){.n = 3, .c = 4, .h = 9, .w = 9, .k = 5, .r = 3, .s = 3, .pad_h = 1, .pad_w = 1});
   cb_tune_outcome o;
-  CHECK(cb_tune_problem(&t, &p, &o) == CB_OK);
+  CHECK(cb_tune_problem(&pt.t, &pt.p, &o) == CB_OK);
   /* wrong at its one point, right at tile 8 (default), 4 and 16. */
   CHECK_EQ_INT(o.ncand, 4);
   int mismatches = 0;
@@ -101,45 +101,30 @@ static void test_planted(void) {
   cb_candidate_name(&o.cand[1].c, name, sizeof name);
   CHECK_EQ_STR(name, "planted/right[8]");
   cb_tune_outcome_free(&o);
-  cb_ctx_close(ctx);
-  cb_ctx_close(ref);
+  planted_tuner_close(&pt);
 }
 
 /* ---- the sweep screen: a clearly slower variant's parameters are not timed ------- */
 
-/* The right answer, then 20 ms asleep: a clear loser. A sleep, not more
- * work, so that a loaded machine (a preempted sample of `fast` costs a few
- * ms) cannot make the two look alike; `fast` takes microseconds. */
+/* 20 ms asleep after each run: a clear loser; `fast` takes microseconds. */
 static cb_status slow_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
                           const cb_args *args, void *ws) {
-  cb_status st = right_run(ctx, p, params, plan, args, ws);
-  struct timespec nap = {0, 20 * 1000 * 1000};
-  while (nanosleep(&nap, &nap) != 0) continue;
-  return st;
+  return planted_slow_run(ctx, p, params, plan, args, ws, 20);
 }
 
 static const cb_variant slow = {
     .name = "slow", .op = CB_OP_CONV_FWD, .nparams = 1, .params = tile_param, .run = slow_run};
-static const cb_variant fast = {.name = "fast", .op = CB_OP_CONV_FWD, .run = right_run};
+static const cb_variant fast = {.name = "fast", .op = CB_OP_CONV_FWD, .run = planted_right_run};
 static const cb_variant *const sweep_variants[] = {&slow, &fast, NULL};
-static const cb_backend sweeper = {.api_version = CB_API_VERSION,
-                                   .name = "sweeper",
-                                   .desc = "test",
-                                   .device = CB_DEVICE_HOST,
-                                   .variants = {sweep_variants}};
+static const cb_backend sweeper = {PLANTED_BACKEND_FIELDS("sweeper", sweep_variants)};
 
 static void test_sweep_screen(void) {
-  cb_ctx *ctx, *ref;
-  CHECK(cb_ctx_open(&sweeper, 1, &ctx) == CB_OK);
-  CHECK(cb_ctx_open(cb_backend_find("ref"), 1, &ref) == CB_OK);
-  cb_tuner t = {.ctxs = &ctx, .nctx = 1, .ref = ref};
-  cb_tune_rules_default(&t.rules);
-  t.rules.min_samples = 3, t.rules.min_ms = 0, t.rules.flush_bytes = 0;
-  cb_problem p = cb_problem_conv(
-      CB_OP_CONV_FWD,
+  planted_tuner pt;
+  planted_tuner_open(
+      &pt, &sweeper,
       (cb_conv){.n = 2, .c = 8, .h = 16, .w = 16, .k = 8, .r = 3, .s = 3, .pad_h = 1, .pad_w = 1});
   cb_tune_outcome o;
-  CHECK(cb_tune_problem(&t, &p, &o) == CB_OK);
+  CHECK(cb_tune_problem(&pt.t, &pt.p, &o) == CB_OK);
   CHECK_EQ_INT(o.ncand, 4); /* slow at tile 8 (default), 4 and 16; fast */
   int untimed = 0;
   for (int i = 0; i < o.ncand; i++) {
@@ -160,12 +145,11 @@ static void test_sweep_screen(void) {
   cb_tune_outcome_free(&o);
 
   /* sweep_ratio 0: every point is timed. */
-  t.rules.sweep_ratio = 0;
-  CHECK(cb_tune_problem(&t, &p, &o) == CB_OK);
+  pt.t.rules.sweep_ratio = 0;
+  CHECK(cb_tune_problem(&pt.t, &pt.p, &o) == CB_OK);
   for (int i = 0; i < o.ncand; i++) CHECK(o.cand[i].t.samples >= 1);
   cb_tune_outcome_free(&o);
-  cb_ctx_close(ctx);
-  cb_ctx_close(ref);
+  planted_tuner_close(&pt);
 }
 
 /* ---- a tuned net: each op from the chooser, misses from the heuristic ----------- */
