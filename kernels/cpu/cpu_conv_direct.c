@@ -626,40 +626,26 @@ static cb_status bwd_filter_supports(const cb_ctx *ctx, const cb_problem *p, con
   return direct_supports(CB_OP_CONV_BWD_FILTER, ctx, p, params);
 }
 
-const cb_variant cb_cpu_conv_fwd_direct = {
-    .name = "direct",
-    .op = CB_OP_CONV_FWD,
-    .desc = "1x1: cb_cpu_sgemm on the tensors; else a register-blocked direct kernel (np pixels "
-            "x 32 channels), x read in place from a padded copy",
-    .tolerance = 0.0, /* integer sums below 2^24 are exact in any order */
-    .nparams = 2,
-    .params = direct_params,
-    .supports = fwd_supports,
-    .workspace = direct_workspace,
-    .run = direct_run,
-};
+/* The three ops' tables differ only in op, description and supports().
+ * Tolerance 0 (left out): integer sums below 2^24 are exact in any order. */
+#define DIRECT_VARIANT(op_, desc_, supports_)                                                      \
+  {                                                                                                \
+    .name = "direct", .op = op_, .desc = desc_, .nparams = 2, .params = direct_params,             \
+    .supports = supports_, .workspace = direct_workspace, .run = direct_run,                       \
+  }
 
-const cb_variant cb_cpu_conv_bwd_data_direct = {
-    .name = "direct",
-    .op = CB_OP_CONV_BWD_DATA,
-    .desc = "1x1: cb_cpu_sgemm (W^T dy) on the tensors; stride 1: the direct kernel on dy with "
-            "the flipped, transposed filters",
-    .tolerance = 0.0, /* integer sums below 2^24 are exact in any order */
-    .nparams = 2,
-    .params = direct_params,
-    .supports = bwd_data_supports,
-    .workspace = direct_workspace,
-    .run = direct_run,
-};
+const cb_variant cb_cpu_conv_fwd_direct = DIRECT_VARIANT(
+    CB_OP_CONV_FWD,
+    "1x1: cb_cpu_sgemm on the tensors; else a register-blocked direct kernel (np pixels x 32 "
+    "channels), x read in place from a padded copy",
+    fwd_supports);
 
-const cb_variant cb_cpu_conv_bwd_filter_direct = {
-    .name = "direct",
-    .op = CB_OP_CONV_BWD_FILTER,
-    .desc = "1x1 only: dW += dy_n x_n^T, cb_cpu_sgemm per image on the tensors",
-    .tolerance = 0.0, /* integer sums below 2^24 are exact in any order */
-    .nparams = 2,
-    .params = direct_params,
-    .supports = bwd_filter_supports,
-    .workspace = direct_workspace,
-    .run = direct_run,
-};
+const cb_variant cb_cpu_conv_bwd_data_direct = DIRECT_VARIANT(
+    CB_OP_CONV_BWD_DATA,
+    "1x1: cb_cpu_sgemm (W^T dy) on the tensors; stride 1: the direct kernel on dy with the "
+    "flipped, transposed filters",
+    bwd_data_supports);
+
+const cb_variant cb_cpu_conv_bwd_filter_direct = DIRECT_VARIANT(
+    CB_OP_CONV_BWD_FILTER, "1x1 only: dW += dy_n x_n^T, cb_cpu_sgemm per image on the tensors",
+    bwd_filter_supports);

@@ -75,7 +75,16 @@ static void column_share(const cb_conv_geom *g, int t, int nt, int64_t *lo, int6
   cb_cpu_share(n * g->pq, n >= nt ? g->pq : 16, t, nt, lo, hi);
 }
 
-static cb_status check_args(const char *who, const cb_args *args) {
+/* What every run() does before its team starts: p's geometry into g, the
+ * GEMM configuration of the ISA params choose into cfg and the team worth
+ * starting into *threads (always set, so callers need no defaults); then
+ * CB_ERR_INVALID naming who when a tensor pointer of args is NULL. */
+static cb_status run_begin(const char *who, const cb_ctx *ctx, const cb_problem *p,
+                           const int *params, const cb_args *args, cb_conv_geom *g,
+                           cb_cpu_gemm_cfg *cfg, int *threads) {
+  cb_conv_geom_init(g, &p->conv);
+  *cfg = cb_cpu_conv_gemm_cfg(ctx, cb_cpu_conv_isa(params));
+  *threads = cb_cpu_conv_threads(ctx, cb_problem_flops(p));
   if (!args->src0 || !args->src1 || !args->dst)
     return cb_error(CB_ERR_INVALID, "cpu %s: a tensor pointer is NULL", who);
   return CB_OK;
@@ -181,13 +190,13 @@ static void fwd_thread(const cb_cpu_gemm_cfg *cfg, const cb_conv_geom *g, const 
 static cb_status fwd_run(cb_ctx *ctx, const cb_problem *prob, const int *params, void *plan,
                          const cb_args *args, void *workspace) {
   (void)plan;
-  cb_status st = check_args("conv_fwd/im2col", args);
-  if (st != CB_OK) return st;
   cb_conv_geom g;
-  cb_conv_geom_init(&g, &prob->conv);
-  cb_cpu_gemm_cfg cfg = cb_cpu_conv_gemm_cfg(ctx, cb_cpu_conv_isa(params));
+  cb_cpu_gemm_cfg cfg;
+  int threads;
+  cb_status st = run_begin("conv_fwd/im2col", ctx, prob, params, args, &g, &cfg, &threads);
+  if (st != CB_OK) return st;
   int64_t cs = chunk_for(&g, params);
-#pragma omp parallel num_threads(cb_cpu_conv_threads(ctx, cb_problem_flops(prob)))
+#pragma omp parallel num_threads(threads)
   {
     int t = cb_cpu_thread();
     thread_parts tp;
@@ -199,17 +208,18 @@ static cb_status fwd_run(cb_ctx *ctx, const cb_problem *prob, const int *params,
   return CB_OK;
 }
 
-const cb_variant cb_cpu_conv_fwd_im2col = {
-    .name = "im2col",
-    .op = CB_OP_CONV_FWD,
-    .desc = "im2col a piece of columns at a time (whole images when small), cb_cpu_sgemm per group",
-    .tolerance = 0.0, /* integer sums below 2^24 are exact in any order */
-    .nparams = 2,
-    .params = im2col_params,
-    .supports = fwd_supports,
-    .workspace = fwd_workspace,
-    .run = fwd_run,
-};
+/* The three ops' tables differ only in op and description; prefix names
+ * the op's supports(), workspace() and run(). Tolerance 0 (left out):
+ * integer sums below 2^24 are exact in any order. */
+#define IM2COL_VARIANT(op_, desc_, prefix)                                                         \
+  {                                                                                                \
+    .name = "im2col", .op = op_, .desc = desc_, .nparams = 2, .params = im2col_params,             \
+    .supports = prefix##_supports, .workspace = prefix##_workspace, .run = prefix##_run,           \
+  }
+
+const cb_variant cb_cpu_conv_fwd_im2col = IM2COL_VARIANT(
+    CB_OP_CONV_FWD,
+    "im2col a piece of columns at a time (whole images when small), cb_cpu_sgemm per group", fwd);
 
 /* ---- backward-data ------------------------------------------------------------ */
 
@@ -290,14 +300,14 @@ static void bwd_data_thread(const cb_cpu_gemm_cfg *cfg, const cb_conv_geom *g, c
 static cb_status bwd_data_run(cb_ctx *ctx, const cb_problem *prob, const int *params, void *plan,
                               const cb_args *args, void *workspace) {
   (void)plan;
-  cb_status st = check_args("conv_bwd_data/im2col", args);
-  if (st != CB_OK) return st;
-  const cb_conv *cv = &prob->conv;
   cb_conv_geom g;
-  cb_conv_geom_init(&g, cv);
-  cb_cpu_gemm_cfg cfg = cb_cpu_conv_gemm_cfg(ctx, cb_cpu_conv_isa(params));
+  cb_cpu_gemm_cfg cfg;
+  int threads;
+  cb_status st = run_begin("conv_bwd_data/im2col", ctx, prob, params, args, &g, &cfg, &threads);
+  if (st != CB_OK) return st;
+  const cb_conv *cv = &g.cv;
   int64_t cs = bwd_data_cols(&g, params);
-#pragma omp parallel num_threads(cb_cpu_conv_threads(ctx, cb_problem_flops(prob)))
+#pragma omp parallel num_threads(threads)
   {
     int t = cb_cpu_thread(), nt = cb_cpu_team();
     thread_parts tp;
@@ -312,18 +322,11 @@ static cb_status bwd_data_run(cb_ctx *ctx, const cb_problem *prob, const int *pa
   return CB_OK;
 }
 
-const cb_variant cb_cpu_conv_bwd_data_im2col = {
-    .name = "im2col",
-    .op = CB_OP_CONV_BWD_DATA,
-    .desc = "cb_cpu_sgemm (W^T dy) per group into a piece of col (whole images when small), "
-            "col2im added into dx",
-    .tolerance = 0.0, /* integer sums below 2^24 are exact in any order */
-    .nparams = 2,
-    .params = im2col_params,
-    .supports = bwd_data_supports,
-    .workspace = bwd_data_workspace,
-    .run = bwd_data_run,
-};
+const cb_variant cb_cpu_conv_bwd_data_im2col =
+    IM2COL_VARIANT(CB_OP_CONV_BWD_DATA,
+                   "cb_cpu_sgemm (W^T dy) per group into a piece of col (whole images when small), "
+                   "col2im added into dx",
+                   bwd_data);
 
 /* ---- backward-filter ------------------------------------------------------------ */
 
@@ -412,13 +415,13 @@ static void bwd_filter_thread(const cb_cpu_gemm_cfg *cfg, const cb_conv_geom *g,
 static cb_status bwd_filter_run(cb_ctx *ctx, const cb_problem *prob, const int *params, void *plan,
                                 const cb_args *args, void *workspace) {
   (void)plan;
-  cb_status st = check_args("conv_bwd_filter/im2col", args);
-  if (st != CB_OK) return st;
   cb_conv_geom g;
-  cb_conv_geom_init(&g, &prob->conv);
-  cb_cpu_gemm_cfg cfg = cb_cpu_conv_gemm_cfg(ctx, cb_cpu_conv_isa(params));
+  cb_cpu_gemm_cfg cfg;
+  int threads;
+  cb_status st = run_begin("conv_bwd_filter/im2col", ctx, prob, params, args, &g, &cfg, &threads);
+  if (st != CB_OK) return st;
   int64_t cs = chunk_for(&g, params);
-#pragma omp parallel num_threads(cb_cpu_conv_threads(ctx, cb_problem_flops(prob)))
+#pragma omp parallel num_threads(threads)
   {
     int t = cb_cpu_thread();
     thread_parts tp;
@@ -430,15 +433,8 @@ static cb_status bwd_filter_run(cb_ctx *ctx, const cb_problem *prob, const int *
   return CB_OK;
 }
 
-const cb_variant cb_cpu_conv_bwd_filter_im2col = {
-    .name = "im2col",
-    .op = CB_OP_CONV_BWD_FILTER,
-    .desc = "im2col of each thread's rows a piece of columns at a time (whole images when small), "
-            "dW += dy col^T with cb_cpu_sgemm per group",
-    .tolerance = 0.0, /* integer sums below 2^24 are exact in any order */
-    .nparams = 2,
-    .params = im2col_params,
-    .supports = bwd_filter_supports,
-    .workspace = bwd_filter_workspace,
-    .run = bwd_filter_run,
-};
+const cb_variant cb_cpu_conv_bwd_filter_im2col = IM2COL_VARIANT(
+    CB_OP_CONV_BWD_FILTER,
+    "im2col of each thread's rows a piece of columns at a time (whole images when small), "
+    "dW += dy col^T with cb_cpu_sgemm per group",
+    bwd_filter);

@@ -101,6 +101,43 @@ static inline int cb_ob_param(const int *params, int i, const cb_param_def *defs
   return params ? params[i] : defs[i].def;
 }
 
+/* The "images" parameter of a batched variant (its parameter 0); 0 for
+ * the other lowerings, which have none (defs may then be NULL). */
+static inline int cb_ob_images(const int *params, cb_ob_lowering how, const cb_param_def *defs) {
+  return how == CB_OB_BATCHED ? cb_ob_param(params, 0, defs) : 0;
+}
+
+/* Defines the table sym of an openblas conv variant: op_ (opname in
+ * messages, "opname/name_"), lowering how, nparams_ parameters pdefs (a
+ * batched variant's "images" first), run prefix##_run (defined before);
+ * and its supports() and workspace(), prefix##_supports and
+ * prefix##_workspace, the rules every lowering shares
+ * (cb_ob_conv_supports, cb_ob_conv_workspace). The tolerance is 0 (left
+ * out): with small-integer data every product and partial sum is an
+ * integer below 2^24, exact in float in any order. */
+#define CB_OB_CONV_VARIANT(sym, prefix, op_, opname, name_, how, desc_, nparams_, pdefs)           \
+  static cb_status prefix##_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {  \
+    (void)ctx;                                                                                     \
+    return cb_ob_conv_supports(opname "/" name_, p, how, cb_ob_images(params, how, pdefs));        \
+  }                                                                                                \
+  static cb_status prefix##_workspace(const cb_ctx *ctx, const cb_problem *p, const int *params,   \
+                                      size_t *bytes) {                                             \
+    (void)ctx;                                                                                     \
+    return cb_ob_conv_workspace(opname "/" name_, p, how, cb_ob_images(params, how, pdefs),        \
+                                bytes);                                                            \
+  }                                                                                                \
+  const cb_variant sym = {                                                                         \
+      .name = name_,                                                                               \
+      .op = op_,                                                                                   \
+      .desc = desc_,                                                                               \
+      .nparams = nparams_,                                                                         \
+      .params = pdefs,                                                                             \
+      .supports = prefix##_supports,                                                               \
+      .workspace = prefix##_workspace,                                                             \
+      .plan_info = cb_ob_plan_info,                                                                \
+      .run = prefix##_run,                                                                         \
+  }
+
 /* Columns per step for a chunk parameter: chunk, or the whole share
  * (share columns, at least 1) when it is 0. */
 static inline int64_t cb_ob_chunk(int chunk, int64_t share) {
@@ -186,5 +223,11 @@ void cb_ob_plan_info(const void *plan, char *buf, size_t len);
 
 /* CB_OK, or CB_ERR_INVALID naming who when a tensor pointer of args is NULL. */
 cb_status cb_ob_check_args(const char *who, const cb_args *args);
+
+/* What every conv run() does first: cb_ob_check_args; then unpacks p's geometry into g, makes
+ * the calling thread's GEMMs single-threaded (cb_ob_blas_single) and sets
+ * *threads to the team worth starting for p (cb_ob_threads_for). */
+cb_status cb_ob_conv_begin(const char *who, const cb_ctx *ctx, const cb_problem *p,
+                           const cb_args *args, cb_conv_geom *g, int *threads);
 
 #endif /* CB_OB_H */

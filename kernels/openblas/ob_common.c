@@ -150,3 +150,13 @@ cb_status cb_ob_check_args(const char *who, const cb_args *args) {
     return cb_error(CB_ERR_INVALID, "openblas %s: a tensor pointer is NULL", who);
   return CB_OK;
 }
+
+cb_status cb_ob_conv_begin(const char *who, const cb_ctx *ctx, const cb_problem *p,
+                           const cb_args *args, cb_conv_geom *g, int *threads) {
+  cb_status st = cb_ob_check_args(who, args);
+  if (st != CB_OK) return st;
+  cb_conv_geom_init(g, &p->conv);
+  cb_ob_blas_single();
+  *threads = cb_ob_threads_for(ctx, cb_problem_flops(p));
+  return CB_OK;
+}

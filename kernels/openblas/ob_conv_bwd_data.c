@@ -55,33 +55,19 @@ static void bwd_data_steps(const cb_conv_geom *g, const float *dy, const float *
 
 /* ---- gemm_1x1 ------------------------------------------------------------ */
 
-static cb_status bwd_data_1x1_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
-  (void)ctx;
-  (void)params;
-  return cb_ob_conv_supports("conv_bwd_data/gemm_1x1", p, CB_OB_GEMM_1X1, 0);
-}
-
-static cb_status bwd_data_1x1_workspace(const cb_ctx *ctx, const cb_problem *p, const int *params,
-                                        size_t *bytes) {
-  (void)ctx;
-  (void)params;
-  return cb_ob_conv_workspace("conv_bwd_data/gemm_1x1", p, CB_OB_GEMM_1X1, 0, bytes);
-}
-
 /* dy[n,k,h,w] (src0), w[k,c/g,1,1] (src1) -> dx[n,c,h,w] (dst). A 1x1
  * stride-1 unpadded col matrix is dx_n itself, and col2im is nothing. */
 static cb_status bwd_data_1x1_run(cb_ctx *ctx, const cb_problem *prob, const int *params,
                                   void *plan, const cb_args *args, void *workspace) {
   (void)params, (void)plan, (void)workspace;
-  cb_status st = cb_ob_check_args("conv_bwd_data/gemm_1x1", args);
-  if (st != CB_OK) return st;
-  const cb_conv *cv = &prob->conv;
   cb_conv_geom g;
-  cb_conv_geom_init(&g, cv);
+  int threads;
+  cb_status st = cb_ob_conv_begin("conv_bwd_data/gemm_1x1", ctx, prob, args, &g, &threads);
+  if (st != CB_OK) return st;
+  const cb_conv *cv = &g.cv;
   const float *dy = args->src0, *w = args->src1;
   float *dx = args->dst;
-  cb_ob_blas_single();
-#pragma omp parallel num_threads(cb_ob_threads_for(ctx, cb_problem_flops(prob)))
+#pragma omp parallel num_threads(threads)
   {
     int64_t j0, j1;
     cb_ob_share(g.hw, CB_OB_ALIGN, cb_ob_thread(), cb_ob_team(), &j0, &j1);
@@ -91,102 +77,49 @@ static cb_status bwd_data_1x1_run(cb_ctx *ctx, const cb_problem *prob, const int
   return CB_OK;
 }
 
-const cb_variant cb_ob_conv_bwd_data_gemm_1x1 = {
-    .name = "gemm_1x1",
-    .op = CB_OP_CONV_BWD_DATA,
-    .desc = "1x1 stride 1 unpadded: sgemm (W^T dy) per image and group, no col2im",
-    .tolerance = 0.0, /* integer sums below 2^24 are exact in any order */
-    .supports = bwd_data_1x1_supports,
-    .workspace = bwd_data_1x1_workspace,
-    .plan_info = cb_ob_plan_info,
-    .run = bwd_data_1x1_run,
-};
+CB_OB_CONV_VARIANT(cb_ob_conv_bwd_data_gemm_1x1, bwd_data_1x1, CB_OP_CONV_BWD_DATA, "conv_bwd_data",
+                   "gemm_1x1", CB_OB_GEMM_1X1,
+                   "1x1 stride 1 unpadded: sgemm (W^T dy) per image and group, no col2im", 0, NULL);
 
 /* ---- im2col_per_image ------------------------------------------------------ */
-
-static cb_status bwd_data_per_image_supports(const cb_ctx *ctx, const cb_problem *p,
-                                             const int *params) {
-  (void)ctx;
-  (void)params;
-  return cb_ob_conv_supports("conv_bwd_data/im2col_per_image", p, CB_OB_PER_IMAGE, 0);
-}
-
-static cb_status bwd_data_per_image_workspace(const cb_ctx *ctx, const cb_problem *p,
-                                              const int *params, size_t *bytes) {
-  (void)ctx;
-  (void)params;
-  return cb_ob_conv_workspace("conv_bwd_data/im2col_per_image", p, CB_OB_PER_IMAGE, 0, bytes);
-}
 
 /* dy (src0), w (src1) -> dx (dst); workspace: col [CRS, PQ]. */
 static cb_status bwd_data_per_image_run(cb_ctx *ctx, const cb_problem *prob, const int *params,
                                         void *plan, const cb_args *args, void *workspace) {
   (void)params, (void)plan;
-  cb_status st = cb_ob_check_args("conv_bwd_data/im2col_per_image", args);
-  if (st != CB_OK) return st;
   cb_conv_geom g;
-  cb_conv_geom_init(&g, &prob->conv);
-  cb_ob_blas_single();
-  bwd_data_steps(&g, args->src0, args->src1, args->dst, workspace, NULL, 1,
-                 cb_ob_threads_for(ctx, cb_problem_flops(prob)));
+  int threads;
+  cb_status st = cb_ob_conv_begin("conv_bwd_data/im2col_per_image", ctx, prob, args, &g, &threads);
+  if (st != CB_OK) return st;
+  bwd_data_steps(&g, args->src0, args->src1, args->dst, workspace, NULL, 1, threads);
   return CB_OK;
 }
 
-const cb_variant cb_ob_conv_bwd_data_im2col_per_image = {
-    .name = "im2col_per_image",
-    .op = CB_OP_CONV_BWD_DATA,
-    .desc = "per image: sgemm per group (W^T dy) into col [CRS,PQ], then col2im",
-    .tolerance = 0.0, /* integer sums below 2^24 are exact in any order */
-    .supports = bwd_data_per_image_supports,
-    .workspace = bwd_data_per_image_workspace,
-    .plan_info = cb_ob_plan_info,
-    .run = bwd_data_per_image_run,
-};
+CB_OB_CONV_VARIANT(cb_ob_conv_bwd_data_im2col_per_image, bwd_data_per_image, CB_OP_CONV_BWD_DATA,
+                   "conv_bwd_data", "im2col_per_image", CB_OB_PER_IMAGE,
+                   "per image: sgemm per group (W^T dy) into col [CRS,PQ], then col2im", 0, NULL);
 
 /* ---- im2col_batched -------------------------------------------------------- */
-
-static cb_status bwd_data_batched_supports(const cb_ctx *ctx, const cb_problem *p,
-                                           const int *params) {
-  (void)ctx;
-  return cb_ob_conv_supports("conv_bwd_data/im2col_batched", p, CB_OB_BATCHED,
-                             cb_ob_param(params, 0, cb_ob_bwd_data_batched_params));
-}
-
-static cb_status bwd_data_batched_workspace(const cb_ctx *ctx, const cb_problem *p,
-                                            const int *params, size_t *bytes) {
-  (void)ctx;
-  return cb_ob_conv_workspace("conv_bwd_data/im2col_batched", p, CB_OB_BATCHED,
-                              cb_ob_param(params, 0, cb_ob_bwd_data_batched_params), bytes);
-}
 
 /* dy (src0), w (src1) -> dx (dst); workspace: col [CRS, b PQ], then DY
  * [K, b PQ] when b > 1. */
 static cb_status bwd_data_batched_run(cb_ctx *ctx, const cb_problem *prob, const int *params,
                                       void *plan, const cb_args *args, void *workspace) {
   (void)plan;
-  cb_status st = cb_ob_check_args("conv_bwd_data/im2col_batched", args);
-  if (st != CB_OK) return st;
   cb_conv_geom g;
-  cb_conv_geom_init(&g, &prob->conv);
+  int threads;
+  cb_status st = cb_ob_conv_begin("conv_bwd_data/im2col_batched", ctx, prob, args, &g, &threads);
+  if (st != CB_OK) return st;
   int64_t b =
       cb_ob_step_images(prob, CB_OB_BATCHED, cb_ob_param(params, 0, cb_ob_bwd_data_batched_params));
   float *col = workspace, *dymat = b > 1 ? col + g.crs * b * g.pq : NULL;
-  cb_ob_blas_single();
-  bwd_data_steps(&g, args->src0, args->src1, args->dst, col, dymat, b,
-                 cb_ob_threads_for(ctx, cb_problem_flops(prob)));
+  bwd_data_steps(&g, args->src0, args->src1, args->dst, col, dymat, b, threads);
   return CB_OK;
 }
 
-const cb_variant cb_ob_conv_bwd_data_im2col_batched = {
-    .name = "im2col_batched",
-    .op = CB_OP_CONV_BWD_DATA,
-    .desc = "b images at a time (auto: the whole batch when it fits): gather dy to [K,b PQ], "
-            "sgemm per group into col, col2im",
-    .tolerance = 0.0, /* integer sums below 2^24 are exact in any order */
-    .nparams = 1,
-    .params = cb_ob_bwd_data_batched_params,
-    .supports = bwd_data_batched_supports,
-    .workspace = bwd_data_batched_workspace,
-    .plan_info = cb_ob_plan_info,
-    .run = bwd_data_batched_run,
-};
+CB_OB_CONV_VARIANT(
+    cb_ob_conv_bwd_data_im2col_batched, bwd_data_batched, CB_OP_CONV_BWD_DATA, "conv_bwd_data",
+    "im2col_batched", CB_OB_BATCHED,
+    "b images at a time (auto: the whole batch when it fits): gather dy to [K,b PQ], "
+    "sgemm per group into col, col2im",
+    1, cb_ob_bwd_data_batched_params);

@@ -60,33 +60,19 @@ static void fwd_steps(const cb_conv_geom *g, const float *x, const float *w, flo
 
 /* ---- gemm_1x1 ------------------------------------------------------------ */
 
-static cb_status fwd_1x1_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
-  (void)ctx;
-  (void)params;
-  return cb_ob_conv_supports("conv_fwd/gemm_1x1", p, CB_OB_GEMM_1X1, 0);
-}
-
-static cb_status fwd_1x1_workspace(const cb_ctx *ctx, const cb_problem *p, const int *params,
-                                   size_t *bytes) {
-  (void)ctx;
-  (void)params;
-  return cb_ob_conv_workspace("conv_fwd/gemm_1x1", p, CB_OB_GEMM_1X1, 0, bytes);
-}
-
 /* x[n,c,h,w] (src0), w[k,c/g,1,1] (src1) -> y[n,k,h,w] (dst). A 1x1
  * stride-1 unpadded col matrix is x_n itself. */
 static cb_status fwd_1x1_run(cb_ctx *ctx, const cb_problem *prob, const int *params, void *plan,
                              const cb_args *args, void *workspace) {
   (void)params, (void)plan, (void)workspace;
-  cb_status st = cb_ob_check_args("conv_fwd/gemm_1x1", args);
-  if (st != CB_OK) return st;
-  const cb_conv *cv = &prob->conv;
   cb_conv_geom g;
-  cb_conv_geom_init(&g, cv);
+  int threads;
+  cb_status st = cb_ob_conv_begin("conv_fwd/gemm_1x1", ctx, prob, args, &g, &threads);
+  if (st != CB_OK) return st;
+  const cb_conv *cv = &g.cv;
   const float *x = args->src0, *w = args->src1;
   float *y = args->dst;
-  cb_ob_blas_single();
-#pragma omp parallel num_threads(cb_ob_threads_for(ctx, cb_problem_flops(prob)))
+#pragma omp parallel num_threads(threads)
   {
     int64_t j0, j1;
     cb_ob_share(g.hw, CB_OB_ALIGN, cb_ob_thread(), cb_ob_team(), &j0, &j1);
@@ -96,104 +82,52 @@ static cb_status fwd_1x1_run(cb_ctx *ctx, const cb_problem *prob, const int *par
   return CB_OK;
 }
 
-const cb_variant cb_ob_conv_fwd_gemm_1x1 = {
-    .name = "gemm_1x1",
-    .op = CB_OP_CONV_FWD,
-    .desc = "1x1 stride 1 unpadded: sgemm per image and group on the tensors, no im2col",
-    .tolerance = 0.0, /* integer sums below 2^24 are exact in any order */
-    .supports = fwd_1x1_supports,
-    .workspace = fwd_1x1_workspace,
-    .plan_info = cb_ob_plan_info,
-    .run = fwd_1x1_run,
-};
+CB_OB_CONV_VARIANT(cb_ob_conv_fwd_gemm_1x1, fwd_1x1, CB_OP_CONV_FWD, "conv_fwd", "gemm_1x1",
+                   CB_OB_GEMM_1X1,
+                   "1x1 stride 1 unpadded: sgemm per image and group on the tensors, no im2col", 0,
+                   NULL);
 
 /* ---- im2col_per_image ------------------------------------------------------ */
-
-static cb_status fwd_per_image_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
-  (void)ctx;
-  (void)params;
-  return cb_ob_conv_supports("conv_fwd/im2col_per_image", p, CB_OB_PER_IMAGE, 0);
-}
-
-static cb_status fwd_per_image_workspace(const cb_ctx *ctx, const cb_problem *p, const int *params,
-                                         size_t *bytes) {
-  (void)ctx;
-  (void)params;
-  return cb_ob_conv_workspace("conv_fwd/im2col_per_image", p, CB_OB_PER_IMAGE, 0, bytes);
-}
 
 /* x (src0), w (src1) -> y (dst); workspace: col [CRS, PQ]. */
 static cb_status fwd_per_image_run(cb_ctx *ctx, const cb_problem *prob, const int *params,
                                    void *plan, const cb_args *args, void *workspace) {
   (void)plan;
-  cb_status st = cb_ob_check_args("conv_fwd/im2col_per_image", args);
-  if (st != CB_OK) return st;
   cb_conv_geom g;
-  cb_conv_geom_init(&g, &prob->conv);
-  cb_ob_blas_single();
+  int threads;
+  cb_status st = cb_ob_conv_begin("conv_fwd/im2col_per_image", ctx, prob, args, &g, &threads);
+  if (st != CB_OK) return st;
   fwd_steps(&g, args->src0, args->src1, args->dst, workspace, NULL, 1,
-            cb_ob_param(params, 0, cb_ob_fwd_per_image_params),
-            cb_ob_threads_for(ctx, cb_problem_flops(prob)));
+            cb_ob_param(params, 0, cb_ob_fwd_per_image_params), threads);
   return CB_OK;
 }
 
-const cb_variant cb_ob_conv_fwd_im2col_per_image = {
-    .name = "im2col_per_image",
-    .op = CB_OP_CONV_FWD,
-    .desc = "per image: im2col [CRS,PQ], then sgemm per group into y",
-    .tolerance = 0.0, /* integer sums below 2^24 are exact in any order */
-    .nparams = 1,
-    .params = cb_ob_fwd_per_image_params,
-    .supports = fwd_per_image_supports,
-    .workspace = fwd_per_image_workspace,
-    .plan_info = cb_ob_plan_info,
-    .run = fwd_per_image_run,
-};
+CB_OB_CONV_VARIANT(cb_ob_conv_fwd_im2col_per_image, fwd_per_image, CB_OP_CONV_FWD, "conv_fwd",
+                   "im2col_per_image", CB_OB_PER_IMAGE,
+                   "per image: im2col [CRS,PQ], then sgemm per group into y", 1,
+                   cb_ob_fwd_per_image_params);
 
 /* ---- im2col_batched -------------------------------------------------------- */
-
-static cb_status fwd_batched_supports(const cb_ctx *ctx, const cb_problem *p, const int *params) {
-  (void)ctx;
-  return cb_ob_conv_supports("conv_fwd/im2col_batched", p, CB_OB_BATCHED,
-                             cb_ob_param(params, 0, cb_ob_fwd_batched_params));
-}
-
-static cb_status fwd_batched_workspace(const cb_ctx *ctx, const cb_problem *p, const int *params,
-                                       size_t *bytes) {
-  (void)ctx;
-  return cb_ob_conv_workspace("conv_fwd/im2col_batched", p, CB_OB_BATCHED,
-                              cb_ob_param(params, 0, cb_ob_fwd_batched_params), bytes);
-}
 
 /* x (src0), w (src1) -> y (dst); workspace: col [CRS, b PQ], then Y
  * [K, b PQ] when b > 1. */
 static cb_status fwd_batched_run(cb_ctx *ctx, const cb_problem *prob, const int *params, void *plan,
                                  const cb_args *args, void *workspace) {
   (void)plan;
-  cb_status st = cb_ob_check_args("conv_fwd/im2col_batched", args);
-  if (st != CB_OK) return st;
   cb_conv_geom g;
-  cb_conv_geom_init(&g, &prob->conv);
+  int threads;
+  cb_status st = cb_ob_conv_begin("conv_fwd/im2col_batched", ctx, prob, args, &g, &threads);
+  if (st != CB_OK) return st;
   int64_t b =
       cb_ob_step_images(prob, CB_OB_BATCHED, cb_ob_param(params, 0, cb_ob_fwd_batched_params));
   float *col = workspace, *ymat = b > 1 ? col + g.crs * b * g.pq : NULL;
-  cb_ob_blas_single();
   fwd_steps(&g, args->src0, args->src1, args->dst, col, ymat, b,
-            cb_ob_param(params, 1, cb_ob_fwd_batched_params),
-            cb_ob_threads_for(ctx, cb_problem_flops(prob)));
+            cb_ob_param(params, 1, cb_ob_fwd_batched_params), threads);
   return CB_OK;
 }
 
-const cb_variant cb_ob_conv_fwd_im2col_batched = {
-    .name = "im2col_batched",
-    .op = CB_OP_CONV_FWD,
-    .desc = "b images at a time (auto: the whole batch when it fits): im2col [CRS,b PQ], sgemm "
-            "per group, scatter to NCHW",
-    .tolerance = 0.0, /* integer sums below 2^24 are exact in any order */
-    .nparams = 2,
-    .params = cb_ob_fwd_batched_params,
-    .supports = fwd_batched_supports,
-    .workspace = fwd_batched_workspace,
-    .plan_info = cb_ob_plan_info,
-    .run = fwd_batched_run,
-};
+CB_OB_CONV_VARIANT(cb_ob_conv_fwd_im2col_batched, fwd_batched, CB_OP_CONV_FWD, "conv_fwd",
+                   "im2col_batched", CB_OB_BATCHED,
+                   "b images at a time (auto: the whole batch when it fits): im2col [CRS,b PQ], "
+                   "sgemm per group, scatter to NCHW",
+                   2, cb_ob_fwd_batched_params);

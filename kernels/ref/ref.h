@@ -29,6 +29,21 @@ extern const cb_variant cb_ref_gemm_naive;
 cb_status cb_ref_scratch(const char *who, int64_t per_thread, int threads, double **out,
                          int64_t *stride);
 
+/* CB_OK, or CB_ERR_INVALID naming who ("ref conv_fwd") when a tensor
+ * pointer of args is NULL: what every run() checks first. */
+cb_status cb_ref_check_args(const char *who, const cb_args *args);
+
+/* One independent task of a run (an output row, plane or filter plane)
+ * with data (the run's geometry) and acc, this thread's scratch. */
+typedef void (*cb_ref_task)(const void *data, const cb_args *args, int64_t task, double *acc);
+
+/* Runs task(data, args, t, acc) for t in [0, tasks) on ctx->threads
+ * threads, statically split, each with its own scratch of per_thread
+ * doubles (cb_ref_scratch, who in its error). Every task writes its own
+ * part of the output, so the result does not depend on the split. */
+cb_status cb_ref_run_tasks(const char *who, const cb_ctx *ctx, const cb_args *args,
+                           const void *data, int64_t tasks, int64_t per_thread, cb_ref_task task);
+
 /* A convolution's sizes unpacked once per run, with the output range of
  * every filter row and column (rows[r] is the range of p that tap r of the
  * filter reads inside x, cols[s] the range of q), so the loops never

@@ -25,6 +25,24 @@ cb_status cb_ref_scratch(const char *who, int64_t per_thread, int threads, doubl
   return CB_OK;
 }
 
+cb_status cb_ref_check_args(const char *who, const cb_args *args) {
+  if (!args->src0 || !args->src1 || !args->dst)
+    return cb_error(CB_ERR_INVALID, "%s: a tensor pointer is NULL", who);
+  return CB_OK;
+}
+
+cb_status cb_ref_run_tasks(const char *who, const cb_ctx *ctx, const cb_args *args,
+                           const void *data, int64_t tasks, int64_t per_thread, cb_ref_task task) {
+  double *scratch;
+  int64_t stride = 0;
+  cb_status st = cb_ref_scratch(who, per_thread, ctx->threads, &scratch, &stride);
+  if (st != CB_OK) return st;
+#pragma omp parallel for num_threads(ctx->threads) schedule(static)
+  for (int64_t t = 0; t < tasks; t++) task(data, args, t, scratch + cb_ref_thread() * stride);
+  free(scratch);
+  return CB_OK;
+}
+
 cb_status cb_ref_geom_init(const cb_conv *cv, cb_ref_geom *g) {
   cb_conv_geom_init(&g->geom, cv);
   g->rows = calloc((size_t)cv->r, sizeof *g->rows);

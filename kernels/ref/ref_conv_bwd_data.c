@@ -11,8 +11,6 @@
  * write the same element. */
 #include "ref.h"
 
-#include <stdlib.h>
-
 /* acc_row[q * stride + off] += dy_row[q] * wv over the q range of one tap. */
 static void tap_scatter(double *restrict acc_row, const float *restrict dy_row, int64_t off,
                         int64_t stride, cb_range qr, double wv) {
@@ -23,8 +21,10 @@ static void tap_scatter(double *restrict acc_row, const float *restrict dy_row, 
 }
 
 /* One input-gradient plane dx[n, c, :, :], accumulated in acc (h w doubles). */
-static void bwd_data_plane(const cb_ref_geom *g, const float *dy, const float *w, float *dx,
-                           int64_t plane, double *acc) {
+static void bwd_data_plane(const void *data, const cb_args *args, int64_t plane, double *acc) {
+  const cb_ref_geom *g = data;
+  const float *dy = args->src0, *w = args->src1;
+  float *dx = args->dst;
   const cb_conv *cv = &g->geom.cv;
   int64_t c = plane % cv->c, n = plane / cv->c;
   int64_t group = c / g->geom.cg, ci = c % g->geom.cg;
@@ -53,35 +53,18 @@ static void bwd_data_plane(const cb_ref_geom *g, const float *dy, const float *w
 static cb_status bwd_data_run(cb_ctx *ctx, const cb_problem *prob, const int *params, void *plan,
                               const cb_args *args, void *workspace) {
   (void)params, (void)plan, (void)workspace;
-  if (!args->src0 || !args->src1 || !args->dst)
-    return cb_error(CB_ERR_INVALID, "ref conv_bwd_data: a tensor pointer is NULL");
   cb_ref_geom g;
-  cb_status st = cb_ref_geom_init(&prob->conv, &g);
-  if (st != CB_OK) return st;
-  int64_t hw = prob->conv.h * prob->conv.w;
-  double *scratch;
-  int64_t stride = 0;
-  if ((st = cb_ref_scratch("ref conv_bwd_data", hw, ctx->threads, &scratch, &stride)) != CB_OK) {
-    cb_ref_geom_free(&g);
-    return st;
-  }
-
-  const float *dy = args->src0, *w = args->src1;
-  float *dx = args->dst;
-  int64_t planes = prob->conv.n * prob->conv.c;
-#pragma omp parallel for num_threads(ctx->threads) schedule(static)
-  for (int64_t plane = 0; plane < planes; plane++)
-    bwd_data_plane(&g, dy, w, dx, plane, scratch + cb_ref_thread() * stride);
-
-  free(scratch);
+  cb_status st = cb_ref_check_args("ref conv_bwd_data", args);
+  if (st != CB_OK || (st = cb_ref_geom_init(&prob->conv, &g)) != CB_OK) return st;
+  st = cb_ref_run_tasks("ref conv_bwd_data", ctx, args, &g, prob->conv.n * prob->conv.c,
+                        prob->conv.h * prob->conv.w, bwd_data_plane);
   cb_ref_geom_free(&g);
-  return CB_OK;
+  return st;
 }
 
 const cb_variant cb_ref_conv_bwd_data_direct = {
     .name = "direct",
     .op = CB_OP_CONV_BWD_DATA,
     .desc = "direct scatter into a double copy of each dx plane",
-    .tolerance = 0.0,
     .run = bwd_data_run,
 };

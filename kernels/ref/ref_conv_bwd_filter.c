@@ -13,8 +13,6 @@
  * thread count, and the q loop runs in vectors. */
 #include "ref.h"
 
-#include <stdlib.h>
-
 /* part[q] += x_row[q * stride + off] * dy_row[q] over the q range of one tap. */
 static void tap_dot(double *restrict part, const float *restrict x_row,
                     const float *restrict dy_row, int64_t off, int64_t stride, cb_range qr) {
@@ -30,8 +28,10 @@ static void tap_dot(double *restrict part, const float *restrict x_row,
 }
 
 /* One filter plane dw[k, c', :, :]; part holds r s q doubles. */
-static void bwd_filter_plane(const cb_ref_geom *g, const float *x, const float *dy, float *dw,
-                             int64_t plane, double *part) {
+static void bwd_filter_plane(const void *data, const cb_args *args, int64_t plane, double *part) {
+  const cb_ref_geom *g = data;
+  const float *x = args->src0, *dy = args->src1;
+  float *dw = args->dst;
   const cb_conv *cv = &g->geom.cv;
   int64_t ci = plane % g->geom.cg, k = plane / g->geom.cg;
   int64_t c = (k / g->geom.kg) * g->geom.cg + ci;
@@ -63,39 +63,22 @@ static void bwd_filter_plane(const cb_ref_geom *g, const float *x, const float *
 static cb_status bwd_filter_run(cb_ctx *ctx, const cb_problem *prob, const int *params, void *plan,
                                 const cb_args *args, void *workspace) {
   (void)params, (void)plan, (void)workspace;
-  if (!args->src0 || !args->src1 || !args->dst)
-    return cb_error(CB_ERR_INVALID, "ref conv_bwd_filter: a tensor pointer is NULL");
   cb_ref_geom g;
-  cb_status st = cb_ref_geom_init(&prob->conv, &g);
-  if (st != CB_OK) return st;
+  cb_status st = cb_ref_check_args("ref conv_bwd_filter", args);
+  if (st != CB_OK || (st = cb_ref_geom_init(&prob->conv, &g)) != CB_OK) return st;
   int64_t per_thread;
-  double *scratch = NULL;
-  int64_t stride = 0;
   if (__builtin_mul_overflow(prob->conv.r * prob->conv.s, g.geom.q, &per_thread))
     st = cb_error(CB_ERR_NOMEM, "ref conv_bwd_filter: r s q scratch overflows int64");
   else
-    st = cb_ref_scratch("ref conv_bwd_filter", per_thread, ctx->threads, &scratch, &stride);
-  if (st != CB_OK) {
-    cb_ref_geom_free(&g);
-    return st;
-  }
-
-  const float *x = args->src0, *dy = args->src1;
-  float *dw = args->dst;
-  int64_t planes = prob->conv.k * g.geom.cg;
-#pragma omp parallel for num_threads(ctx->threads) schedule(static)
-  for (int64_t plane = 0; plane < planes; plane++)
-    bwd_filter_plane(&g, x, dy, dw, plane, scratch + cb_ref_thread() * stride);
-
-  free(scratch);
+    st = cb_ref_run_tasks("ref conv_bwd_filter", ctx, args, &g, prob->conv.k * g.geom.cg,
+                          per_thread, bwd_filter_plane);
   cb_ref_geom_free(&g);
-  return CB_OK;
+  return st;
 }
 
 const cb_variant cb_ref_conv_bwd_filter_direct = {
     .name = "direct",
     .op = CB_OP_CONV_BWD_FILTER,
     .desc = "direct loops, double partial sums per output column",
-    .tolerance = 0.0,
     .run = bwd_filter_run,
 };

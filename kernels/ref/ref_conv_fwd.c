@@ -11,8 +11,6 @@
  * rows (n, k, p); within a row the q loop is innermost so it vectorises. */
 #include "ref.h"
 
-#include <stdlib.h>
-
 /* acc[q] += x_row[q * stride + off] * wv over the q range of one tap. */
 static void tap_axpy(double *restrict acc, const float *restrict x_row, int64_t off, int64_t stride,
                      cb_range qr, double wv) {
@@ -27,8 +25,10 @@ static void tap_axpy(double *restrict acc, const float *restrict x_row, int64_t 
 }
 
 /* One output row y[n, k, p, :], accumulated in acc (q doubles). */
-static void fwd_row(const cb_ref_geom *g, const float *x, const float *w, float *y, int64_t row,
-                    double *acc) {
+static void fwd_row(const void *data, const cb_args *args, int64_t row, double *acc) {
+  const cb_ref_geom *g = data;
+  const float *x = args->src0, *w = args->src1;
+  float *y = args->dst;
   const cb_conv *cv = &g->geom.cv;
   int64_t p = row % g->geom.p, k = (row / g->geom.p) % cv->k, n = row / (g->geom.p * cv->k);
   int64_t group = k / g->geom.kg;
@@ -54,34 +54,18 @@ static void fwd_row(const cb_ref_geom *g, const float *x, const float *w, float 
 static cb_status fwd_run(cb_ctx *ctx, const cb_problem *prob, const int *params, void *plan,
                          const cb_args *args, void *workspace) {
   (void)params, (void)plan, (void)workspace;
-  if (!args->src0 || !args->src1 || !args->dst)
-    return cb_error(CB_ERR_INVALID, "ref conv_fwd: a tensor pointer is NULL");
   cb_ref_geom g;
-  cb_status st = cb_ref_geom_init(&prob->conv, &g);
-  if (st != CB_OK) return st;
-  double *scratch;
-  int64_t stride = 0;
-  if ((st = cb_ref_scratch("ref conv_fwd", g.geom.q, ctx->threads, &scratch, &stride)) != CB_OK) {
-    cb_ref_geom_free(&g);
-    return st;
-  }
-
-  const float *x = args->src0, *w = args->src1;
-  float *y = args->dst;
-  int64_t rows = prob->conv.n * prob->conv.k * g.geom.p;
-#pragma omp parallel for num_threads(ctx->threads) schedule(static)
-  for (int64_t row = 0; row < rows; row++)
-    fwd_row(&g, x, w, y, row, scratch + cb_ref_thread() * stride);
-
-  free(scratch);
+  cb_status st = cb_ref_check_args("ref conv_fwd", args);
+  if (st != CB_OK || (st = cb_ref_geom_init(&prob->conv, &g)) != CB_OK) return st;
+  st = cb_ref_run_tasks("ref conv_fwd", ctx, args, &g, prob->conv.n * prob->conv.k * g.geom.p,
+                        g.geom.q, fwd_row);
   cb_ref_geom_free(&g);
-  return CB_OK;
+  return st;
 }
 
 const cb_variant cb_ref_conv_fwd_direct = {
     .name = "direct",
     .op = CB_OP_CONV_FWD,
     .desc = "direct loops, double accumulation, one output row per task",
-    .tolerance = 0.0,
     .run = fwd_run,
 };

@@ -10,11 +10,11 @@
  * an uninitialised C cannot leak into the result (the BLAS convention). */
 #include "ref.h"
 
-#include <stdlib.h>
-
 /* Row i of C. scratch holds k + n doubles: row i of op(A), then the sums. */
-static void gemm_row(const cb_gemm *gm, const float *a, const float *b, float *c, int64_t i,
-                     double *scratch) {
+static void gemm_row(const void *data, const cb_args *args, int64_t i, double *scratch) {
+  const cb_gemm *gm = data;
+  const float *a = args->src0, *b = args->src1;
+  float *c = args->dst;
   int64_t m = gm->m, n = gm->n, k = gm->k;
   double *a_row = scratch, *acc = scratch + k;
   for (int64_t l = 0; l < k; l++) a_row[l] = gm->trans_a ? a[l * m + i] : a[i * k + l];
@@ -50,32 +50,18 @@ static void gemm_row(const cb_gemm *gm, const float *a, const float *b, float *c
 static cb_status gemm_run(cb_ctx *ctx, const cb_problem *prob, const int *params, void *plan,
                           const cb_args *args, void *workspace) {
   (void)params, (void)plan, (void)workspace;
-  if (!args->src0 || !args->src1 || !args->dst)
-    return cb_error(CB_ERR_INVALID, "ref gemm: a tensor pointer is NULL");
+  cb_status st = cb_ref_check_args("ref gemm", args);
+  if (st != CB_OK) return st;
   const cb_gemm *gm = &prob->gemm;
   int64_t per_thread;
-  double *scratch = NULL;
-  int64_t stride = 0;
-  cb_status st;
   if (__builtin_add_overflow(gm->k, gm->n, &per_thread))
-    st = cb_error(CB_ERR_NOMEM, "ref gemm: k + n scratch overflows int64");
-  else
-    st = cb_ref_scratch("ref gemm", per_thread, ctx->threads, &scratch, &stride);
-  if (st != CB_OK) return st;
-
-  const float *a = args->src0, *b = args->src1;
-  float *c = args->dst;
-#pragma omp parallel for num_threads(ctx->threads) schedule(static)
-  for (int64_t i = 0; i < gm->m; i++) gemm_row(gm, a, b, c, i, scratch + cb_ref_thread() * stride);
-
-  free(scratch);
-  return CB_OK;
+    return cb_error(CB_ERR_NOMEM, "ref gemm: k + n scratch overflows int64");
+  return cb_ref_run_tasks("ref gemm", ctx, args, gm, gm->m, per_thread, gemm_row);
 }
 
 const cb_variant cb_ref_gemm_naive = {
     .name = "naive",
     .op = CB_OP_GEMM,
     .desc = "row by row, double accumulation in k order",
-    .tolerance = 0.0,
     .run = gemm_run,
 };
