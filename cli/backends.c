@@ -52,6 +52,19 @@ int cli_backends_resolve(const cli_command *c, cli_backends *b) {
   return CLI_OK;
 }
 
+bool cli_backend_list_bad(const char *list, bool ref_ok, char *bad, size_t len) {
+  if (!list || strcmp(list, "all") == 0) return false;
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", list);
+  char *save = NULL;
+  for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+    if (!cb_backend_find(tok) || (!ref_ok && strcmp(tok, "ref") == 0)) {
+      snprintf(bad, len, "%s", tok);
+      return true;
+    }
+  return false;
+}
+
 int cli_backends_setup_tuned(const cli_command *c, cli_backends *b, const char *db, int threads,
                              bool tune_missing) {
   cb_machine m;

@@ -38,6 +38,12 @@ int cli_backends_setup_tuned(const cli_command *c, cli_backends *b, const char *
 cb_net_opts cli_backends_net_opts(const cli_backends *b, const char *name, int64_t batch,
                                   int threads, uint64_t seed);
 
+/* For run and tune, which take a plain list of backend names: the first
+ * name in the comma-separated list that this build has no backend of (or
+ * that is ref, when ref_ok is false), copied into bad. False when every
+ * name is good, or the list is NULL or 'all'. */
+bool cli_backend_list_bad(const char *list, bool ref_ok, char *bad, size_t len);
+
 /* Closes the cache opened for 'tuned'. */
 void cli_backends_close(cli_backends *b);
 

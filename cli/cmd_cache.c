@@ -75,9 +75,8 @@ static int cache_main(int argc, char **argv) {
   const cli_options spec = {.cmd = &cli_cache, .common = CLI_OPT_DB};
   const cli_command *c = &cli_cache;
   cli_args o;
-  cli_args_init(&spec, &o);
-  int rc = cli_parse(&spec, argc, argv, &o);
-  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+  int rc;
+  if (!cli_start(&spec, argc, argv, &o, &rc)) return rc;
   const char *path = o.db;
   if (o.noperands < 1) return cli_usage_error(c, "missing list, show, export, import or clear");
   const char *what = o.operands[0];

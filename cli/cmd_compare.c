@@ -151,9 +151,8 @@ static int compare_main(int argc, char **argv) {
                             .max_operands = 2};
   const cli_command *c = &cli_compare;
   cli_args o;
-  cli_args_init(&spec, &o);
-  int rc = cli_parse(&spec, argc, argv, &o);
-  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+  int rc;
+  if (!cli_start(&spec, argc, argv, &o, &rc)) return rc;
   if (o.noperands < 2) return cli_usage_error(c, "expected two runs or databases, A and B");
   const char *dbpath = o.db, *const *args = o.operands;
   cmp_format fmt = (cmp_format)o.format;

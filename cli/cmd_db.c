@@ -62,9 +62,8 @@ static int db_main(int argc, char **argv) {
   const cli_options spec = {.cmd = &cli_db, .common = CLI_OPT_DB};
   const cli_command *c = &cli_db;
   cli_args o;
-  cli_args_init(&spec, &o);
-  int rc = cli_parse(&spec, argc, argv, &o);
-  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+  int rc;
+  if (!cli_start(&spec, argc, argv, &o, &rc)) return rc;
   const char *path = o.db;
   if (o.noperands < 1) return cli_usage_error(c, "missing init or info");
   if (o.noperands > 1) return cli_usage_error(c, "unexpected argument '%s'", o.operands[1]);

@@ -151,9 +151,8 @@ static int devices_main(int argc, char **argv) {
   static const char *const formats[] = {"table", "json", NULL};
   const cli_options spec = {.cmd = &cli_devices, .common = CLI_OPT_FORMAT, .formats = formats};
   cli_args o;
-  cli_args_init(&spec, &o);
-  int rc = cli_parse(&spec, argc, argv, &o);
-  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+  int rc;
+  if (!cli_start(&spec, argc, argv, &o, &rc)) return rc;
   if (o.noperands) return cli_usage_error(&cli_devices, "unexpected argument '%s'", o.operands[0]);
   bool json = o.format == 1;
 

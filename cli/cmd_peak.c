@@ -57,9 +57,8 @@ static int peak_main(int argc, char **argv) {
                             .user = &pa};
   const cli_command *c = &cli_peak;
   cli_args o;
-  cli_args_init(&spec, &o);
-  int rc = cli_parse(&spec, argc, argv, &o);
-  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+  int rc;
+  if (!cli_start(&spec, argc, argv, &o, &rc)) return rc;
   if (o.noperands) return cli_usage_error(c, "unexpected argument '%s'", o.operands[0]);
   if (o.db && !*o.db) return cli_usage_error(c, "--db: empty path (use --no-db to record nothing)");
   const char *db = o.db;

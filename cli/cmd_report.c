@@ -77,9 +77,8 @@ static int report_main(int argc, char **argv) {
       .cmd = &cli_report_cmd, .common = CLI_OPT_DB, .own = own, .own_fn = own_option, .user = &ra};
   const cli_command *c = &cli_report_cmd;
   cli_args args;
-  cli_args_init(&spec, &args);
-  int rc = cli_parse(&spec, argc, argv, &args);
-  if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+  int rc;
+  if (!cli_start(&spec, argc, argv, &args, &rc)) return rc;
   if (args.noperands) return cli_usage_error(c, "unexpected argument '%s'", args.operands[0]);
   const char *path = args.db, *out = ra.out, *gnuplot = ra.gnuplot;
   const int64_t *runs = ra.runs;

@@ -4,6 +4,7 @@
  * the caches flushed between samples, and shown with GFLOP/s as a fraction
  * of the machine's peak. `run` is the command every failure's repro line
  * names; `gemm` is the GEMM benchmark with every GEMM backend side by side. */
+#include "backends.h"
 #include "options.h"
 
 #include "measure.h"
@@ -179,16 +180,10 @@ static bool selected(const char *list, const cb_backend *b, bool with_ref_by_def
 
 /* Checks that every name in --backend exists. */
 static bool backends_known(const char *cmd, const char *list) {
-  if (!list || strcmp(list, "all") == 0) return true;
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s", list);
-  char *save = NULL;
-  for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-    if (!cb_backend_find(tok)) {
-      cli_error(cmd, "unknown backend '%s' (see 'convbench devices')", tok);
-      return false;
-    }
-  return true;
+  char bad[256];
+  if (!cli_backend_list_bad(list, true, bad, sizeof bad)) return true;
+  cli_error(cmd, "unknown backend '%s' (see 'convbench devices')", bad);
+  return false;
 }
 
 static void params_str(const cb_variant *v, const int *params, char *buf, size_t len) {

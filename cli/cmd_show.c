@@ -132,9 +132,8 @@ static int show_main(int argc, char **argv) {
       .cmd = &cli_show, .common = CLI_OPT_BATCH | CLI_OPT_FORMAT, .formats = formats};
   const cli_command *c = &cli_show;
   cli_args args;
-  cli_args_init(&spec, &args);
-  int parsed = cli_parse(&spec, argc, argv, &args);
-  if (parsed != CLI_OK) return parsed < 0 ? CLI_OK : parsed;
+  int parsed;
+  if (!cli_start(&spec, argc, argv, &args, &parsed)) return parsed;
   if (args.noperands < 1) return cli_usage_error(c, "missing NET.net or LAYERS.shapes");
   if (args.noperands > 1) return cli_usage_error(c, "unexpected argument '%s'", args.operands[1]);
   const char *path = args.operands[0];

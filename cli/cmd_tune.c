@@ -2,6 +2,7 @@
  * problem of a net (conv fwd / bwd_data / bwd_filter, the fc GEMMs), records
  * every candidate's measurement and caches each winner for this device and
  * build, so `bench --backend tuned` can plan the net from the cache. */
+#include "backends.h"
 #include "options.h"
 #include "tuning.h"
 
@@ -131,17 +132,12 @@ static int own_option(const cli_command *c, int ch, const char *arg, void *user)
 
 /* --backends: names of this build, never ref. */
 static int check_backends(const cli_command *c, const char *backends) {
-  if (!backends || strcmp(backends, "all") == 0) return CLI_OK;
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s", backends);
-  char *save = NULL;
-  for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-    if (!cb_backend_find(tok) || strcmp(tok, "ref") == 0)
-      return cli_usage_error(c,
-                             "--backends: '%s' is not a backend to tune (see 'convbench "
-                             "devices'; ref is the oracle)",
-                             tok);
-  return CLI_OK;
+  char bad[256];
+  if (!cli_backend_list_bad(backends, false, bad, sizeof bad)) return CLI_OK;
+  return cli_usage_error(c,
+                         "--backends: '%s' is not a backend to tune (see 'convbench "
+                         "devices'; ref is the oracle)",
+                         bad);
 }
 
 /* Options and the operand. Returns CLI_OK, -1 after --help, or the exit

@@ -147,6 +147,13 @@ int cli_parse(const cli_options *o, int argc, char **argv, cli_args *a) {
   return CLI_OK;
 }
 
+bool cli_start(const cli_options *o, int argc, char **argv, cli_args *a, int *exit_code) {
+  cli_args_init(o, a);
+  int rc = cli_parse(o, argc, argv, a);
+  *exit_code = rc < 0 ? CLI_OK : rc;
+  return rc == CLI_OK;
+}
+
 void cli_net_args_init(const cli_options *spec, cli_net_args *a) {
   *a = (cli_net_args){0};
   cli_args_init(spec, &a->o);

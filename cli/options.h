@@ -69,6 +69,11 @@ void cli_args_init(const cli_options *o, cli_args *a);
  * option as cli_usage_error does. */
 int cli_parse(const cli_options *o, int argc, char **argv, cli_args *a);
 
+/* How a command with only the common defaults starts: cli_args_init, then
+ * cli_parse. True to run; false when main must return *exit_code at once
+ * (CLI_OK after --help, else the usage error's code). */
+bool cli_start(const cli_options *o, int argc, char **argv, cli_args *a, int *exit_code);
+
 /* ---- commands that build a net: bench, train, infer, check --------------------------- */
 
 typedef struct cli_net_args {

@@ -3,10 +3,12 @@
 
 #include "util.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Samples of one run, laid out [layer][iteration] per quantity. */
+/* Samples of one run, laid out [layer][iteration] per quantity, all in
+ * one block that fwd owns. */
 typedef struct samples {
   int iters;
   double *fwd, *bwd, *bwd_data, *bwd_filter; /* nlayers * iters each */
@@ -15,31 +17,23 @@ typedef struct samples {
 
 static void samples_free(samples *s) {
   free(s->fwd);
-  free(s->bwd);
-  free(s->bwd_data);
-  free(s->bwd_filter);
-  free(s->net_fwd);
-  free(s->net_bwd);
-  free(s->net_total);
   memset(s, 0, sizeof *s); /* safe to free twice */
 }
 
 static cb_status samples_alloc(samples *s, int nlayers, int iters) {
-  size_t per = (size_t)nlayers * (size_t)iters;
+  size_t per = (size_t)nlayers * (size_t)iters, n = (size_t)iters;
   memset(s, 0, sizeof *s);
   s->iters = iters;
-  s->fwd = calloc(per, sizeof(double));
-  s->bwd = calloc(per, sizeof(double));
-  s->bwd_data = calloc(per, sizeof(double));
-  s->bwd_filter = calloc(per, sizeof(double));
-  s->net_fwd = calloc((size_t)iters, sizeof(double));
-  s->net_bwd = calloc((size_t)iters, sizeof(double));
-  s->net_total = calloc((size_t)iters, sizeof(double));
-  if (!s->fwd || !s->bwd || !s->bwd_data || !s->bwd_filter || !s->net_fwd || !s->net_bwd ||
-      !s->net_total) {
-    samples_free(s);
-    return cb_error(CB_ERR_NOMEM, "out of memory for timing samples");
-  }
+  /* per <= SIZE_MAX / 8 keeps 4 * per + 3 * n from wrapping. */
+  double *block = per <= SIZE_MAX / 8 ? calloc(4 * per + 3 * n, sizeof(double)) : NULL;
+  if (!block) return cb_error(CB_ERR_NOMEM, "out of memory for timing samples");
+  s->fwd = block;
+  s->bwd = s->fwd + per;
+  s->bwd_data = s->bwd + per;
+  s->bwd_filter = s->bwd_data + per;
+  s->net_fwd = s->bwd_filter + per;
+  s->net_bwd = s->net_fwd + n;
+  s->net_total = s->net_bwd + n;
   return CB_OK;
 }
 

@@ -60,7 +60,9 @@ typedef struct cb_exec {
   size_t workspace_bytes;
 } cb_exec;
 
-/* configure, problems, setup, flops and fini may be NULL: nothing to do. */
+/* configure, problems, setup, flops and fini may be NULL: nothing to do.
+ * A kind's table leaves out what it does not have, as inplace when false:
+ * designated initialisers zero the rest. */
 typedef struct cb_layer_ops {
   const char *kind;           /* the netdef word, "conv" */
   const char *summary;        /* one line for --help */

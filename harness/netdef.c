@@ -173,6 +173,18 @@ static cb_status perr(const parser *p, int line, int col, const char *where, con
   return cb_error(CB_ERR_PARSE, "%s:%d:%d: %s%s", p->path, line, col, msg, where ? where : "");
 }
 
+/* Makes room for element n of arr, which holds *cap elements of size
+ * bytes: doubles it (to first when empty) when n has reached *cap. The
+ * array to keep, or NULL when out of memory (arr is then unchanged and
+ * still the caller's). */
+static void *grow(void *arr, int n, int *cap, int first, size_t size) {
+  if (n < *cap) return arr;
+  int c = *cap ? *cap * 2 : first;
+  void *a = realloc(arr, size * (size_t)c);
+  if (a) *cap = c;
+  return a;
+}
+
 static cb_status nomem(const parser *p) {
   return cb_error(CB_ERR_NOMEM, "%s: out of memory while parsing", p->path);
 }
@@ -635,13 +647,9 @@ static cb_status check_statement(parser *p, int ri, nesting *ns) {
   if (ns->depth >= MAX_DEPTH)
     return perr(p, r->line, r->col, NULL,
                 "blocks and repeats nested too deeply (more than %d levels)", MAX_DEPTH);
-  if (ns->depth == ns->cap) {
-    int cap = ns->cap ? ns->cap * 2 : 8;
-    int *o = realloc(ns->open, sizeof *o * (size_t)cap);
-    if (!o) return nomem(p);
-    ns->open = o;
-    ns->cap = cap;
-  }
+  int *o = grow(ns->open, ns->depth, &ns->cap, 8, sizeof *o);
+  if (!o) return nomem(p);
+  ns->open = o;
   ns->open[ns->depth++] = ri;
   return CB_OK;
 }
@@ -664,13 +672,9 @@ static cb_status split_line(parser *p, const char *s, const char *eol, int line,
                   (unsigned)(unsigned char)*q);
     const char *b = q;
     while (q < eol && *q != '#' && !is_blank(*q) && (unsigned char)*q >= 0x20 && *q != 0x7f) q++;
-    if (p->ntok == p->ctok) {
-      int cap = p->ctok ? p->ctok * 2 : 256;
-      tok *t = realloc(p->toks, sizeof *t * (size_t)cap);
-      if (!t) return nomem(p);
-      p->toks = t;
-      p->ctok = cap;
-    }
+    tok *t = grow(p->toks, p->ntok, &p->ctok, 256, sizeof *t);
+    if (!t) return nomem(p);
+    p->toks = t;
     const char *eq = memchr(b, '=', (size_t)(q - b));
     p->toks[p->ntok++] = (tok){
         .s = b, .len = (int)(q - b), .keylen = eq ? (int)(eq - b) : -1, .col = (int)(b - s) + 1};
@@ -688,16 +692,12 @@ static cb_status pass1(parser *p) {
     int first = p->ntok, n;
     st = split_line(p, s, eol, line, &n);
     if (st == CB_OK && n > 0) {
-      if (p->nraw == p->craw) {
-        int cap = p->craw ? p->craw * 2 : 64;
-        raw *r = realloc(p->raws, sizeof *r * (size_t)cap);
-        if (!r) {
-          st = nomem(p);
-          break;
-        }
-        p->raws = r;
-        p->craw = cap;
+      raw *r = grow(p->raws, p->nraw, &p->craw, 64, sizeof *r);
+      if (!r) {
+        st = nomem(p);
+        break;
       }
+      p->raws = r;
       const tok *w = &p->toks[first];
       p->raws[p->nraw] = (raw){.line = line,
                                .col = w->col,
@@ -985,13 +985,9 @@ static cb_status check_size(parser *p, const raw *r, const scope *sc) {
 /* Appends an empty statement owned by nd. */
 static cb_stmt *new_stmt(parser *p) {
   cb_netdef *nd = p->nd;
-  if (nd->n == p->cstmt) {
-    int cap = p->cstmt ? p->cstmt * 2 : 64;
-    cb_stmt *s = realloc(nd->stmts, sizeof *s * (size_t)cap);
-    if (!s) return NULL;
-    nd->stmts = s;
-    p->cstmt = cap;
-  }
+  cb_stmt *s = grow(nd->stmts, nd->n, &p->cstmt, 64, sizeof *s);
+  if (!s) return NULL;
+  nd->stmts = s;
   cb_stmt *st = &nd->stmts[nd->n++];
   memset(st, 0, sizeof *st);
   return st;

@@ -115,18 +115,17 @@ static cb_status run_plots(rp_ctx *c, dv_run *r, double t0, bool plot) {
 }
 
 cb_status rp_device(rp_ctx *c) {
-  if (!rp_section_add(c->doc, 2, "Device state")) return rp_nomem();
   sqlite3_stmt *st;
-  cb_status s =
-      rp_prepare(c->h, "runs with device samples",
-                 "SELECT r.id, r.kind, (julianday(r.started) - 2440587.5) * 86400.0 FROM runs r"
-                 " JOIN temp.report_runs s ON s.id = r.id"
-                 " WHERE EXISTS (SELECT 1 FROM device_samples d WHERE d.run_id = r.id)"
-                 "  OR EXISTS (SELECT 1 FROM measurements m WHERE m.run_id = r.id"
-                 "   AND (m.mhz_after IS NOT NULL OR m.load_after IS NOT NULL"
-                 "    OR m.gpu_sm_mhz_after IS NOT NULL))"
-                 " ORDER BY r.id",
-                 &st);
+  cb_status s = rp_section_query(
+      c, "Device state", "runs with device samples",
+      "SELECT r.id, r.kind, (julianday(r.started) - 2440587.5) * 86400.0 FROM runs r"
+      " JOIN temp.report_runs s ON s.id = r.id"
+      " WHERE EXISTS (SELECT 1 FROM device_samples d WHERE d.run_id = r.id)"
+      "  OR EXISTS (SELECT 1 FROM measurements m WHERE m.run_id = r.id"
+      "   AND (m.mhz_after IS NOT NULL OR m.load_after IS NOT NULL"
+      "    OR m.gpu_sm_mhz_after IS NOT NULL))"
+      " ORDER BY r.id",
+      &st);
   if (s != CB_OK) return s;
   dv_run *runs = NULL;
   double *t0 = NULL;

@@ -17,47 +17,41 @@ static const char css[] =
     "figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}"
     "figcaption{font-size:90%;color:#555}p.caption{font-weight:bold;margin-bottom:0}";
 
+/* Writes s with the characters HTML gives a meaning to as entities. */
 static void esc(FILE *f, const char *s) {
+  static const char special[] = "<>&\"";
+  static const char *const entity[] = {"&lt;", "&gt;", "&amp;", "&quot;"};
   for (; *s; s++) {
-    switch (*s) {
-    case '<':
-      fputs("&lt;", f);
-      break;
-    case '>':
-      fputs("&gt;", f);
-      break;
-    case '&':
-      fputs("&amp;", f);
-      break;
-    case '"':
-      fputs("&quot;", f);
-      break;
-    default:
+    const char *hit = strchr(special, *s); /* *s is never the terminator */
+    if (hit)
+      fputs(entity[hit - special], f);
+    else
       fputc(*s, f);
-    }
   }
+}
+
+/* open, s escaped, close: a piece of text in its element. */
+static void element(FILE *f, const char *open, const char *s, const char *close) {
+  fputs(open, f);
+  esc(f, s);
+  fputs(close, f);
 }
 
 static void table(FILE *f, const rp_block *b) {
   const rp_table *t = &b->table;
   if (b->text) {
-    fputs("<p class=\"caption\">", f);
-    esc(f, b->text);
-    fputs("</p>\n", f);
+    element(f, "<p class=\"caption\">", b->text, "</p>\n");
   }
   fputs("<table>\n<tr>", f);
   for (int c = 0; c < t->ncols; c++) {
-    fputs("<th>", f);
-    esc(f, t->head[c]);
-    fputs("</th>", f);
+    element(f, "<th>", t->head[c], "</th>");
   }
   fputs("</tr>\n", f);
   for (int r = 0; r < t->nrows; r++) {
     fputs("<tr>", f);
     for (int c = 0; c < t->ncols; c++) {
-      fputs(t->right[c] ? "<td class=\"r\">" : "<td>", f);
-      esc(f, t->cells[(size_t)r * (size_t)t->ncols + (size_t)c]);
-      fputs("</td>", f);
+      element(f, t->right[c] ? "<td class=\"r\">" : "<td>",
+              t->cells[(size_t)r * (size_t)t->ncols + (size_t)c], "</td>");
     }
     fputs("</tr>\n", f);
   }
@@ -67,14 +61,10 @@ static void table(FILE *f, const rp_block *b) {
 static void block(FILE *f, const rp_block *b) {
   switch (b->kind) {
   case RP_TEXT:
-    fputs("<p>", f);
-    esc(f, b->text);
-    fputs("</p>\n", f);
+    element(f, "<p>", b->text, "</p>\n");
     break;
   case RP_CODE:
-    fputs("<pre>", f);
-    esc(f, b->text);
-    fputs("</pre>\n", f);
+    element(f, "<pre>", b->text, "</pre>\n");
     break;
   case RP_TABLE:
     table(f, b);
@@ -101,15 +91,13 @@ cb_status rp_write_html(const rp_doc *d, const char *path) {
   const char *title = d->title ? d->title : "convbench report";
   fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", f);
   esc(f, title);
-  fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", css);
-  esc(f, title);
-  fputs("</h1>\n", f);
+  fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n", css);
+  element(f, "<h1>", title, "</h1>\n");
   for (int i = 0; i < d->nsections; i++) {
     const rp_section *s = &d->sections[i];
     if (s->title[0]) {
-      fprintf(f, "<h%d>", s->level >= 3 ? 3 : 2);
-      esc(f, s->title);
-      fprintf(f, "</h%d>\n", s->level >= 3 ? 3 : 2);
+      bool h3 = s->level >= 3;
+      element(f, h3 ? "<h3>" : "<h2>", s->title, h3 ? "</h3>\n" : "</h2>\n");
     }
     for (int j = 0; j < s->nblocks; j++) block(f, &s->blocks[j]);
   }

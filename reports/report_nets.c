@@ -501,14 +501,13 @@ static cb_status group_section(rp_ctx *c, nr_group *g, bool several_machines) {
 }
 
 cb_status rp_nets(rp_ctx *c) {
-  if (!rp_section_add(c->doc, 2, "Benchmarks")) return rp_nomem();
   sqlite3_stmt *st;
   bool row, several = false;
-  cb_status s = rp_prepare(c->h, "machines",
-                           "SELECT count(DISTINCT r.machine_id) FROM net_results n"
-                           " JOIN runs r ON r.id = n.run_id"
-                           " JOIN temp.report_runs s ON s.id = n.run_id",
-                           &st);
+  cb_status s = rp_section_query(c, "Benchmarks", "machines",
+                                 "SELECT count(DISTINCT r.machine_id) FROM net_results n"
+                                 " JOIN runs r ON r.id = n.run_id"
+                                 " JOIN temp.report_runs s ON s.id = n.run_id",
+                                 &st);
   if (s == CB_OK && (s = rp_step(c->h, "machines", st, &row)) == CB_OK && row)
     several = sqlite3_column_int(st, 0) > 1;
   sqlite3_finalize(st);

@@ -1,4 +1,5 @@
-/* report_section.c: the block every section ends with (report_section.h). */
+/* report_section.c: how sections start and the block every section ends
+ * with (report_section.h). */
 #include "report_section.h"
 
 #include <stdlib.h>
@@ -11,4 +12,10 @@ cb_status rp_reproduce(rp_ctx *c, const int64_t *ids, int n) {
   s = rp_code(c->doc, text);
   free(text);
   return s;
+}
+
+cb_status rp_section_query(rp_ctx *c, const char *title, const char *what, const char *sql,
+                           sqlite3_stmt **st) {
+  if (!rp_section_add(c->doc, 2, title)) return rp_nomem();
+  return rp_prepare(c->h, what, sql, st);
 }

@@ -22,6 +22,12 @@ typedef struct rp_ctx {
  * duplicates allowed) as one code block; "(no runs)" when n is 0. */
 cb_status rp_reproduce(rp_ctx *c, const int64_t *ids, int n);
 
+/* Opens a level-2 section titled title and prepares the query it is built
+ * from (what names the query in errors): how every section that reads the
+ * database starts. */
+cb_status rp_section_query(rp_ctx *c, const char *title, const char *what, const char *sql,
+                           sqlite3_stmt **st);
+
 /* The section builders, in report order. */
 cb_status rp_nets(rp_ctx *c);   /* report_nets.c: whole nets and .shapes sets */
 cb_status rp_tune(rp_ctx *c);   /* report_tune.c: autotune winners */

@@ -111,17 +111,29 @@ static cb_status epochs(rp_ctx *c, int64_t **runs, int *nruns) {
   return s;
 }
 
+/* A section's last words when s is still CB_OK: the skip note when it
+ * found nothing (empty), else how to reproduce its runs. Frees runs either
+ * way, so every exit path of a section ends here. */
+static cb_status end_section(rp_ctx *c, cb_status s, bool empty, const char *skipped, int64_t *runs,
+                             int nruns) {
+  if (s == CB_OK && empty)
+    s = rp_text(c->doc, "%s", skipped);
+  else if (s == CB_OK)
+    s = rp_reproduce(c, runs, nruns);
+  free(runs);
+  return s;
+}
+
 static cb_status grad_checks(rp_ctx *c) {
-  if (!rp_section_add(c->doc, 2, "Gradient checks")) return rp_nomem();
   sqlite3_stmt *st;
-  cb_status s =
-      rp_prepare(c->h, "gradient checks",
-                 "SELECT g.net, g.backend, g.what, count(*), sum(g.pass), max(g.max_abs_err),"
-                 " max(g.max_rel_err), group_concat(CASE g.pass WHEN 0 THEN g.layer END, ' '),"
-                 " group_concat(DISTINCT g.run_id)"
-                 " FROM grad_checks g JOIN temp.report_runs s ON s.id = g.run_id"
-                 " GROUP BY g.net, g.backend, g.what ORDER BY g.net, g.backend, g.what",
-                 &st);
+  cb_status s = rp_section_query(
+      c, "Gradient checks", "gradient checks",
+      "SELECT g.net, g.backend, g.what, count(*), sum(g.pass), max(g.max_abs_err),"
+      " max(g.max_rel_err), group_concat(CASE g.pass WHEN 0 THEN g.layer END, ' '),"
+      " group_concat(DISTINCT g.run_id)"
+      " FROM grad_checks g JOIN temp.report_runs s ON s.id = g.run_id"
+      " GROUP BY g.net, g.backend, g.what ORDER BY g.net, g.backend, g.what",
+      &st);
   if (s != CB_OK) return s;
   static const char *const head[] = {"Net",     "Backend",      "Check",        ">Checks",
                                      ">Passed", ">Max abs err", ">Max rel err", "Failed layers"};
@@ -160,13 +172,10 @@ static cb_status grad_checks(rp_ctx *c) {
   }
   sqlite3_finalize(st);
   c->sum->grad_rows = n;
-  if (s == CB_OK && n == 0)
-    s = rp_text(c->doc, "No gradient checks in the selected runs (grad_checks is empty): "
-                        "section skipped.");
-  else if (s == CB_OK)
-    s = rp_reproduce(c, runs, nruns);
-  free(runs);
-  return s;
+  return end_section(c, s, n == 0,
+                     "No gradient checks in the selected runs (grad_checks is empty): "
+                     "section skipped.",
+                     runs, nruns);
 }
 
 cb_status rp_train(rp_ctx *c) {
@@ -175,12 +184,10 @@ cb_status rp_train(rp_ctx *c) {
   int nruns = 0;
   cb_status s = train_curves(c, &runs, &nruns);
   if (s == CB_OK) s = epochs(c, &runs, &nruns);
-  if (s == CB_OK && nruns == 0)
-    s = rp_text(c->doc, "No training in the selected runs (train_steps and train_epochs are "
-                        "empty): section skipped.");
-  else if (s == CB_OK)
-    s = rp_reproduce(c, runs, nruns);
-  free(runs);
+  s = end_section(c, s, nruns == 0,
+                  "No training in the selected runs (train_steps and train_epochs are "
+                  "empty): section skipped.",
+                  runs, nruns);
   if (s == CB_OK) s = grad_checks(c);
   return s;
 }

@@ -188,9 +188,7 @@ static double bn_flops(const cb_layer *l, cb_pass pass) {
 
 static void bn_fini(cb_layer *l) {
   bn_priv *p = l->priv;
-  if (!p) return;
-  cb_free(p->mean);
-  p->mean = p->inv_std = NULL;
+  if (p) p->mean = p->inv_std = cb_layer_drop_scratch(p->mean);
 }
 
 const cb_layer_ops cb_layer_bn = {
@@ -199,11 +197,9 @@ const cb_layer_ops cb_layer_bn = {
     .keys = bn_keys,
     .min_inputs = 1,
     .max_inputs = 1,
-    .inplace = false,
     .priv_size = sizeof(bn_priv),
     .configure = bn_configure,
     .reshape = bn_reshape,
-    .problems = NULL,
     .setup = bn_setup,
     .forward = bn_forward,
     .backward = bn_backward,

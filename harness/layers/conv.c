@@ -184,9 +184,7 @@ static double conv_flops(const cb_layer *l, cb_pass pass) {
 
 static void conv_fini(cb_layer *l) {
   conv_priv *p = l->priv;
-  if (!p) return;
-  cb_free(p->dx_scratch);
-  p->dx_scratch = NULL;
+  if (p) p->dx_scratch = cb_layer_drop_scratch(p->dx_scratch);
 }
 
 const cb_layer_ops cb_layer_conv = {
@@ -195,7 +193,6 @@ const cb_layer_ops cb_layer_conv = {
     .keys = conv_keys,
     .min_inputs = 1,
     .max_inputs = 1,
-    .inplace = false,
     .priv_size = sizeof(conv_priv),
     .configure = conv_configure,
     .reshape = conv_reshape,

@@ -98,9 +98,7 @@ static double dropout_flops(const cb_layer *l, cb_pass pass) {
 
 static void dropout_fini(cb_layer *l) {
   dropout_priv *p = l->priv;
-  if (!p) return;
-  cb_free(p->mask);
-  p->mask = NULL;
+  if (p) p->mask = cb_layer_drop_scratch(p->mask);
 }
 
 const cb_layer_ops cb_layer_dropout = {
@@ -113,7 +111,6 @@ const cb_layer_ops cb_layer_dropout = {
     .priv_size = sizeof(dropout_priv),
     .configure = dropout_configure,
     .reshape = dropout_reshape,
-    .problems = NULL,
     .setup = dropout_setup,
     .forward = dropout_forward,
     .backward = dropout_backward,

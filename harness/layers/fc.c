@@ -107,9 +107,7 @@ static double fc_flops(const cb_layer *l, cb_pass pass) {
 
 static void fc_fini(cb_layer *l) {
   fc_priv *p = l->priv;
-  if (!p) return;
-  cb_free(p->dx_scratch);
-  p->dx_scratch = NULL;
+  if (p) p->dx_scratch = cb_layer_drop_scratch(p->dx_scratch);
 }
 
 const cb_layer_ops cb_layer_fc = {
@@ -118,7 +116,6 @@ const cb_layer_ops cb_layer_fc = {
     .keys = fc_keys,
     .min_inputs = 1,
     .max_inputs = 1,
-    .inplace = false,
     .priv_size = sizeof(fc_priv),
     .configure = fc_configure,
     .reshape = fc_reshape,

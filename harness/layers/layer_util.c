@@ -115,6 +115,11 @@ cb_status cb_layer_renew_scratch(const cb_layer *l, void *old, void **out) {
   return cb_layer_scratch(l, l->scratch_bytes, out);
 }
 
+void *cb_layer_drop_scratch(void *buf) {
+  cb_free(buf);
+  return NULL;
+}
+
 cb_status cb_layer_check_inputs(const cb_layer *l, bool same_c, const char *rule) {
   const cb_tensor *a = l->in[0];
   if (l->nin < 2)
@@ -149,8 +154,7 @@ cb_status cb_layer_kernel_setup(cb_layer *l, double fan_in, bool bias, float **d
   cb_layer_init_normal(l, &l->params[0], sqrt(2.0 / fan_in));
   if (bias) cb_layer_fill(&l->params[1], 0.0f);
   for (int i = 0; i < 3; i++) l->sub_ms[i] = -1;
-  cb_free(*dx_scratch);
-  *dx_scratch = NULL;
+  *dx_scratch = cb_layer_drop_scratch(*dx_scratch);
   if (l->accum[0] && l->in[0]->grad) {
     void *buf;
     cb_status s = cb_layer_scratch(l, l->scratch_bytes, &buf);

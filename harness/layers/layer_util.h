@@ -65,6 +65,11 @@ void cb_layer_add_into(float *dst, const float *src, int64_t n);
  * bytes is negative (an overflowed size). */
 cb_status cb_layer_scratch(const cb_layer *l, int64_t bytes, void **out);
 
+/* fini's usual body, p->buf = cb_layer_drop_scratch(p->buf): frees a
+ * private buffer and returns NULL, so the pointer left behind never
+ * dangles (a later setup's cb_layer_renew_scratch frees it again). */
+void *cb_layer_drop_scratch(void *buf);
+
 /* bytes of count elements of elem_size each, or -1 on overflow. */
 int64_t cb_layer_bytes(int64_t count, int64_t elem_size);
 

@@ -126,9 +126,7 @@ static double lrn_flops(const cb_layer *l, cb_pass pass) {
 
 static void lrn_fini(cb_layer *l) {
   lrn_priv *p = l->priv;
-  if (!p) return;
-  cb_free(p->scale);
-  p->scale = NULL;
+  if (p) p->scale = cb_layer_drop_scratch(p->scale);
 }
 
 const cb_layer_ops cb_layer_lrn = {
@@ -137,11 +135,9 @@ const cb_layer_ops cb_layer_lrn = {
     .keys = lrn_keys,
     .min_inputs = 1,
     .max_inputs = 1,
-    .inplace = false,
     .priv_size = sizeof(lrn_priv),
     .configure = lrn_configure,
     .reshape = lrn_reshape,
-    .problems = NULL,
     .setup = lrn_setup,
     .forward = lrn_forward,
     .backward = lrn_backward,

@@ -203,9 +203,7 @@ static double pool_flops(const cb_layer *l, cb_pass pass) {
 
 static void pool_fini(cb_layer *l) {
   pool_priv *p = l->priv;
-  if (!p) return;
-  cb_free(p->argmax);
-  p->argmax = NULL;
+  if (p) p->argmax = cb_layer_drop_scratch(p->argmax);
 }
 
 const cb_layer_ops cb_layer_pool = {
@@ -214,11 +212,9 @@ const cb_layer_ops cb_layer_pool = {
     .keys = pool_keys,
     .min_inputs = 1,
     .max_inputs = 1,
-    .inplace = false,
     .priv_size = sizeof(pool_priv),
     .configure = pool_configure,
     .reshape = pool_reshape,
-    .problems = NULL,
     .setup = pool_setup,
     .forward = pool_forward,
     .backward = pool_backward,

@@ -68,13 +68,8 @@ const cb_layer_ops cb_layer_relu = {
     .min_inputs = 1,
     .max_inputs = 1,
     .inplace = true,
-    .priv_size = 0,
-    .configure = NULL,
     .reshape = relu_reshape,
-    .problems = NULL,
-    .setup = NULL,
     .forward = relu_forward,
     .backward = relu_backward,
     .flops = relu_flops,
-    .fini = NULL,
 };

@@ -106,9 +106,7 @@ static double softmax_flops(const cb_layer *l, cb_pass pass) {
 
 static void softmax_fini(cb_layer *l) {
   softmax_priv *p = l->priv;
-  if (!p) return;
-  cb_free(p->prob);
-  p->prob = NULL;
+  if (p) p->prob = cb_layer_drop_scratch(p->prob);
 }
 
 const cb_layer_ops cb_layer_softmax = {
@@ -117,11 +115,8 @@ const cb_layer_ops cb_layer_softmax = {
     .keys = softmax_keys,
     .min_inputs = 1,
     .max_inputs = 1,
-    .inplace = false,
     .priv_size = sizeof(softmax_priv),
-    .configure = NULL,
     .reshape = softmax_reshape,
-    .problems = NULL,
     .setup = softmax_setup,
     .forward = softmax_forward,
     .backward = softmax_backward,
