@@ -83,18 +83,10 @@ AVX512_INLINE void ukernel(const int rows, const int mr, const int nv, int64_t k
       for (int v = 0; v < nv; v++)
         _mm512_mask_storeu_ps(c + i * ldc + 16 * v, mask[v], _mm512_mul_ps(acc[i][v], va));
     }
-  } else if (beta == 1.0f) {
-#pragma GCC unroll 16
-    for (int i = 0; i < rows; i++) {
-      if (i >= m) break;
-#pragma GCC unroll 4
-      for (int v = 0; v < nv; v++) {
-        float *p = c + i * ldc + 16 * v;
-        __m512 old = _mm512_maskz_loadu_ps(mask[v], p);
-        _mm512_mask_storeu_ps(p, mask[v], _mm512_fmadd_ps(acc[i][v], va, old));
-      }
-    }
   } else {
+    /* The test is loop-invariant: GCC unswitches it (-O3), and the two
+     * forms round differently, so neither may replace the other. */
+    bool one = beta == 1.0f;
 #pragma GCC unroll 16
     for (int i = 0; i < rows; i++) {
       if (i >= m) break;
@@ -102,7 +94,9 @@ AVX512_INLINE void ukernel(const int rows, const int mr, const int nv, int64_t k
       for (int v = 0; v < nv; v++) {
         float *p = c + i * ldc + 16 * v;
         __m512 old = _mm512_maskz_loadu_ps(mask[v], p);
-        _mm512_mask_storeu_ps(p, mask[v], _mm512_fmadd_ps(vb, old, _mm512_mul_ps(acc[i][v], va)));
+        __m512 r = one ? _mm512_fmadd_ps(acc[i][v], va, old)
+                       : _mm512_fmadd_ps(vb, old, _mm512_mul_ps(acc[i][v], va));
+        _mm512_mask_storeu_ps(p, mask[v], r);
       }
     }
   }

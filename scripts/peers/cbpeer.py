@@ -84,6 +84,39 @@ def run_failed(store, run_id, e):
             pass
 
 
+class Recording:
+    """One peer run's row in the database, as a with-block: the caller sets
+    run_id once it has begun the run (store None: --no-db) and calls ok()
+    at the end. Leaving the block by Ctrl-C marks the run interrupted,
+    swallows the interrupt and sets `interrupted` (the caller prints its
+    note and returns 130); any other exception marks it failed and goes on.
+    The store is closed either way."""
+
+    def __init__(self, store):
+        self.store, self.run_id, self.interrupted = store, None, False
+
+    def __enter__(self):
+        return self
+
+    def ok(self):
+        if self.store:
+            self.store.run_end(self.run_id, "ok")
+
+    def __exit__(self, kind, e, tb):
+        try:
+            if kind is not None and issubclass(kind, KeyboardInterrupt):
+                if self.store and self.run_id is not None:
+                    self.store.run_end(self.run_id, "interrupted")
+                self.interrupted = True
+                return True
+            if e is not None:
+                run_failed(self.store, self.run_id, e)
+            return False
+        finally:
+            if self.store:
+                self.store.close()
+
+
 # ---- main ---------------------------------------------------------------------------------
 
 

@@ -438,67 +438,61 @@ def bench(a):
         lib.free_network(net)
         paths.append(path)
 
-    store = run_id = None
+    store = None
     if a.db is not None:
         store = pb.Store(a.db, int(machine["schema_version"]), convbench)
     rows_out = []
     try:
-        if store:
-            run_id = store.run_begin(store.put_machine(machine), put_build(store, info),
-                                     shlex.join([sys.argv[0]] + sys.argv[1:]), a.seed, 1)
-        for n, path in zip(desc["nets"], paths):
-            what = desc["name"] if not shapes else "%s %s" % (desc["name"], n["layers"][0]["name"])
-            net, _ = parse_quietly(lib, path)
-            before = pb.device_sample()
-            fwd, bwd, total = time_net(lib, net, a.iters, a.warmup, not a.quiet, what)
-            after = pb.device_sample()
-            lib.free_network(net)
-            ff, fb = net_flops(n)
-            row = {"net": desc["name"], "netdef": a.netdef, "netdef_sha256": sha,
-                   "backend": BACKEND, "single_layer": 1 if shapes else 0, "batch": n["batch"],
-                   "threads": 1, "iters": a.iters, "warmup": a.warmup, "input_grad": 0,
-                   "fwd_flops": ff, "bwd_flops": fb}
-            row.update(pb.timing_columns("fwd", fwd))
-            row.update(pb.timing_columns("bwd", bwd))
-            row.update(pb.timing_columns("total", total))
-            layers = []
-            if shapes:
-                l = n["layers"][0]
-                db = {"idx": 0, "name": l["name"], "kind": l["kind"],
-                      "in_shape": pb.shape_str(l["in_shapes"][0]),
-                      "out_shape": pb.shape_str(l["out_shape"]), "backend": BACKEND,
-                      "variants": BACKEND, "fallback": 0, "fwd_flops": ff, "bwd_flops": fb,
-                      "impl": "darknet %s" % info["version"]}
-                db.update(pb.timing_columns("fwd", fwd))
-                db.update(pb.timing_columns("bwd", bwd))
-                db.update(pb.timing_columns("bwd_data", pb.Timing()))
-                db.update(pb.timing_columns("bwd_filter", pb.Timing()))
-                layers.append({"db": db, "problems": list(l["problems"][:3])})
+        with cbpeer.Recording(store) as rec:
             if store:
-                store.put_net_result(run_id, row, layers, before, after)
-            rows_out.append((what, n["batch"], fwd, bwd, total))
-        if store:
-            store.run_end(run_id, "ok")
-    except KeyboardInterrupt:
-        if store and run_id is not None:
-            store.run_end(run_id, "interrupted")
-        sys.stderr.write("%s: interrupted; finished nets kept\n" % PROG)
-        return EXIT_INTERRUPTED
-    except BaseException as e:
-        cbpeer.run_failed(store, run_id, e)
-        raise
+                rec.run_id = store.run_begin(store.put_machine(machine), put_build(store, info),
+                                             shlex.join([sys.argv[0]] + sys.argv[1:]), a.seed, 1)
+            for n, path in zip(desc["nets"], paths):
+                what = (desc["name"] if not shapes else
+                        "%s %s" % (desc["name"], n["layers"][0]["name"]))
+                net, _ = parse_quietly(lib, path)
+                before = pb.device_sample()
+                fwd, bwd, total = time_net(lib, net, a.iters, a.warmup, not a.quiet, what)
+                after = pb.device_sample()
+                lib.free_network(net)
+                ff, fb = net_flops(n)
+                row = {"net": desc["name"], "netdef": a.netdef, "netdef_sha256": sha,
+                       "backend": BACKEND, "single_layer": 1 if shapes else 0, "batch": n["batch"],
+                       "threads": 1, "iters": a.iters, "warmup": a.warmup, "input_grad": 0,
+                       "fwd_flops": ff, "bwd_flops": fb}
+                row.update(pb.timing_columns("fwd", fwd))
+                row.update(pb.timing_columns("bwd", bwd))
+                row.update(pb.timing_columns("total", total))
+                layers = []
+                if shapes:
+                    l = n["layers"][0]
+                    db = {"idx": 0, "name": l["name"], "kind": l["kind"],
+                          "in_shape": pb.shape_str(l["in_shapes"][0]),
+                          "out_shape": pb.shape_str(l["out_shape"]), "backend": BACKEND,
+                          "variants": BACKEND, "fallback": 0, "fwd_flops": ff, "bwd_flops": fb,
+                          "impl": "darknet %s" % info["version"]}
+                    db.update(pb.timing_columns("fwd", fwd))
+                    db.update(pb.timing_columns("bwd", bwd))
+                    db.update(pb.timing_columns("bwd_data", pb.Timing()))
+                    db.update(pb.timing_columns("bwd_filter", pb.Timing()))
+                    layers.append({"db": db, "problems": list(l["problems"][:3])})
+                if store:
+                    store.put_net_result(rec.run_id, row, layers, before, after)
+                rows_out.append((what, n["batch"], fwd, bwd, total))
+            rec.ok()
     finally:
-        if store:
-            store.close()
         if tmpdir:
             tmpdir.cleanup()
+    if rec.interrupted:
+        sys.stderr.write("%s: interrupted; finished nets kept\n" % PROG)
+        return EXIT_INTERRUPTED
     print("%-32s %6s %7s %14s %14s %14s" % ("net", "batch", "threads", "total ms",
                                              "forward ms", "backward ms"))
     for what, batch, fwd, bwd, total in rows_out:
         print("%-32s %6d %7d %14s %14s %14s" % (what, batch, 1, pb.fmt_timing(total),
                                                  pb.fmt_timing(fwd), pb.fmt_timing(bwd)))
     print("median (min) over %d iterations; darknet %s, 1 thread%s" %
-          (a.iters, info["version"], "; run %d" % run_id if run_id else ""))
+          (a.iters, info["version"], "; run %d" % rec.run_id if rec.run_id else ""))
     return EXIT_OK
 
 

@@ -52,7 +52,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cbpeer import (EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE,  # noqa: E402,F401
                     PeerError, add_convbench_args, add_db_args, check_convbench_arg,
-                    check_db_arg, default_convbench, int_in, run_failed, run_main)
+                    check_db_arg, default_convbench, int_in, Recording, run_main)
 
 # torch is imported by import_torch(), after the thread count is in the
 # environment: OpenMP and OpenBLAS read it once, when they load.
@@ -1270,15 +1270,14 @@ def bench(a):
     report.peak = machine_peak(convbench, a)
 
     store = None
-    run_id = None
     if a.db is not None:
         store = Store(a.db, int(machine["schema_version"]), convbench)
-    try:
+    with Recording(store) as rec:
         if store:
             command = shlex.join(sys.argv)
-            run_id = store.run_begin(store.put_machine(machine), store.put_build(info), command,
-                                     a.seed, a.threads)
-            report.run_id = run_id
+            rec.run_id = store.run_begin(store.put_machine(machine), store.put_build(info),
+                                         command, a.seed, a.threads)
+            report.run_id = rec.run_id
         progress = Progress(not a.quiet)
         for k, net in enumerate(nets):
             progress.what = (desc["name"] if not shapes else "%s %s (%d/%d)" %
@@ -1288,30 +1287,19 @@ def bench(a):
             after = device_sample()
             rows, ff, fb = make_rows(net, times, a.input_grad)
             if store:
-                store.put_net_result(run_id, net_row(desc["nets"][k], a, shapes, sha, times, ff,
-                                                     fb), rows, before, after)
+                store.put_net_result(rec.run_id, net_row(desc["nets"][k], a, shapes, sha, times,
+                                                         ff, fb), rows, before, after)
             report.add_net(rows, times, ff, fb)
             nets[k] = None  # free its memory before the next entry
-        if store:
-            store.run_end(run_id, "ok")
-        print_report(a.format, report)
-        return EXIT_OK
-    except KeyboardInterrupt:
-        if store and run_id is not None:
-            store.run_end(run_id, "interrupted")
-        report.interrupted = True
-        print_report(a.format, report)
+        rec.ok()
+    report.interrupted = rec.interrupted
+    print_report(a.format, report)
+    if rec.interrupted:
         sys.stderr.write("%s: interrupted; %s\n" % (
             PROG, "finished measurements were kept, run marked interrupted"
-            if run_id is not None else "nothing recorded"))
+            if rec.run_id is not None else "nothing recorded"))
         return EXIT_INTERRUPTED
-    except BaseException as e:
-        run_failed(store, run_id, e)
-        raise
-    finally:
-        if store:
-            store.close()
-
+    return EXIT_OK
 
 def machine_peak(convbench, a):
     """The FMA peak at a.threads, GFLOP/s: the latest convbench recorded in

@@ -354,14 +354,14 @@ def run(a):
     net = pb.Net(spec, False, a.seed)
     net.verify()  # every layer's shape against convbench's, before training
 
-    store = run_id = None
+    store = None
     if a.db is not None:
         store = pb.Store(a.db, int(machine["schema_version"]), convbench)
-    try:
+    with cbpeer.Recording(store) as rec:
         if store:
-            run_id = store.run_begin(store.put_machine(machine), store.put_build(info),
-                                     shlex.join([PROG] + sys.argv[1:]), a.seed, a.threads)
-        rec = Recorder(store, run_id, desc["name"], a.data, spec["batch"], a.threads)
+            rec.run_id = store.run_begin(store.put_machine(machine), store.put_build(info),
+                                         shlex.join([PROG] + sys.argv[1:]), a.seed, a.threads)
+        recorder = Recorder(store, rec.run_id, desc["name"], a.data, spec["batch"], a.threads)
         s = desc["solver"]
         print("train %s on %s with PyTorch %s: %d training and %d test images, batch %d, "
               "%d epoch%s, %d thread%s, %s lr %g (policy %s), seed %d" %
@@ -370,26 +370,16 @@ def run(a):
                s["type"], a.lr or s["lr"], s["policy"], a.seed))
         sys.stdout.flush()
         try:
-            train(a, net, desc, (xtr, ytr, xte, yte, mean, sd), rec)
+            train(a, net, desc, (xtr, ytr, xte, yte, mean, sd), recorder)
         finally:
-            rec.flush()
-        if store:
-            store.run_end(run_id, "ok")
-        return cbpeer.EXIT_OK
-    except KeyboardInterrupt:
-        if store and run_id is not None:
-            store.run_end(run_id, "interrupted")
+            recorder.flush()
+        rec.ok()
+    if rec.interrupted:
         sys.stderr.write("%s: interrupted; %s\n" % (
             PROG, "recorded epochs were kept, run marked interrupted"
-            if run_id is not None else "nothing recorded"))
+            if rec.run_id is not None else "nothing recorded"))
         return cbpeer.EXIT_INTERRUPTED
-    except BaseException as e:
-        cbpeer.run_failed(store, run_id, e)
-        raise
-    finally:
-        if store:
-            store.close()
-
+    return cbpeer.EXIT_OK
 
 def main(argv):
     return cbpeer.run_main(PROG, parse_args(argv), run, (sqlite3.Error, RuntimeError, OSError))
