@@ -14,7 +14,7 @@
 #define CB_CACHE_H
 
 #include "gpu.h"
-#include "store.h"
+#include "db.h"
 
 /* The device fingerprint measurements are keyed by: the machine's
  * fingerprint plus the thread count, e.g. "cpu:AMD EPYC:avx512:2c:2t". */

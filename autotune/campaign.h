@@ -6,7 +6,7 @@
 #ifndef CB_CAMPAIGN_H
 #define CB_CAMPAIGN_H
 
-#include "store.h"
+#include "db.h"
 #include "tune.h"
 
 /* Distinct problems in first-seen order, each with its canonical key. */

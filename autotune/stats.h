@@ -4,7 +4,7 @@
 #ifndef CB_STATS_H
 #define CB_STATS_H
 
-#include "store.h"
+#include "util.h" /* cb_timing */
 
 /* Fills t from n samples (ms). n == 0 gives samples = 0 and zeros.
  * The samples array is not modified. */

@@ -13,7 +13,7 @@
 #ifndef CB_VALIDATE_H
 #define CB_VALIDATE_H
 
-#include "store.h"
+#include "kernels.h"
 
 typedef struct cb_check {
   bool pass;

@@ -11,7 +11,7 @@
 #include "devstate.h"
 #include "machine.h"
 #include "peak.h"
-#include "store.h"
+#include "db.h"
 
 /* Exit codes, documented in `convbench --help`. */
 enum {

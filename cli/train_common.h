@@ -1,7 +1,7 @@
 /* train_common.h: what train, infer and check share: the shared options
  * and the --data option (train_data.c). The rows they record in the
  * train_steps, train_epochs and grad_checks tables are written by the
- * database layer (cb_db_put_train_*, store.h). */
+ * database layer (cb_db_put_train_*, db.h). */
 #ifndef CB_CLI_TRAIN_COMMON_H
 #define CB_CLI_TRAIN_COMMON_H
 

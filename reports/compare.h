@@ -8,7 +8,7 @@
 #ifndef CB_COMPARE_H
 #define CB_COMPARE_H
 
-#include "store.h"
+#include "db.h"
 
 typedef struct cb_cmp_side {
   cb_db *db;

@@ -13,7 +13,7 @@
 #ifndef CB_REPORT_H
 #define CB_REPORT_H
 
-#include "store.h"
+#include "db.h"
 
 typedef struct cb_report_opts {
   const char *out_dir;  /* created if missing; files in it are replaced */

@@ -10,7 +10,7 @@
 #include "db_fixture.h"
 #include "devstate.h"
 #include "machine.h"
-#include "store.h"
+#include "db.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,11 +1,11 @@
 /* db_internal.h: what the files of the database layer share and nobody
  * else may use: the cb_db handle, the prepared-statement slots, binding by
- * parameter name and the stepping helpers. Not installed with store.h:
- * code above the layer goes through store.h's functions. */
+ * parameter name and the stepping helpers. Not installed with db.h:
+ * code above the layer goes through db.h's functions. */
 #ifndef CB_DB_INTERNAL_H
 #define CB_DB_INTERNAL_H
 
-#include "store.h"
+#include "db.h"
 
 #include <sqlite3.h>
 

@@ -1,4 +1,4 @@
-/* store.h: the SQLite database everything records into (results.db): the
+/* db.h: the SQLite database everything records into (results.db): the
  * public interface of the cb_db library (autotune/db/).
  *
  * Tables: machines, builds, runs, problems, net_results, layer_results,
@@ -10,8 +10,8 @@
  * summary.c reads for the command line. The row types are in records.h. WAL mode and a busy timeout
  * let several processes write one file; each finished measurement is one transaction, so an
  * interrupted run keeps what it finished and nothing half-written. */
-#ifndef CB_STORE_H
-#define CB_STORE_H
+#ifndef CB_DB_H
+#define CB_DB_H
 
 #include "records.h"
 
