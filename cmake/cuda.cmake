@@ -53,11 +53,5 @@ set_target_properties(cb_kernels PROPERTIES CUDA_RUNTIME_LIBRARY Shared
 cb_add_backend(cuda CB_HAVE_CUDA CUDA::cudart)
 cb_add_backend(cublas CB_HAVE_CUBLAS CUDA::cublas)
 cb_add_backend(cufft CB_HAVE_CUFFT CUDA::cufft)
-find_path(CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
-find_library(CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib)
-if(CUDNN_INCLUDE_DIR AND CUDNN_LIBRARY)
-  cb_add_backend(cudnn CB_HAVE_CUDNN ${CUDNN_LIBRARY})
-  target_include_directories(cb_kernels PRIVATE ${CUDNN_INCLUDE_DIR})
-else()
-  message(STATUS "cuDNN not found (cudnn.h, libcudnn): backend cudnn left out")
-endif()
+cb_add_found_backend(cudnn CB_HAVE_CUDNN cudnn.h cudnn "cuDNN (cudnn.h, libcudnn)"
+                     ${CUDAToolkit_INCLUDE_DIRS} ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib)

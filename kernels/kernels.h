@@ -252,6 +252,15 @@ struct cb_backend {
   const cb_variant *const *variants[CB_OP_COUNT];
 };
 
+/* A backend's per-op variant lists in op order (.variants = CB_VARIANTS(...)):
+ * the four ops are the same for every backend, so each table names only
+ * its lists; NULL for an op the backend does not offer. */
+#define CB_VARIANTS(FWD, BWD_DATA, BWD_FILTER, GEMM)                                               \
+  {                                                                                                \
+    [CB_OP_CONV_FWD] = (FWD), [CB_OP_CONV_BWD_DATA] = (BWD_DATA),                                  \
+    [CB_OP_CONV_BWD_FILTER] = (BWD_FILTER), [CB_OP_GEMM] = (GEMM)                                  \
+  }
+
 /* An opened backend: what variants run with. */
 struct cb_ctx {
   const cb_backend *backend;

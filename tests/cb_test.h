@@ -7,6 +7,8 @@
 #ifndef CB_TEST_H
 #define CB_TEST_H
 
+#include "kernels.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +65,14 @@ static int cb_test_checks;
     printf("\n");                                                                                  \
     exit(77);                                                                                      \
   } while (0)
+
+/* A named conv shape for table-driven tests. The cb_conv fields in order:
+ * n, c, h, w, k, r, s, pad_h, pad_w, stride_h, stride_w, dil_h, dil_w,
+ * groups. */
+typedef struct conv_case {
+  const char *why;
+  cb_conv c;
+} conv_case;
 
 static inline int cb_test_result(void) {
   if (cb_test_failures)

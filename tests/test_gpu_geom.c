@@ -219,13 +219,7 @@ static cb_status host_col2im(void *user, const cb_conv_geom *g, const float *col
   return CB_OK;
 }
 
-typedef struct conv_case {
-  const char *why;
-  cb_conv c;
-} conv_case;
-
-/* The cb_conv fields in order: n, c, h, w, k, r, s, pad_h, pad_w, stride_h,
- * stride_w, dil_h, dil_w, groups. */
+/* Shapes whose index math differs: padding, strides, dilation, groups. */
 static const conv_case cases[] = {
     {"3x3 pad 1", {3, 4, 9, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1}},
     {"1x1 stride 2", {2, 6, 9, 9, 4, 1, 1, 0, 0, 2, 2, 1, 1, 1}},

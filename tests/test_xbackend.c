@@ -20,14 +20,7 @@
 #include "gpu.h"
 #include "validate.h"
 
-typedef struct conv_case {
-  const char *why;
-  cb_conv c;
-} conv_case;
-
-/* L1..L5 scaled down, then the corners every kernel gets wrong once. The
- * cb_conv fields in order: n, c, h, w, k, r, s, pad_h, pad_w, stride_h,
- * stride_w, dil_h, dil_w, groups. */
+/* L1..L5 scaled down, then the corners every kernel gets wrong once. */
 static const conv_case conv_cases[] = {
     {"L1 scaled", {2, 3, 32, 32, 8, 11, 11, 0, 0, 1, 1, 1, 1, 1}},
     {"L2 scaled", {2, 16, 24, 24, 16, 9, 9, 0, 0, 1, 1, 1, 1, 1}},

@@ -168,11 +168,6 @@ const cb_backend cb_backend_cpu = {
     .init = cpu_init,
     .fini = cpu_fini,
     .version = cpu_version,
-    .variants =
-        {
-            [CB_OP_CONV_FWD] = cb_cpu_conv_fwd_variants,
-            [CB_OP_CONV_BWD_DATA] = cb_cpu_conv_bwd_data_variants,
-            [CB_OP_CONV_BWD_FILTER] = cb_cpu_conv_bwd_filter_variants,
-            [CB_OP_GEMM] = cb_cpu_gemm_variants,
-        },
+    .variants = CB_VARIANTS(cb_cpu_conv_fwd_variants, cb_cpu_conv_bwd_data_variants,
+                            cb_cpu_conv_bwd_filter_variants, cb_cpu_gemm_variants),
 };

@@ -77,13 +77,7 @@ void cb_cuda_version(char *buf, size_t len);
     .init = INIT, .fini = cb_cuda_close, .version = VERSION, .alloc = cb_cuda_alloc,               \
     .free = cb_cuda_free, .upload = cb_cuda_upload, .download = cb_cuda_download,                  \
     .sync = cb_cuda_sync, .flush = cb_cuda_flush, .time_begin = cb_cuda_time_begin,                \
-    .time_end = cb_cuda_time_end,                                                                  \
-    .variants = {                                                                                  \
-        [CB_OP_CONV_FWD] = FWD,                                                                    \
-        [CB_OP_CONV_BWD_DATA] = BWD_DATA,                                                          \
-        [CB_OP_CONV_BWD_FILTER] = BWD_FILTER,                                                      \
-        [CB_OP_GEMM] = GEMM,                                                                       \
-    },                                                                                             \
+    .time_end = cb_cuda_time_end, .variants = CB_VARIANTS(FWD, BWD_DATA, BWD_FILTER, GEMM),        \
   }
 
 /* Checks that every tensor of args is set (device pointers cannot be

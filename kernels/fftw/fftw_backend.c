@@ -49,9 +49,5 @@ const cb_backend cb_backend_fftw = {
     .init = backend_init,
     .version = backend_version,
     .variants =
-        {
-            [CB_OP_CONV_FWD] = conv_fwd_variants,
-            [CB_OP_CONV_BWD_DATA] = conv_bwd_data_variants,
-            [CB_OP_CONV_BWD_FILTER] = conv_bwd_filter_variants,
-        },
+        CB_VARIANTS(conv_fwd_variants, conv_bwd_data_variants, conv_bwd_filter_variants, NULL),
 };

@@ -69,11 +69,6 @@ const cb_backend cb_backend_openblas = {
     .desc = "im2col / col2im + cblas_sgemm (OpenBLAS), and sgemm itself",
     .device = CB_DEVICE_HOST,
     .version = ob_version,
-    .variants =
-        {
-            [CB_OP_CONV_FWD] = conv_fwd_variants,
-            [CB_OP_CONV_BWD_DATA] = conv_bwd_data_variants,
-            [CB_OP_CONV_BWD_FILTER] = conv_bwd_filter_variants,
-            [CB_OP_GEMM] = gemm_variants,
-        },
+    .variants = CB_VARIANTS(conv_fwd_variants, conv_bwd_data_variants, conv_bwd_filter_variants,
+                            gemm_variants),
 };

@@ -15,11 +15,6 @@ const cb_backend cb_backend_ref = {
     .name = "ref",
     .desc = "plain C reference, the correctness oracle",
     .device = CB_DEVICE_HOST,
-    .variants =
-        {
-            [CB_OP_CONV_FWD] = conv_fwd_variants,
-            [CB_OP_CONV_BWD_DATA] = conv_bwd_data_variants,
-            [CB_OP_CONV_BWD_FILTER] = conv_bwd_filter_variants,
-            [CB_OP_GEMM] = gemm_variants,
-        },
+    .variants = CB_VARIANTS(conv_fwd_variants, conv_bwd_data_variants, conv_bwd_filter_variants,
+                            gemm_variants),
 };
