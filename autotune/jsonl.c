@@ -7,6 +7,8 @@
  * so callers can quote it in messages as it was written. */
 #include "jsonl.h"
 
+#include "util.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -296,40 +298,10 @@ cb_status cb_json_check_keys(const cb_json_object *obj, const char *const *known
 
 /* ---- writing --------------------------------------------------------------------- */
 
-void cb_json_write_string(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-    switch (*c) {
-    case '"':
-      fputs("\\\"", f);
-      break;
-    case '\\':
-      fputs("\\\\", f);
-      break;
-    case '\n':
-      fputs("\\n", f);
-      break;
-    case '\r':
-      fputs("\\r", f);
-      break;
-    case '\t':
-      fputs("\\t", f);
-      break;
-    default:
-      /* Other control characters (and DEL, which terminals mangle). */
-      if (*c < 0x20 || *c == 0x7f)
-        fprintf(f, "\\u%04x", *c);
-      else
-        fputc(*c, f);
-    }
-  }
-  fputc('"', f);
-}
-
 /* The separator before the next field, and its key. */
 static void put_key(cb_json_writer *w, const char *key) {
   fputs(w->fields++ ? ", " : "{", w->f);
-  cb_json_write_string(w->f, key);
+  cb_json_string(w->f, key);
   fputs(": ", w->f);
 }
 
@@ -340,7 +312,7 @@ void cb_json_begin(cb_json_writer *w, FILE *f) {
 
 void cb_json_put_string(cb_json_writer *w, const char *key, const char *value) {
   put_key(w, key);
-  cb_json_write_string(w->f, value ? value : "");
+  cb_json_string(w->f, value ? value : "");
 }
 
 cb_status cb_json_put_number(cb_json_writer *w, const char *key, double value) {

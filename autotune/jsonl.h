@@ -72,7 +72,4 @@ cb_status cb_json_put_number(cb_json_writer *w, const char *key, double value);
 void cb_json_put_int(cb_json_writer *w, const char *key, int64_t value);
 void cb_json_end(cb_json_writer *w);
 
-/* s as a JSON string, quotes included. */
-void cb_json_write_string(FILE *f, const char *s);
-
 #endif

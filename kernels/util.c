@@ -66,14 +66,30 @@ char *cb_strdup_printf(const char *fmt, ...) {
 
 void cb_json_string(FILE *f, const char *s) {
   fputc('"', f);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\')
-      fprintf(f, "\\%c", c);
-    else if (c < 0x20)
-      fprintf(f, "\\u%04x", c);
-    else
-      fputc(c, f);
+  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+    switch (*c) {
+    case '"':
+      fputs("\\\"", f);
+      break;
+    case '\\':
+      fputs("\\\\", f);
+      break;
+    case '\n':
+      fputs("\\n", f);
+      break;
+    case '\r':
+      fputs("\\r", f);
+      break;
+    case '\t':
+      fputs("\\t", f);
+      break;
+    default:
+      /* Other control characters (and DEL, which terminals mangle). */
+      if (*c < 0x20 || *c == 0x7f)
+        fprintf(f, "\\u%04x", *c);
+      else
+        fputc(*c, f);
+    }
   }
   fputc('"', f);
 }

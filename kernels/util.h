@@ -53,7 +53,8 @@ void cb_format_bytes(int64_t bytes, cb_bytes_style style, char *buf, size_t len)
 char *cb_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Writes s to f as a JSON string, quotes included: '"' and '\\' escaped,
- * control characters as \u00XX; other bytes (UTF-8) pass through. */
+ * newline, return and tab as \n \r \t, other control characters and DEL
+ * as \u00XX (terminals mangle them raw); other bytes (UTF-8) pass through. */
 void cb_json_string(FILE *f, const char *s);
 
 #endif

@@ -378,16 +378,16 @@ static cb_status data_side_run(cb_ctx *ctx, const void *plan, const cb_args *arg
   const cb_fftw_geom *g = &pl->g;
   const bool fwd = g->op == CB_OP_CONV_FWD;
   /* batch-side input (x or dy) and output (y or dx) */
-  const planes in = fwd ? image_planes(g, g->c) : output_planes(g, g->k);
-  const planes out = fwd ? output_planes(g, g->k) : image_planes(g, g->c);
+  const planes in = fwd ? image_planes(g, g->conv.cv.c) : output_planes(g, g->conv.cv.k);
+  const planes out = fwd ? output_planes(g, g->conv.cv.k) : image_planes(g, g->conv.cv.c);
   cb_fftw_block *blocks;
   if ((st = alloc_blocks(g, &blocks)) != CB_OK) return st;
   held h = {-1, -1, -1};
   for (int64_t w0 = 0; w0 < out.chans; w0 += g->wchunk) {
-    wchunk wk = weight_chunk(g, w0, out.chans, fwd ? g->cg : g->kg, blocks);
+    wchunk wk = weight_chunk(g, w0, out.chans, fwd ? g->conv.cg : g->conv.kg, blocks);
     cb_fftw_filter_rows(pl, threads, args->src1, w0, wk.wc, blocks, wk.nblocks, b.base);
-    for (int64_t n0 = 0; n0 < g->n; n0 += g->nchunk) {
-      int64_t nimg = min64(g->nchunk, g->n - n0);
+    for (int64_t n0 = 0; n0 < g->conv.cv.n; n0 += g->nchunk) {
+      int64_t nimg = min64(g->nchunk, g->conv.cv.n - n0);
       cb_fftw_batch a = batch_of(in, n0, nimg, wk.a_lo, wk.nas, b.a_re, b.a_im);
       a.src = args->src0;
       a.role = fwd ? CB_FFTW_X : CB_FFTW_DY_DATA;
@@ -432,15 +432,17 @@ static cb_status bwd_filter_run(cb_ctx *ctx, const cb_problem *prob, const int *
   cb_fftw_block *blocks;
   if ((st = alloc_blocks(g, &blocks)) != CB_OK) return st;
   held h = {-1, -1, -1};
-  for (int64_t w0 = 0; w0 < g->k; w0 += g->wchunk) {
-    wchunk wk = weight_chunk(g, w0, g->k, g->cg, blocks);
-    for (int64_t n0 = 0; n0 < g->n; n0 += g->nchunk) {
-      int64_t nimg = min64(g->nchunk, g->n - n0);
-      cb_fftw_batch xb = batch_of(image_planes(g, g->c), n0, nimg, wk.a_lo, wk.nas, b.a_re, b.a_im);
+  for (int64_t w0 = 0; w0 < g->conv.cv.k; w0 += g->wchunk) {
+    wchunk wk = weight_chunk(g, w0, g->conv.cv.k, g->conv.cg, blocks);
+    for (int64_t n0 = 0; n0 < g->conv.cv.n; n0 += g->nchunk) {
+      int64_t nimg = min64(g->nchunk, g->conv.cv.n - n0);
+      cb_fftw_batch xb =
+          batch_of(image_planes(g, g->conv.cv.c), n0, nimg, wk.a_lo, wk.nas, b.a_re, b.a_im);
       xb.src = args->src0;
       xb.role = CB_FFTW_X;
       forward_once(pl, threads, &xb, &h);
-      cb_fftw_batch dyb = batch_of(output_planes(g, g->k), n0, nimg, w0, wk.wc, b.o_re, b.o_im);
+      cb_fftw_batch dyb =
+          batch_of(output_planes(g, g->conv.cv.k), n0, nimg, w0, wk.wc, b.o_re, b.o_im);
       dyb.src = args->src1;
       dyb.role = CB_FFTW_DY_FILTER;
       cb_fftw_forward(pl, threads, &dyb);

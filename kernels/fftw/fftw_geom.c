@@ -104,14 +104,14 @@ static void choose_chunks(cb_fftw_geom *g, int64_t a_per_group) {
 
   double fixed = chunk_floats(g, wc, 0, aspan);
   double per_image = chunk_floats(g, wc, 1, aspan) - fixed;
-  int64_t nc = g->n;
-  if (fixed + per_image * (double)g->n > budget) {
+  int64_t nc = g->conv.cv.n;
+  if (fixed + per_image * (double)g->conv.cv.n > budget) {
     double fit = (budget - fixed) / per_image;
     nc = fit < 1.0 ? 1 : (int64_t)fit;
   }
-  int64_t nn = ceil_div(g->n, nc);
+  int64_t nn = ceil_div(g->conv.cv.n, nc);
   g->wchunk = wc;
-  g->nchunk = ceil_div(g->n, nn);
+  g->nchunk = ceil_div(g->conv.cv.n, nn);
   g->aspan = aspan;
 }
 
@@ -130,12 +130,7 @@ cb_status cb_fftw_geom_init(const cb_problem *p, bool tiled, int64_t tile, cb_ff
                     CB_FFTW_TILE_MAX);
   g->op = p->op;
   g->tiled = tiled;
-  g->n = cv->n;
-  g->c = cv->c;
-  g->k = cv->k;
-  g->groups = cv->groups;
-  g->cg = cv->c / cv->groups;
-  g->kg = cv->k / cv->groups;
+  cb_conv_geom_init(&g->conv, cv);
   int64_t in[2] = {cv->h, cv->w}, out[2] = {cb_conv_out_h(cv), cb_conv_out_w(cv)};
   int64_t pad[2] = {cv->pad_h, cv->pad_w}, dil[2] = {cv->dil_h, cv->dil_w},
           taps[2] = {cv->r, cv->s};
@@ -166,9 +161,9 @@ cb_status cb_fftw_geom_init(const cb_problem *p, bool tiled, int64_t tile, cb_ff
   g->bins = g->ax[0].f * g->bins_w;
 
   bool data = p->op == CB_OP_CONV_BWD_DATA;
-  g->wtotal = data ? g->c : g->k;
-  g->wgroup = data ? g->cg : g->kg;
-  g->bank_rows = data ? g->kg : g->cg;
+  g->wtotal = data ? g->conv.cv.c : g->conv.cv.k;
+  g->wgroup = data ? g->conv.cg : g->conv.kg;
+  g->bank_rows = data ? g->conv.kg : g->conv.cg;
   int64_t fhw = g->ax[0].f * g->ax[1].f;
   /* About 128 KiB of real planes per FFTW call: enough planes to amortise
    * the call, few enough to stay in L2 with their spectra. */
@@ -182,7 +177,7 @@ cb_status cb_fftw_geom_init(const cb_problem *p, bool tiled, int64_t tile, cb_ff
   int64_t sp = min64(16, max64(1, (2 << 20) / (g->plane_cplx * (int64_t)sizeof(fftwf_complex))));
   g->scatter_planes = (int)(ceil_div(sp, g->group_planes) * g->group_planes);
 
-  choose_chunks(g, data ? g->kg : g->cg);
+  choose_chunks(g, data ? g->conv.kg : g->conv.cg);
 
   /* Filter spectra made per step: fh_block x bank_rows x col_block complex
    * in a per-thread buffer of at most CB_FFTW_WBUF, so it stays in L2 while

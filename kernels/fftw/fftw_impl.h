@@ -38,6 +38,7 @@
 #ifndef CB_FFTW_IMPL_H
 #define CB_FFTW_IMPL_H
 
+#include "conv_geom.h"
 #include "kernels.h"
 
 #include <fftw3.h>
@@ -113,7 +114,7 @@ typedef struct cb_fftw_layout {
 typedef struct cb_fftw_geom {
   cb_op op;
   bool tiled;
-  int64_t n, c, k, groups, cg, kg;
+  cb_conv_geom conv;  /* the problem and its per-group channel counts */
   cb_fftw_axis ax[2]; /* [0] height, [1] width */
   int64_t bins_w;     /* f_w / 2 + 1: the half spectrum r2c keeps */
   int64_t bins;       /* f_h * bins_w */

@@ -388,9 +388,9 @@ void cb_fftw_filter_rows(const cb_fftw_plan *pl, int threads, const float *w, in
     for (int64_t col = b->js; col < b->je; col++) {
       int64_t widx;
       if (data) /* w[grp kg + row][c - grp cg] */
-        widx = (b->grp * g->kg + row) * g->cg + (w0 + col - b->grp * g->cg);
+        widx = (b->grp * g->conv.kg + row) * g->conv.cg + (w0 + col - b->grp * g->conv.cg);
       else /* w[k][row] */
-        widx = (w0 + col) * g->cg + row;
+        widx = (w0 + col) * g->conv.cg + row;
       int64_t p = rows * b->js + row * width + (col - b->js);
       const float *src = w + widx * RS;
       for (int64_t rs = 0; rs < RS; rs++) wt[rs * planes + p] = src[rs];
@@ -466,7 +466,7 @@ void cb_fftw_filter_rows_inverse(const cb_fftw_plan *pl, int threads, float *dw,
       const cb_fftw_block *b = &blocks[bi];
       int64_t width = b->je - b->js, q = p - rows * b->js;
       int64_t row = q / width, col = b->js + q % width;
-      float *dst = dw + ((w0 + col) * g->cg + row) * RS + r * S;
+      float *dst = dw + ((w0 + col) * g->conv.cg + row) * RS + r * S;
       for (int64_t s = 0; s < S; s++) dst[s] = out[s * CB_FFTW_PBLOCK + (p - p0)];
     }
   }
