@@ -22,13 +22,14 @@
  * vectors may live in memory at -O2, and then the loop measures
  * store-to-load forwarding instead of the FMA pipes. One macro writes all
  * three widths so that they cannot drift apart. */
-#define CHAINS16(OP, ...)                                                                          \
-  OP(0, __VA_ARGS__)                                                                               \
-  OP(1, __VA_ARGS__)                                                                               \
-  OP(2, __VA_ARGS__)                                                                               \
-  OP(3, __VA_ARGS__) OP(4, __VA_ARGS__) OP(5, __VA_ARGS__) OP(6, __VA_ARGS__) OP(7, __VA_ARGS__)   \
-      OP(8, __VA_ARGS__) OP(9, __VA_ARGS__) OP(10, __VA_ARGS__) OP(11, __VA_ARGS__)                \
-          OP(12, __VA_ARGS__) OP(13, __VA_ARGS__) OP(14, __VA_ARGS__) OP(15, __VA_ARGS__)
+/* Laid out by hand: clang-format 14 moves this macro's lines on every run. */
+// clang-format off
+#define CHAINS16(OP, ...)                                                         \
+  OP(0, __VA_ARGS__)  OP(1, __VA_ARGS__)  OP(2, __VA_ARGS__)  OP(3, __VA_ARGS__)  \
+  OP(4, __VA_ARGS__)  OP(5, __VA_ARGS__)  OP(6, __VA_ARGS__)  OP(7, __VA_ARGS__)  \
+  OP(8, __VA_ARGS__)  OP(9, __VA_ARGS__)  OP(10, __VA_ARGS__) OP(11, __VA_ARGS__) \
+  OP(12, __VA_ARGS__) OP(13, __VA_ARGS__) OP(14, __VA_ARGS__) OP(15, __VA_ARGS__)
+// clang-format on
 
 #define CHAIN_DECL(j, V, SET1) V a##j = SET1(1.0f + (float)(j)*0x1p-10f);
 #define CHAIN_STEP(j, FMA)     a##j = FMA(a##j, b, c);
