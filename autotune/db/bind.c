@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 cb_status cb_db_fail(cb_db *db, const char *what) {
   return cb_error(CB_ERR_DB, "database '%s': %s: %s", db->path, what, sqlite3_errmsg(db->h));
@@ -132,4 +133,73 @@ int cb_db_query_int(sqlite3 *h, const char *sql, int64_t *out) {
   }
   sqlite3_finalize(s);
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+void cb_bind_samples(cb_binder *b, const char *name, const double *v, int n) {
+  if (n <= 0 || !v) {
+    cb_bind_null(b, name);
+    return;
+  }
+  /* "[" + up to 24 bytes a value + "]": %.6g keeps a microsecond of a
+   * 10 s sample, more than the clock resolves. */
+  size_t cap = 2 + 24 * (size_t)n, used = 0;
+  char *text = malloc(cap);
+  if (!text) {
+    bind_rc(b, SQLITE_NOMEM);
+    return;
+  }
+  text[used++] = '[';
+  for (int i = 0; i < n; i++)
+    used += (size_t)snprintf(text + used, cap - used, "%s%.6g", i ? "," : "",
+                             isfinite(v[i]) ? v[i] : 0.0);
+  snprintf(text + used, cap - used, "]");
+  cb_bind_text(b, name, text);
+  free(text);
+}
+
+cb_status cb_db_samples_parse(const char *text, double **out, int *n) {
+  *out = NULL;
+  *n = 0;
+  if (!text || !*text) return CB_OK;
+  const char *s = text;
+  while (*s == ' ') s++;
+  if (*s++ != '[') return cb_error(CB_ERR_PARSE, "samples: expected '[' in \"%.40s\"", text);
+  int cap = 16, count = 0;
+  double *v = malloc((size_t)cap * sizeof *v);
+  if (!v) return cb_error(CB_ERR_NOMEM, "out of memory reading samples");
+  while (*s == ' ') s++;
+  while (*s != ']') {
+    char *end;
+    double x = strtod(s, &end);
+    if (end == s || !isfinite(x)) {
+      free(v);
+      return cb_error(CB_ERR_PARSE, "samples: bad number at \"%.20s\"", s);
+    }
+    if (count == cap) {
+      if (cap > (1 << 24)) {
+        free(v);
+        return cb_error(CB_ERR_PARSE, "samples: more than %d values", cap);
+      }
+      double *grown = realloc(v, 2 * (size_t)cap * sizeof *v);
+      if (!grown) {
+        free(v);
+        return cb_error(CB_ERR_NOMEM, "out of memory reading samples");
+      }
+      v = grown;
+      cap *= 2;
+    }
+    v[count++] = x;
+    s = end;
+    while (*s == ' ') s++;
+    if (*s == ',')
+      s++;
+    else if (*s != ']') {
+      free(v);
+      return cb_error(CB_ERR_PARSE, "samples: expected ',' or ']' at \"%.20s\"", s);
+    }
+    while (*s == ' ') s++;
+  }
+  *out = v;
+  *n = count;
+  return CB_OK;
 }

@@ -213,6 +213,11 @@ typedef struct cb_measurement_brief {
 typedef int (*cb_measurement_brief_fn)(const cb_measurement_brief *m, void *user);
 cb_status cb_db_measurements_of(cb_db *db, const char *key, cb_measurement_brief_fn fn, void *user);
 
+/* Parses a *_samples_ms column ("[1.234,1.25]", or NULL/"" for none) into
+ * a malloc'd array (*out, free it) of *n values. CB_ERR_PARSE names the
+ * offending text. */
+cb_status cb_db_samples_parse(const char *text, double **out, int *n);
+
 /* Records a peak measured during run run_id (on that run's machine). */
 cb_status cb_db_put_peak(cb_db *db, int64_t run_id, const cb_peak *p);
 

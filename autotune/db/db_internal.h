@@ -90,6 +90,11 @@ void cb_bind_reading(cb_binder *b, const char *name, double v, bool known);
  * four statistics are NULL when nothing was timed, so AVG() and friends
  * skip them. */
 void cb_bind_timing(cb_binder *b, const char *p, const cb_timing *t);
+
+/* Binds n samples (ms) as the JSON array text the *_samples_ms columns
+ * hold ("[1.234,1.25]"); NULL when n == 0. One text format, not a blob, so
+ * sqlite3, Python peers and the reports read the same column. */
+void cb_bind_samples(cb_binder *b, const char *name, const double *v, int n);
 /* The time of the call, as cb_iso_now writes it (when a row was made). */
 void cb_bind_now(cb_binder *b, const char *name);
 
