@@ -778,9 +778,17 @@ def bench_net(net, iters, warmup, with_native, progress):
     bwd = [[] for _ in range(n)]
     native = [] if with_native else None
     net.train()
-    # The collector would pause at random inside timed code; autograd
-    # graphs are freed by reference counting, so collect between rounds.
+    # The collector would pause at random inside timed code, so it is off
+    # while the net runs; autograd graphs are freed by reference counting
+    # without it. Collect once, before the warm-up, never between rounds: a
+    # full collection walks every object of the interpreter (~100 ms with
+    # torch loaded), and the first parallel call after such a single-thread
+    # pause is slow on a loaded machine (the OpenMP workers have gone to
+    # sleep and wait for a core). Collecting before each round put that
+    # cold call into every timed forward: a floor of 25-30 ms per layer
+    # whatever its size (tests/peers/peer_vs_plain.py).
     gc_was_enabled = gc.isenabled()
+    gc.collect()
     gc.disable()
     try:
         for r in range(warmup + iters):
@@ -792,7 +800,6 @@ def bench_net(net, iters, warmup, with_native, progress):
                 order.reverse()
             for what in order:
                 clear_grads(net)
-                gc.collect()
                 if what == "layerwise":
                     layerwise_iteration(net, not timed, it, count, fwd if timed else None,
                                         bwd if timed else None, progress)
