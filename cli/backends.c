@@ -97,6 +97,10 @@ int cli_backends_setup_tuned(const cli_command *c, cli_backends *b, const char *
     if (tune_missing) return cli_usage_error(c, "--tune-missing needs --backend tuned");
     return CLI_OK;
   }
+  /* The command's default: plan from the cache when there is one, else
+   * every op is a heuristic pick (chooser.db stays NULL). */
+  if (!b->given && strcmp(b->arg, "tuned") == 0 && (!db || (!exists && !tune_missing)))
+    return CLI_OK;
   if (!db)
     return cli_usage_error(c, "--backend tuned reads the tune cache in the database: drop --no-db");
   if (!exists && !tune_missing) {
@@ -113,12 +117,48 @@ int cli_backends_setup_tuned(const cli_command *c, cli_backends *b, const char *
   return CLI_OK;
 }
 
+/* The cache lookup of a tuned net without a database: every op misses. */
+static cb_status choose_nothing(void *user, const cb_problem *p, cb_choice *out) {
+  (void)user, (void)p, (void)out;
+  return CB_ERR_UNSUPPORTED;
+}
+
+void cli_backends_compare_set(const cli_command *c, cli_backends *b) {
+  b->names[0] = "tuned";
+  b->n = 1;
+  for (const cb_backend *const *k = cb_backends(); *k && b->n < CLI_MAX_BACKENDS; k++) {
+    if ((*k)->device != CB_DEVICE_HOST || strcmp((*k)->name, "ref") == 0) continue;
+    cb_ctx *ctx;
+    if (cb_ctx_open(*k, 1, &ctx) != CB_OK) {
+      cli_error(c->name, "note: skipping backend %s: %s", (*k)->name, cb_errmsg());
+      continue;
+    }
+    cb_ctx_close(ctx);
+    b->names[b->n++] = (*k)->name;
+  }
+}
+
+void cli_plan_count(const cb_net *net, cli_plan_counts *pc) {
+  for (int i = 0; i < net->nlayers; i++)
+    for (int k = 0; k < net->layers[i].nbind; k++) {
+      const char *src = net->layers[i].bind[k].source;
+      if (strcmp(src, "exact") == 0 || strcmp(src, "imported") == 0)
+        pc->exact++;
+      else if (strcmp(src, "borrowed") == 0)
+        pc->generation++;
+      else
+        pc->heuristic++;
+    }
+}
+
 cb_net_opts cli_backends_net_opts(const cli_backends *b, const char *name, int64_t batch,
                                   int threads, uint64_t seed) {
   bool tuned = strcmp(name, "tuned") == 0;
   return (cb_net_opts){.batch = batch,
                        .backend = tuned ? NULL : name,
-                       .choose = tuned ? cb_choose_cached : NULL,
+                       .choose = !tuned          ? NULL
+                                 : b->chooser.db ? cb_choose_cached
+                                                 : choose_nothing,
                        .choose_user = tuned ? (void *)&b->chooser : NULL,
                        .threads = threads,
                        .seed = seed};

@@ -6,6 +6,7 @@
 #define CB_CLI_BACKENDS_H
 
 #include "choose.h"
+#include "net.h"
 #include "tuning.h"
 
 #define CLI_MAX_BACKENDS 16
@@ -21,6 +22,14 @@ typedef struct cli_backends {
   char list[512]; /* arg split into names */
 } cli_backends;
 
+/* How the ops of a tuned net were chosen: cache hits for this device
+ * and build (exact, or imported for it), hits borrowed from the same
+ * device generation, and heuristic picks (misses, or cached choices this
+ * build cannot run). */
+typedef struct cli_plan_counts {
+  int exact, generation, heuristic;
+} cli_plan_counts;
+
 /* Resolves b->arg into b->names: names must exist in this build (or be
  * 'tuned'); 'all' is every backend but ref that opens here. Prints the
  * usage error and returns CLI_USAGE for a bad list. */
@@ -30,9 +39,20 @@ int cli_backends_resolve(const cli_command *c, cli_backends *b);
  * once the database's cache knows this kind of machine): probes this
  * device and build and opens the cache of database db (NULL: --no-db).
  * tune_missing says whether the command will tune what the cache lacks.
- * Returns CLI_OK or the exit code, after printing why. */
+ * When 'tuned' is the command's own default (bench: b->arg "tuned" and
+ * not given), a missing database or --no-db is no error: the plan is then
+ * the heuristic one, every op a miss. Returns CLI_OK or the exit code,
+ * after printing why. */
 int cli_backends_setup_tuned(const cli_command *c, cli_backends *b, const char *db, int threads,
                              bool tune_missing);
+
+/* Replaces b's list with what `bench --compare` times: 'tuned', then
+ * every host backend of this build but ref that opens here (the others
+ * are skipped with a note on stderr). */
+void cli_backends_compare_set(const cli_command *c, cli_backends *b);
+
+/* Adds to *pc how net's ops were chosen (a net built on 'tuned'). */
+void cli_plan_count(const cb_net *net, cli_plan_counts *pc);
 
 /* The options a net is built with on backend name (one of b->names). */
 cb_net_opts cli_backends_net_opts(const cli_backends *b, const char *name, int64_t batch,

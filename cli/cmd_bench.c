@@ -10,6 +10,7 @@
  * interleaved, round by round, when their nets fit in memory together. */
 #include "backends.h"
 #include "options.h"
+#include "peer.h"
 #include "gpu.h"
 
 #include "machine.h"
@@ -26,6 +27,8 @@ typedef struct bench_args {
   int device;             /* --device cuda:N: the GPU the GPU backends run on (0 by default) */
   bool on_gpu;            /* a GPU backend is among the backends */
   char netdef_sha256[65]; /* of the file's bytes, so results name the exact netdef */
+  bool compare;           /* --compare: tuned, every host library backend and PyTorch */
+  cli_plan_counts plan;   /* how the 'tuned' net's ops were chosen (all nets of a .shapes) */
 } bench_args;
 
 static void usage(FILE *f) {
@@ -43,12 +46,33 @@ static void usage(FILE *f) {
           "  --warmup W         untimed iterations first (default 1)\n"
           "  --backend B        kernels for conv and fc layers: a backend, 'tuned' (each\n"
           "                     op of each layer from the tune cache of this device and\n"
-          "                     build; a miss uses a heuristic default and says so), a\n"
-          "                     comma-separated list, or 'all' (every available backend\n"
-          "                     but ref). Default: tuned when the database holds tuned\n"
-          "                     choices for this machine, else ref. Several backends are\n"
-          "                     timed interleaved and compared in one table. A layer a\n"
-          "                     backend cannot run uses ref and is marked '*'.\n"
+          "                     build, then from the same device generation; a miss uses\n"
+          "                     a heuristic default), a comma-separated list, or 'all'\n"
+          "                     (every available backend but ref). Default: tuned, also\n"
+          "                     with an empty cache or --no-db (then every op is a\n"
+          "                     heuristic pick: the heuristic plan); stderr says how\n"
+          "                     many ops were exact hits, generation hits and heuristic\n"
+          "                     picks whenever tuned runs with misses. ref, the plain-C\n"
+          "                     correctness oracle, runs only when named. Several\n"
+          "                     backends are timed interleaved and compared in one\n"
+          "                     table. A layer a backend cannot run uses ref and is\n"
+          "                     marked '*'.\n"
+          "  --compare          the comparison: convbench's best plan (tuned, or the\n"
+          "                     heuristic plan when the cache has nothing for this\n"
+          "                     machine), every host library backend of this build but\n"
+          "                     ref (onednn, openblas, fftw, cpu), and PyTorch through\n"
+          "                     scripts/peers/pytorch_bench.py (run with /usr/bin/python3,\n"
+          "                     or $CB_PEER_PYTHON, with the same batch, iterations,\n"
+          "                     warm-up, threads, seed and database; a note, and no\n"
+          "                     pytorch row, when Python, torch or the script is\n"
+          "                     missing). The C backends are timed interleaved round by\n"
+          "                     round; PyTorch times half its iterations before that\n"
+          "                     block and half after it (each half after its own\n"
+          "                     warm-up; all of them before with --iters 1), so a load\n"
+          "                     that drifts falls on both. Prints one table: a row per\n"
+          "                     backend sorted by total, total / forward / backward ms\n"
+          "                     per batch (medians) and the ratio to PyTorch. Table\n"
+          "                     output only; not with --backend\n"
           "  --tune-missing     with tuned: first tune the problems the cache lacks\n"
           "  --device cuda:N    the GPU the GPU backends (cuda, cublas, cudnn, cufft) run\n"
           "                     on (default cuda:0). A net runs on the host; each conv\n"
@@ -80,11 +104,26 @@ static int own_option(const cli_command *c, int ch, const char *arg, void *user)
   case 'T':
     a->tune_missing = true;
     break;
+  case 'C':
+    a->compare = true;
+    break;
   case 'D':
     if (cb_gpu_parse_device(arg, &a->device) != CB_OK || a->device < 0)
       return cli_usage_error(c, "--device: expected cuda:N, got '%s'", arg);
     break;
   }
+  return CLI_OK;
+}
+
+/* --compare picks the backends itself and prints only its table. */
+static int compare_args(bench_args *a) {
+  if (a->c.be.given)
+    return cli_usage_error(&cli_bench, "--compare times its own set of backends: drop --backend");
+  if (a->c.o.format != CLI_FORMAT_TABLE)
+    return cli_usage_error(&cli_bench,
+                           "--compare prints a table only (the rows are in the database; for "
+                           "csv or json use --backend)");
+  cli_backends_compare_set(&cli_bench, &a->c.be);
   return CLI_OK;
 }
 
@@ -95,6 +134,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
   static const cli_option own[] = {{"input-grad", false, 'g'},
                                    {"tune-missing", false, 'T'},
                                    {"device", true, 'D'},
+                                   {"compare", false, 'C'},
                                    {NULL, false, 0}};
   const cli_options spec = {.cmd = &cli_bench,
                             .common = CLI_OPT_BATCH | CLI_OPT_ITERS | CLI_OPT_WARMUP |
@@ -106,8 +146,10 @@ static int parse_args(int argc, char **argv, bench_args *a) {
                             .user = a};
   *a = (bench_args){0};
   cli_net_args_init(&spec, &a->c);
+  a->c.o.backend = "tuned"; /* ref, the oracle, only when asked for */
   int rc = cli_net_args_parse(&spec, argc, argv, "NET.net or LAYERS.shapes", false, &a->c);
   if (rc != CLI_OK) return rc;
+  if (a->compare && (rc = compare_args(a)) != CLI_OK) return rc;
   for (int i = 0; i < a->c.be.n; i++) {
     const cb_backend *b = cb_backend_find(a->c.be.names[i]);
     a->on_gpu |= b && b->device == CB_DEVICE_CUDA;
@@ -498,6 +540,101 @@ static int bench_finish(cli_session *s, const bench_args *a, cb_status st, cli_r
   return CLI_FAIL;
 }
 
+/* ---- the tuned plan ----------------------------------------------------------------- */
+
+/* Counts how the 'tuned' nets' ops are chosen (built to check, not
+ * allocated) into a->plan, and says on stderr when some are not exact
+ * cache hits. */
+static cb_status count_plan(const cb_netdef *nd, bench_args *a) {
+  bool tuned = false;
+  for (int b = 0; b < a->c.be.n; b++) tuned |= strcmp(a->c.be.names[b], "tuned") == 0;
+  a->plan = (cli_plan_counts){0};
+  if (!tuned) return CB_OK;
+  int nnets = nd->is_shapes ? nd->n : 1;
+  for (int i = 0; i < nnets; i++) {
+    cb_net *net;
+    cb_status st = build(nd, a, i, "tuned", true, &net);
+    if (st != CB_OK) return st;
+    cli_plan_count(net, &a->plan);
+    cb_net_free(net);
+  }
+  const cli_plan_counts *pc = &a->plan;
+  int all = pc->exact + pc->generation + pc->heuristic;
+  if (pc->generation + pc->heuristic > 0)
+    cli_error("bench",
+              "note: tuned: %d of %d ops exact cache hits, %d from the same device generation, "
+              "%d heuristic picks%s",
+              pc->exact, all, pc->generation, pc->heuristic,
+              pc->exact + pc->generation == 0
+                  ? " (the heuristic plan: nothing is tuned for this machine; 'convbench tune "
+                    "NET' fills the cache)"
+                  : "");
+  return CB_OK;
+}
+
+/* ---- --compare: convbench's block between PyTorch's two halves -------------------------- */
+
+typedef struct compare_run {
+  cli_compare_info info;
+  cli_peer peer;
+  bool running; /* peer started and paused, waiting for its second half */
+} compare_run;
+
+/* Starts the PyTorch peer and lets it time its first half (all of it
+ * with --iters 1). Without Python, torch or the script, notes why and
+ * goes on without it. */
+static void compare_begin(const bench_args *a, compare_run *cr) {
+  cli_compare_info *ci = &cr->info;
+  char python[4096], script[4096], self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) {
+    snprintf(ci->note, sizeof ci->note, "cannot find this executable (/proc/self/exe)");
+    return;
+  }
+  self[n] = '\0';
+  if (!cli_peer_find(python, sizeof python, script, sizeof script, ci->note, sizeof ci->note))
+    return;
+  cli_peer_args pa = {.netdef = a->c.path,
+                      .batch = a->c.o.batch,
+                      .iters = (int)a->c.o.iters,
+                      .warmup = (int)a->c.o.warmup,
+                      .threads = (int)a->c.o.threads,
+                      .seed = (uint64_t)a->c.o.seed,
+                      .db = a->c.o.db,
+                      .input_grad = a->input_grad,
+                      .quiet = a->c.o.quiet,
+                      .pause_at = (int)(a->c.o.iters / 2)};
+  ci->peer_before = pa.pause_at > 0 ? pa.pause_at : pa.iters;
+  ci->peer_after = pa.iters - ci->peer_before;
+  if (!cli_peer_start(&pa, python, script, self, &cr->peer, ci->note, sizeof ci->note)) return;
+  if (pa.pause_at == 0) { /* one iteration: all of it first */
+    ci->have_peer = cli_peer_finish(&cr->peer, &ci->peer, ci->note, sizeof ci->note);
+    return;
+  }
+  cr->running = cli_peer_wait_paused(&cr->peer, ci->note, sizeof ci->note);
+}
+
+/* PyTorch's second half, then its totals. */
+static void compare_end(compare_run *cr) {
+  if (!cr->running) return;
+  cr->running = false;
+  cli_compare_info *ci = &cr->info;
+  ci->have_peer = cli_peer_finish(&cr->peer, &ci->peer, ci->note, sizeof ci->note);
+}
+
+/* Ends the run and prints the comparison; an interrupted or failed bench
+ * reports as without --compare. */
+static int compare_finish(cli_session *s, const bench_args *a, cb_status st, cli_report *rep,
+                          compare_run *cr) {
+  if (st != CB_OK) return bench_finish(s, a, st, rep);
+  cr->info.run_id = s->db ? s->run_id : 0;
+  cli_session_end(s, "ok", NULL);
+  if (!cr->info.have_peer) cli_error("bench", "note: no pytorch row: %s", cr->info.note);
+  cr->info.plan = a->plan;
+  cli_compare_print(stdout, rep, &cr->info);
+  return CLI_OK;
+}
+
 static int bench_main(int argc, char **argv) {
   bench_args a;
   int rc = parse_args(argc, argv, &a);
@@ -522,6 +659,12 @@ static int bench_main(int argc, char **argv) {
     return rc;
   }
 
+  if ((st = count_plan(nd, &a)) != CB_OK) {
+    rc = tune_missing_failed(&s, st);
+    cli_backends_close(&a.c.be);
+    cb_netdef_free(nd);
+    return rc;
+  }
   const char *name = NULL;
   cb_stmt_str(&nd->header, "name", "net", &name);
   cli_result results[CLI_MAX_BACKENDS] = {0};
@@ -536,8 +679,11 @@ static int bench_main(int argc, char **argv) {
                     .nresults = a.c.be.n,
                     .results = results};
   progress p = {.enabled = !a.c.o.quiet, .tty = isatty(2), .start = cb_now_ns()};
+  compare_run cr = {0};
+  if (a.compare) compare_begin(&a, &cr);
   st = bench_all(nd, &a, &s, nrows, &p, &rep);
-  rc = bench_finish(&s, &a, st, &rep);
+  compare_end(&cr);
+  rc = a.compare ? compare_finish(&s, &a, st, &rep, &cr) : bench_finish(&s, &a, st, &rep);
   for (int b = 0; b < a.c.be.n; b++) free(results[b].rows);
   cli_backends_close(&a.c.be);
   cb_netdef_free(nd);

@@ -3,8 +3,10 @@
  * as CSV (one row per layer and backend plus a total per backend) and as
  * JSON. */
 #include "cli.h"
+#include "peer.h"
 #include "util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* GFLOP/s of flops done in ms; 0 when either is missing. */
@@ -317,5 +319,149 @@ void cli_report_print(FILE *f, cli_format fmt, const cli_report *r) {
   case CLI_FORMAT_JSON:
     print_json(f, r);
     break;
+  }
+}
+
+/* ---- bench --compare: one table, convbench's backends and PyTorch ------------------ */
+
+/* One row of the comparison. */
+typedef struct compare_row {
+  char label[96];
+  const cb_timing *total, *fwd, *bwd;
+  bool peer;
+} compare_row;
+
+/* "tuned (heuristic plan: 0 of 46 ops cached)": what the tuned row ran. */
+static void tuned_label(char *buf, size_t len, const cli_plan_counts *pc) {
+  int cached = pc->exact + pc->generation, all = cached + pc->heuristic;
+  if (all == 0)
+    snprintf(buf, len, "tuned");
+  else if (cached == 0)
+    snprintf(buf, len, "tuned (heuristic plan: 0 of %d ops cached)", all);
+  else if (pc->heuristic > 0)
+    snprintf(buf, len, "tuned (%d of %d ops cached)", cached, all);
+  else
+    snprintf(buf, len, "tuned (all %d ops cached)", all);
+}
+
+/* "1.52x faster" / "2.10x slower" than PyTorch's total. */
+static void fmt_ratio(char *buf, size_t len, double pytorch_ms, double ms) {
+  if (pytorch_ms <= 0 || ms <= 0)
+    snprintf(buf, len, "-");
+  else if (pytorch_ms >= ms)
+    snprintf(buf, len, "%.2fx faster", pytorch_ms / ms);
+  else
+    snprintf(buf, len, "%.2fx slower", ms / pytorch_ms);
+}
+
+static int cmp_rows(const void *pa, const void *pb) {
+  const compare_row *a = pa, *b = pb;
+  return (a->total->median > b->total->median) - (a->total->median < b->total->median);
+}
+
+void cli_compare_print(FILE *f, const cli_report *r, const cli_compare_info *ci) {
+  fprintf(f, "%s: batch %lld, %d thread%s, %d iteration%s after %d warm-up\n", r->net,
+          (long long)r->batch, r->threads, r->threads == 1 ? "" : "s", r->iters,
+          r->iters == 1 ? "" : "s", r->warmup);
+  if (r->session)
+    fprintf(f, "machine: %s (%s, %d cores); build %.12s%s%s%s\n", r->session->machine.cpu_model,
+            r->session->machine.isa_level, r->session->machine.cores, r->session->build.git_rev,
+            r->session->build.git_dirty ? "+dirty" : "", ci->have_peer ? "; PyTorch " : "",
+            ci->have_peer ? ci->peer.torch : "");
+  fprintf(f, "convbench's %d backends timed %s", r->nresults,
+          r->interleaved ? "interleaved, round by round" : "one after another");
+  if (ci->have_peer)
+    fprintf(f, "; PyTorch %d iteration%s before that block and %d after", ci->peer_before,
+            ci->peer_before == 1 ? "" : "s", ci->peer_after);
+  fprintf(f,
+          "\nms per batch, medians over iterations; total is forward + backward of the "
+          "same iteration%s\n\n",
+          r->shapes ? ", summed over the layers (each timed alone)" : " (whole net)");
+
+  compare_row rows[CLI_MAX_BACKENDS + 1];
+  int n = 0;
+  for (int b = 0; b < r->nresults; b++) {
+    const cli_result *res = &r->results[b];
+    if (res->total.samples == 0) continue;
+    compare_row *row = &rows[n++];
+    memset(row, 0, sizeof *row);
+    int fallbacks = 0;
+    for (int i = 0; i < res->nrows; i++) fallbacks += res->rows[i].fallback;
+    if (strcmp(res->backend, "tuned") == 0)
+      tuned_label(row->label, sizeof row->label, &ci->plan);
+    else
+      snprintf(row->label, sizeof row->label, "%s", res->backend);
+    if (fallbacks) {
+      size_t used = strlen(row->label);
+      snprintf(row->label + used, sizeof row->label - used, " *");
+    }
+    row->total = &res->total, row->fwd = &res->fwd, row->bwd = &res->bwd;
+  }
+  if (ci->have_peer) {
+    compare_row *row = &rows[n++];
+    memset(row, 0, sizeof *row);
+    snprintf(row->label, sizeof row->label, "pytorch");
+    row->total = &ci->peer.total, row->fwd = &ci->peer.fwd, row->bwd = &ci->peer.bwd;
+    row->peer = true;
+  }
+  qsort(rows, (size_t)n, sizeof *rows, cmp_rows);
+
+  int wnet = (int)strlen(r->net) > 7 ? (int)strlen(r->net) : 7, wb = 7;
+  for (int i = 0; i < n; i++)
+    if ((int)strlen(rows[i].label) > wb) wb = (int)strlen(rows[i].label);
+  static const char dashes[] =
+      "--------------------------------------------------------------------------------";
+  fprintf(f, "| %-*s | %-*s | %10s | %10s | %11s | %14s |\n", wnet, "Network", wb, "Backend",
+          "Total ms", "Forward ms", "Backward ms", "vs PyTorch");
+  fprintf(f, "|%.*s|%.*s|-----------:|-----------:|------------:|---------------:|\n", wnet + 2,
+          dashes, wb + 2, dashes);
+  double pt = ci->have_peer ? ci->peer.total.median : 0;
+  for (int i = 0; i < n; i++) {
+    char ratio[32];
+    if (rows[i].peer)
+      snprintf(ratio, sizeof ratio, "1.00");
+    else
+      fmt_ratio(ratio, sizeof ratio, pt, rows[i].total->median);
+    fprintf(f, "| %-*s | %-*s | %10.1f | %10.1f | %11.1f | %14s |\n", wnet, r->net, wb,
+            rows[i].label, rows[i].total->median, rows[i].fwd->median, rows[i].bwd->median, ratio);
+  }
+
+  /* The notes: fallbacks, what the tuned row is, and PyTorch. */
+  bool first_fallback = true;
+  for (int b = 0; b < r->nresults; b++) {
+    const cli_result *res = &r->results[b];
+    int count = 0;
+    for (int i = 0; i < res->nrows; i++) count += res->rows[i].fallback;
+    if (!count) continue;
+    if (first_fallback)
+      fprintf(f, "\n* some layers ran on ref, the plain-C oracle (the backend has no kernel for "
+                 "them):\n");
+    first_fallback = false;
+    fprintf(f, "  %s: %d layer%s:", res->backend, count, count == 1 ? "" : "s");
+    for (int i = 0, shown = 0; i < res->nrows; i++)
+      if (res->rows[i].fallback) fprintf(f, "%s %s", shown++ ? "," : "", res->rows[i].name);
+    fputc('\n', f);
+  }
+  fputc('\n', f);
+  const cli_plan_counts *pc = &ci->plan;
+  if (pc->exact + pc->generation + pc->heuristic > 0)
+    fprintf(f,
+            "tuned: %d ops exact cache hits, %d from the same device generation, %d heuristic "
+            "picks%s\n",
+            pc->exact, pc->generation, pc->heuristic,
+            pc->heuristic ? " ('convbench tune NET' tunes them)" : "");
+  if (ci->have_peer)
+    fprintf(f, "pytorch: %s; vs PyTorch = PyTorch's total / the row's total\n",
+            strcmp(ci->peer.measure, "native") == 0
+                ? "the whole net as model(x) then loss.backward(), as users run it"
+                : "each layer timed alone, summed");
+  else
+    fprintf(f, "no pytorch row: %s\n", ci->note);
+  if (ci->run_id) {
+    fprintf(f, "per-layer times: convbench report, convbench compare (run %lld",
+            (long long)ci->run_id);
+    if (ci->have_peer && ci->peer.run_id)
+      fprintf(f, "; PyTorch's run %lld", (long long)ci->peer.run_id);
+    fprintf(f, ")\n");
   }
 }

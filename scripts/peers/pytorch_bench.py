@@ -126,13 +126,22 @@ def parse_args(argv):
     p.add_argument("--input-grad", action="store_true",
                    help="also compute the gradient of the net input (the first conv's "
                    "bwd_data), as 'convbench bench --input-grad'")
+    p.add_argument("--pause-at", metavar="H", type=int_in(1, 1000000), default=None,
+                   help="time H iterations of every net (every entry of a .shapes file), "
+                   "print the line 'paused' on stdout, wait for a line on stdin, then warm "
+                   "up again and time the other iterations; statistics and the database "
+                   "cover both halves. How 'convbench bench --compare' times its own "
+                   "backends between PyTorch's two halves. H must be less than --iters")
     add_db_args(p)
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
+    p.add_argument("--format", choices=("table", "csv", "json", "summary"), default="table",
                    help="output on stdout: table (default), csv or json, laid out as "
-                   "'convbench bench --format'")
+                   "'convbench bench --format'; or summary, one line of a flat JSON object "
+                   "with the totals (what 'convbench bench --compare' reads)")
     add_convbench_args(p, "the convbench binary (default: build/convbench of this "
                        "repository, %s)" % default_convbench())
     a = p.parse_args(argv)
+    if a.pause_at is not None and a.pause_at >= a.iters:
+        p.error("--pause-at %d: must be less than --iters (%d)" % (a.pause_at, a.iters))
     check_db_arg(p, a)
     check_convbench_arg(p, a)
     return a
@@ -769,14 +778,37 @@ class NetTimes:
                            Timing(f + b for f, b in native))
 
 
+class RawTimes:
+    """The samples of one net in ms, as they come: per layer (layerwise),
+    and (forward, backward) pairs of the whole net (native; None for a
+    .shapes entry). Several bench_rounds calls may add to one."""
+
+    def __init__(self, nlayers, with_native):
+        self.fwd = [[] for _ in range(nlayers)]
+        self.bwd = [[] for _ in range(nlayers)]
+        self.native = [] if with_native else None
+
+    def times(self):
+        n, iters = len(self.fwd), len(self.fwd[0]) if self.fwd else 0
+        sum_fwd = [sum(self.fwd[i][k] for i in range(n)) for k in range(iters)]
+        sum_bwd = [sum(self.bwd[i][k] for i in range(n)) for k in range(iters)]
+        return NetTimes(self.fwd, self.bwd, sum_fwd, sum_bwd, self.native)
+
+
 def bench_net(net, iters, warmup, with_native, progress):
-    """Warm-up rounds, then timed rounds. With native, each round runs one
-    layerwise and one native iteration, starting with the other one each
-    round (as convbench interleaves backends), so drift falls on both."""
-    n = len(net.layers)
-    fwd = [[] for _ in range(n)]
-    bwd = [[] for _ in range(n)]
-    native = [] if with_native else None
+    """bench_rounds into fresh RawTimes, as NetTimes."""
+    raw = RawTimes(len(net.layers), with_native)
+    bench_rounds(net, iters, warmup, raw, progress)
+    return raw.times()
+
+
+def bench_rounds(net, iters, warmup, raw, progress):
+    """Warm-up rounds, then `iters` timed rounds whose samples are appended
+    to raw. With native, each round runs one layerwise and one native
+    iteration, starting with the other one each round (as convbench
+    interleaves backends), so drift falls on both."""
+    with_native = raw.native is not None
+    fwd, bwd, native = raw.fwd, raw.bwd, raw.native
     net.train()
     # The collector would pause at random inside timed code, so it is off
     # while the net runs; autograd graphs are freed by reference counting
@@ -810,9 +842,15 @@ def bench_net(net, iters, warmup, with_native, progress):
         if gc_was_enabled:
             gc.enable()
         progress.done()
-    sum_fwd = [sum(fwd[i][k] for i in range(n)) for k in range(iters)]
-    sum_bwd = [sum(bwd[i][k] for i in range(n)) for k in range(iters)]
-    return NetTimes(fwd, bwd, sum_fwd, sum_bwd, native)
+
+
+def pause():
+    """--pause-at: says 'paused' on stdout and waits for a line on stdin
+    (the caller times its own work meanwhile; this process sleeps)."""
+    sys.stdout.write("paused\n")
+    sys.stdout.flush()
+    if not sys.stdin.readline():
+        raise PeerError("--pause-at: stdin closed while paused (the caller went away)")
 
 
 # ---- device samples -------------------------------------------------------------------
@@ -1190,8 +1228,26 @@ def print_json(f, r):
     f.write("\n")
 
 
+def print_summary(f, r):
+    """One line, a flat JSON object (strings and numbers only, as
+    convbench's strict reader autotune/jsonl.h wants): the totals, whole
+    net (native) for a net, summed over entries for a .shapes file."""
+    a = r.args
+    out = {"net": r.name, "backend": BACKEND, "batch": r.batch, "threads": a.threads,
+           "iters": a.iters, "warmup": a.warmup, "torch": r.info["version"],
+           "measure": "sum of layers" if r.shapes else "native",
+           "samples": r.total.samples}
+    for prefix, t in (("total", r.total), ("fwd", r.fwd), ("bwd", r.bwd)):
+        out.update({"%s_median_ms" % prefix: t.median, "%s_min_ms" % prefix: t.min,
+                    "%s_max_ms" % prefix: t.max, "%s_mad_ms" % prefix: t.mad})
+    if r.run_id is not None:
+        out["run_id"] = r.run_id
+    f.write(json.dumps(out) + "\n")
+
+
 def print_report(fmt, r):
-    {"table": print_table, "csv": print_csv, "json": print_json}[fmt](sys.stdout, r)
+    {"table": print_table, "csv": print_csv, "json": print_json,
+     "summary": print_summary}[fmt](sys.stdout, r)
     sys.stdout.flush()
 
 
@@ -1286,18 +1342,33 @@ def bench(a):
                                          command, a.seed, a.threads)
             report.run_id = rec.run_id
         progress = Progress(not a.quiet)
-        for k, net in enumerate(nets):
-            progress.what = (desc["name"] if not shapes else "%s %s (%d/%d)" %
-                             (desc["name"], net.layers[0].name, k + 1, len(nets)))
-            before = device_sample()
-            times = bench_net(net, a.iters, a.warmup, not shapes, progress)
-            after = device_sample()
-            rows, ff, fb = make_rows(net, times, a.input_grad)
-            if store:
-                store.put_net_result(rec.run_id, net_row(desc["nets"][k], a, shapes, sha, times,
-                                                         ff, fb), rows, before, after)
-            report.add_net(rows, times, ff, fb)
-            nets[k] = None  # free its memory before the next entry
+        # With --pause-at, every net runs its first half, then the pause,
+        # then every net its second half (after a new warm-up: the caller's
+        # work in between leaves caches and threads cold).
+        halves = [a.iters] if a.pause_at is None else [a.pause_at, a.iters - a.pause_at]
+        raws = [RawTimes(len(net.layers), not shapes) for net in nets]
+        befores = [None] * len(nets)
+        for h, iters in enumerate(halves):
+            if h:
+                pause()
+            last = h == len(halves) - 1
+            for k, net in enumerate(nets):
+                progress.what = (desc["name"] if not shapes else "%s %s (%d/%d)" %
+                                 (desc["name"], net.layers[0].name, k + 1, len(nets)))
+                if h == 0:
+                    befores[k] = device_sample()
+                bench_rounds(net, iters, a.warmup, raws[k], progress)
+                if not last:
+                    continue
+                after = device_sample()
+                times = raws[k].times()
+                rows, ff, fb = make_rows(net, times, a.input_grad)
+                if store:
+                    store.put_net_result(rec.run_id, net_row(desc["nets"][k], a, shapes, sha,
+                                                             times, ff, fb), rows, befores[k],
+                                         after)
+                report.add_net(rows, times, ff, fb)
+                nets[k] = raws[k] = None  # free its memory before the next entry
         rec.ok()
     report.interrupted = rec.interrupted
     print_report(a.format, report)

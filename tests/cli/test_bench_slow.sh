@@ -8,14 +8,14 @@ source "$(dirname "$0")/lib.sh"
 
 nets=(alexnet-owt overfeat-fast vgg-a googlenet-v1 resnet-50 lenet)
 for n in "${nets[@]}"; do
-  "$cb" bench "$root/netdefs/$n.net" --batch 1 --iters 2 --warmup 1 --db r.db --quiet >"$n.out" 2>&1 ||
+  "$cb" bench "$root/netdefs/$n.net" --batch 1 --iters 2 --warmup 1 --backend ref --db r.db --quiet >"$n.out" 2>&1 ||
     fail "bench $n failed: $(tail -3 "$n.out")"
 done
-"$cb" bench "$root/netdefs/layers.shapes" --batch 2 --iters 2 --warmup 0 --db r.db --quiet >shapes.out 2>&1 ||
+"$cb" bench "$root/netdefs/layers.shapes" --batch 2 --iters 2 --warmup 0 --backend ref --db r.db --quiet >shapes.out 2>&1 ||
   fail "bench layers.shapes failed: $(tail -3 shapes.out)"
 # The first conv's input gradient only with --input-grad.
 "$cb" bench "$root/netdefs/alexnet-owt.net" --batch 1 --iters 1 --warmup 0 --threads 1 --input-grad \
-  --db r.db --quiet >ig.out 2>&1 || fail "bench --input-grad failed: $(tail -3 ig.out)"
+  --backend ref --db r.db --quiet >ig.out 2>&1 || fail "bench --input-grad failed: $(tail -3 ig.out)"
 
 sql r.db "select count(*) from runs where status = 'ok'" "8"
 sql r.db "select count(*) from net_results where single_layer = 0" "7"

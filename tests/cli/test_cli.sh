@@ -61,14 +61,14 @@ checks=$((checks + 1))
 cmp -s corrupt.db corrupt.orig || fail "convbench modified a corrupt database"
 
 # ---- a real run, every format --------------------------------------------------
-run 0 bench "$root/netdefs/lenet.net" --batch 2 --iters 3 --warmup 1 --db r.db
+run 0 bench "$root/netdefs/lenet.net" --batch 2 --iters 3 --warmup 1 --backend ref --db r.db
 has out "lenet: batch 2, "
 has out ", backend ref"
 has out "| Network"
 has out "conv1"
 has out "ref/direct"
 sql r.db "select kind, status from runs" "bench|ok"
-sql r.db "select command from runs" "convbench bench $root/netdefs/lenet.net --batch 2 --iters 3 --warmup 1 --db r.db"
+sql r.db "select command from runs" "convbench bench $root/netdefs/lenet.net --batch 2 --iters 3 --warmup 1 --backend ref --db r.db"
 sql r.db "select net, batch, iters, warmup, fwd_samples from net_results" "lenet|2|3|1|3"
 nlayers=$(grep -cE '^ +[0-9]+  ' out)
 sql r.db "select count(*) from layer_results" "$nlayers"
@@ -76,12 +76,12 @@ sql r.db "select count(*) from layer_results where fwd_median_ms > 0 and bwd_med
 sql r.db "select group_concat(phase) from device_samples" "before,after"
 sql r.db "select count(*) from machines" "1"
 sql r.db "select count(*) from problems where key like 'conv_fwd:f32:nchw:n2c1h28w28_k20r5s5%'" "1"
-run 0 bench "$root/netdefs/lenet.net" --batch 2 --iters 2 --db r.db --format csv --quiet
+run 0 bench "$root/netdefs/lenet.net" --batch 2 --iters 2 --backend ref --db r.db --format csv --quiet
 has out "net,backend,batch,threads,iters,index,layer,kind"
 has out "lenet,ref,2,"
 checks=$((checks + 1))
 [[ $(wc -l <out) == $((nlayers + 2)) ]] || fail "csv has $(wc -l <out) lines, expected $((nlayers + 2))"
-run 0 bench "$root/netdefs/lenet.net" --batch 2 --iters 2 --db r.db --format json
+run 0 bench "$root/netdefs/lenet.net" --batch 2 --iters 2 --backend ref --db r.db --format json
 checks=$((checks + 1))
 python3 -c 'import json,sys; d=json.load(open("out")); assert d["net"]=="lenet" and len(d["results"][0]["layers"])>3' ||
   fail "json output does not parse or lacks layers"
@@ -120,7 +120,7 @@ sql s.db "select group_concat(name) from layer_results order by id" "A,B"
 
 # ---- Ctrl-C keeps what finished and marks the run --------------------------------
 printf 'shapes name=slow batch=8\nconv name=quick input=1x8x8 out=2 k=3\nconv name=heavy input=64x56x56 out=64 k=3 pad=1\n' >slow.shapes
-"$cb" bench slow.shapes --iters 100 --warmup 0 --db int.db >out 2>err &
+"$cb" bench slow.shapes --iters 100 --warmup 0 --backend ref --db int.db >out 2>err &
 interrupt $! bench int.db "select count(*) from net_results"
 has err "interrupted"
 sql int.db "select status from runs" "interrupted"

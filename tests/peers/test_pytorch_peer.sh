@@ -17,7 +17,7 @@ common=(--batch 2 --iters 2 --threads 1 --quiet --convbench "$cb")
 run 0 --help
 has out "usage: pytorch_bench.py"
 has out "--batch N"
-has out "--format {table,csv,json}"
+has out "--format {table,csv,json,summary}"
 has out "physical cores"
 run 2 "$lenet" --bogus
 has err "unrecognized arguments: --bogus"
@@ -79,7 +79,7 @@ sql r.db "select count(*) from device_samples where load1 is not null and net_re
 "$cb" bench "$lenet" --batch 2 --iters 1 --quiet --db r.db >/dev/null 2>&1 ||
   fail "convbench bench into r.db failed"
 sql r.db "select group_concat(backend) from (select backend from net_results order by id)" \
-  "pytorch,ref"
+  "pytorch,tuned"
 sql r.db "select count(*) from machines" "1"
 sql r.db "select count(*) from builds" "2"
 
