@@ -17,6 +17,7 @@
 #include "sha256.h"
 #include "util.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -614,11 +615,14 @@ static void compare_begin(const bench_args *a, compare_run *cr) {
   cr->running = cli_peer_wait_paused(&cr->peer, ci->note, sizeof ci->note);
 }
 
-/* PyTorch's second half, then its totals. */
+/* PyTorch's second half, then its totals; after Ctrl-C (which a terminal
+ * sends the peer too, but `kill -INT` of convbench alone does not) the
+ * peer is interrupted instead, and marks its run so. */
 static void compare_end(compare_run *cr) {
   if (!cr->running) return;
   cr->running = false;
   cli_compare_info *ci = &cr->info;
+  if (cli_stop) kill(cr->peer.pid, SIGINT);
   ci->have_peer = cli_peer_finish(&cr->peer, &ci->peer, ci->note, sizeof ci->note);
 }
 
@@ -681,7 +685,12 @@ static int bench_main(int argc, char **argv) {
   progress p = {.enabled = !a.c.o.quiet, .tty = isatty(2), .start = cb_now_ns()};
   compare_run cr = {0};
   if (a.compare) compare_begin(&a, &cr);
-  st = bench_all(nd, &a, &s, nrows, &p, &rep);
+  if (cli_stop) { /* Ctrl-C while PyTorch ran its first half: nothing of ours ran */
+    rep.nresults = 0;
+    st = cb_error(CB_ERR_INTERRUPTED, "interrupted");
+  } else {
+    st = bench_all(nd, &a, &s, nrows, &p, &rep);
+  }
   compare_end(&cr);
   rc = a.compare ? compare_finish(&s, &a, st, &rep, &cr) : bench_finish(&s, &a, st, &rep);
   for (int b = 0; b < a.c.be.n; b++) free(results[b].rows);

@@ -147,11 +147,22 @@ bool cli_peer_wait_paused(cli_peer *p, char *note, size_t nlen) {
   char *line = NULL;
   size_t cap = 0;
   bool paused = false;
-  while (getline(&line, &cap, p->from_child) >= 0)
+  for (;;) {
+    errno = 0;
+    if (getline(&line, &cap, p->from_child) < 0) {
+      /* A signal (Ctrl-C's, or one for the progress line) is no end of
+       * the peer: wait on, unless convbench is stopping, which
+       * interrupts the peer too (it marks its run interrupted). */
+      if (errno != EINTR) break;
+      clearerr(p->from_child);
+      if (cli_stop) kill(p->pid, SIGINT);
+      continue;
+    }
     if (strcmp(line, "paused\n") == 0) {
       paused = true;
       break;
     }
+  }
   free(line);
   if (paused) return true;
   if (reap(p, note, nlen)) snprintf(note, nlen, "the PyTorch peer ended before its pause");

@@ -97,6 +97,11 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 peer|ok"
   sql c.db "select total_samples, iters from net_results where backend = 'pytorch'" "4|4"
   sql c.db "select count(*) from net_results where backend != 'pytorch'" "$((1 + $(wc -w <<<"$libs")))"
+  # Ctrl-C while PyTorch times its first half: both runs marked interrupted
+  "$cb" bench "$lenet" --compare --batch 2 --iters 4000 --threads 1 --db int.db --quiet >out 2>err &
+  interrupt $! "bench --compare" int.db "select count(*) from runs where kind = 'peer'"
+  sql int.db "select group_concat(kind || ':' || status) from (select * from runs order by id)" \
+    "bench:interrupted,peer:interrupted"
 else
   echo "note: /usr/bin/python3 cannot import torch: the pytorch row is not checked"
   run 0 bench "$lenet" --compare --batch 2 --iters 2 --no-db --quiet
