@@ -20,6 +20,21 @@ Two measurements per net, both reported:
              loss.backward(). The convnet-benchmarks row.
 A .shapes file times each entry alone, layerwise only.
 
+Nothing but the layer's own work sits between two timed calls: no
+garbage collection (a full gc.collect() before each round once put a
+~100 ms single-thread pause, and so a slow first parallel call, into every
+layer: a floor of 25-30 ms whatever the layer's size; tests/peers/
+peer_vs_plain.py checks the peer against a plain F.conv2d loop). What
+PyTorch itself does per iteration stays in: each backward writes new
+gradient tensors (zero_grad(set_to_none=True)), and glibc maps and faults
+in every block over 32 MB afresh (fc6 of AlexNet: a 151 MB weight
+gradient, tens of ms per iteration that convbench's preallocated buffers
+do not pay).
+
+--pause-at H and --format summary are how 'convbench bench --compare'
+drives this script: half the iterations before convbench times its own
+backends, half after, and one line of totals for its table.
+
 Results go into convbench's SQLite database (results.db, --db, --no-db)
 as backend "pytorch", beside convbench's own, with the machine row
 convbench would write, a build row describing PyTorch, and a run of kind
