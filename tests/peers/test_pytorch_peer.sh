@@ -27,6 +27,8 @@ run 2 "$lenet" --iters 0
 has err "--iters: expected an integer from 1 to 1000000, got '0'"
 run 2 "$lenet" --db x.db --no-db
 has err "not allowed with argument --db"
+run 2 "$lenet" --iters 2 --pause-at 2
+has err "--pause-at 2: must be less than --iters (2)"
 
 # ---- bad input: convbench's message, exit 2, no database ----------------------------
 printf 'net input=3x8x8 batch=2\nconv name=c1 out=4 k=3 strid=2\n' >typo.net
@@ -103,6 +105,23 @@ checks=$((checks + 1))
 checks=$((checks + 1))
 [[ $(wc -l <out) == 10 ]] || fail "csv: expected a header, 8 layers and a total: $(cat out)"
 has out "lenet,pytorch,2,1,2,,net,total,,"
+
+# ---- --pause-at and --format summary, as bench --compare drives them ---------------
+# "paused" after the first half, then (after a line on stdin) one line of
+# totals over both halves.
+checks=$((checks + 1))
+printf '\n' | "$py" "$peer" "$lenet" "${common[@]}" --iters 3 --no-db --pause-at 1 --format summary \
+  >out 2>err || fail "--pause-at 1 --format summary failed: $(cat err)"
+checks=$((checks + 1))
+"$py" -c '
+import json
+lines = open("out").read().splitlines()
+assert lines[0] == "paused" and len(lines) == 2, lines
+d = json.loads(lines[1])
+assert d["backend"] == "pytorch" and d["measure"] == "native" and d["samples"] == 3, d
+assert all(isinstance(v, (str, int, float)) for v in d.values()), d
+assert 0 < d["total_min_ms"] <= d["total_median_ms"] <= d["total_max_ms"], d
+' || fail "--pause-at / --format summary: $(cat out)"
 
 # ---- a .shapes file: each entry alone, layerwise -----------------------------------
 cat >two.shapes <<'EOF'
