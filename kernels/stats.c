@@ -249,6 +249,7 @@ double cb_mann_whitney(const double *a, int na, const double *b, int nb, double 
  * is 0 when even [d_(1), d_(M)] falls short of conf. */
 static int moses_k(const double *a, int na, const double *b, int nb, double conf, double *cover) {
   double ra, ties, alpha = 1 - conf;
+  *cover = 0;
   if (!rank_sum(a, na, b, nb, &ra, &ties)) return 0;
   int m = na * nb;
   if (ties == 0 && na <= CB_MW_EXACT_MAX && nb <= CB_MW_EXACT_MAX) {
