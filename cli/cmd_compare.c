@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 static void usage(FILE *f) {
-  fputs("usage: convbench compare A B [--a BACKEND --b BACKEND] [--alpha P] [--any-threads]\n"
-        "                        [--db PATH] [--format table|csv|md|json]\n"
+  fputs("usage: convbench compare A B [--a BACKEND --b BACKEND] [--alpha P] [--layers]\n"
+        "                        [--any-threads] [--db PATH] [--format table|csv|md|json]\n"
         "       convbench compare [A] --a BACKEND --b BACKEND ...\n"
         "\n"
         "Puts two sets of benchmark results side by side: per net (or .shapes entry),\n"
@@ -52,6 +52,8 @@ static void usage(FILE *f) {
         "  --alpha P     significance level of the test, 0 < P < 0.5 (default 0.05);\n"
         "                the intervals are at level 1 - P\n"
         "  --db PATH     the database run ids refer to (default ./results.db)\n"
+        "  --layers      also every layer of each whole net, matched by name (fwd and\n"
+        "                bwd; not counted in the geometric means)\n"
         "  --any-threads match results whatever their thread counts (machine against\n"
         "                machine); each side's latest result per net, backend, batch\n"
         "  --format F    table (default), csv, md (a Markdown table) or json; csv, md\n"
@@ -236,7 +238,7 @@ static void print_text(cmp_format fmt, const cb_cmp_row *r, int n, double conf, 
 }
 
 static void print_csv(const cb_cmp_row *r, int n) {
-  puts("net,entry,backend_a,backend_b,batch,threads_a,threads_b,pass,a_median_ms,a_ci_lo,"
+  puts("net,entry,layer,backend_a,backend_b,batch,threads_a,threads_b,pass,a_median_ms,a_ci_lo,"
        "a_ci_hi,a_samples,b_median_ms,b_ci_lo,b_ci_hi,b_samples,ratio,ratio_ci_lo,ratio_ci_hi,"
        "p_value,verdict");
   for (int i = 0; i < n; i++)
@@ -245,9 +247,10 @@ static void print_csv(const cb_cmp_row *r, int n) {
       if (isnan(t->median[0]) && isnan(t->median[1])) continue;
       char v[64];
       verdict(v, sizeof v, t);
-      printf("%s,%s,%s,%s,%lld,%d,%d,%s,", r[i].net, r[i].entry, r[i].backend[0], r[i].backend[1],
-             (long long)r[i].batch, r[i].threads[0], r[i].threads[1],
-             cb_cmp_pass_name((cb_cmp_pass)p));
+      printf("%s,%s,", r[i].net, r[i].entry);
+      if (r[i].layer >= 0) printf("%d", r[i].layer);
+      printf(",%s,%s,%lld,%d,%d,%s,", r[i].backend[0], r[i].backend[1], (long long)r[i].batch,
+             r[i].threads[0], r[i].threads[1], cb_cmp_pass_name((cb_cmp_pass)p));
       for (int k = 0; k < 2; k++) {
         csv_num(t->median[k]);
         putchar(',');
@@ -306,6 +309,11 @@ static void print_json(const cb_cmp_row *r, int n, double alpha, const char *con
     cb_json_string(stdout, r[i].backend[0]);
     printf(", \"backend_b\": ");
     cb_json_string(stdout, r[i].backend[1]);
+    printf(", \"layer\": ");
+    if (r[i].layer >= 0)
+      printf("%d", r[i].layer);
+    else
+      printf("null");
     printf(", \"batch\": %lld, \"threads_a\": %d, \"threads_b\": %d", (long long)r[i].batch,
            r[i].threads[0], r[i].threads[1]);
     for (int p = 0; p < CB_CMP_NPASS; p++) {
@@ -363,14 +371,15 @@ static void print_summary(const cb_cmp_row *r, int n, double alpha, bool short_c
     printf("\n* fewer samples than a %d%% interval needs: the interval shown is the widest the "
            "samples give ([min, max] for a median), at a lower level\n",
            pct);
-  int matched_total = 0;
+  int matched_total = 0, nets = 0; /* nets and .shapes entries: the geometric mean's rows */
+  for (int i = 0; i < n; i++) nets += r[i].layer < 0;
   for (int p = 0; p < CB_CMP_NPASS; p++) {
     double g, lo, hi;
     int matched;
     cb_compare_geomean(r, n, (cb_cmp_pass)p, conf, &g, &lo, &hi, &matched);
     if (p == CB_CMP_TOTAL) matched_total = matched;
     if (!matched) continue;
-    printf("%s%d matched of %d; geometric mean of B/A (%s): %.3f", p ? "" : "\n", matched, n,
+    printf("%s%d matched of %d; geometric mean of B/A (%s): %.3f", p ? "" : "\n", matched, nets,
            cb_cmp_pass_name((cb_cmp_pass)p), g);
     if (isnan(lo))
       printf(" (one row: no interval)\n");
@@ -378,7 +387,7 @@ static void print_summary(const cb_cmp_row *r, int n, double alpha, bool short_c
       printf(" [%.3f, %.3f] (%d%% bootstrap over the rows)\n", lo, hi, pct);
   }
   if (!matched_total) {
-    printf("\n%d results, none on both sides: nothing to compare\n", n);
+    printf("\n%d results, none on both sides: nothing to compare\n", nets);
     return;
   }
   int count[5] = {0};
@@ -399,6 +408,9 @@ static int compare_own_option(const cli_command *c, int ch, const char *arg, voi
   switch (ch) {
   case 'a': /* --any-threads */
     o->cmp.any_threads = true;
+    return CLI_OK;
+  case 'l': /* --layers */
+    o->cmp.layers = true;
     return CLI_OK;
   case 'A':
   case 'B':
@@ -440,11 +452,9 @@ static int open_sides(const cli_args *o, const char *const args[2], cb_db *db[2]
 
 static int compare_main(int argc, char **argv) {
   static const char *const formats[] = {"table", "csv", "md", "json", NULL}; /* cmp_format */
-  static const cli_option own[] = {{"any-threads", false, 'a'},
-                                   {"a", true, 'A'},
-                                   {"b", true, 'B'},
-                                   {"alpha", true, 'p'},
-                                   {NULL, false, 0}};
+  static const cli_option own[] = {
+      {"any-threads", false, 'a'}, {"a", true, 'A'},       {"b", true, 'B'},
+      {"alpha", true, 'p'},        {"layers", false, 'l'}, {NULL, false, 0}};
   compare_opts co = {.cmp = {.any_threads = false, .alpha = 0.05}};
   const cli_options spec = {.cmd = &cli_compare,
                             .common = CLI_OPT_DB | CLI_OPT_FORMAT,

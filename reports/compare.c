@@ -28,6 +28,7 @@ const char *cb_cmp_pass_name(cb_cmp_pass p) {
 
 static int cmp_key(const side_row *x, const side_row *y) {
   int c = strcmp(x->r.net, y->r.net);
+  if (!c) c = (x->r.layer >= 0) - (y->r.layer >= 0);
   if (!c) c = strcmp(x->r.entry, y->r.entry);
   if (!c) c = strcmp(x->key_backend, y->key_backend);
   if (!c) c = (x->r.batch > y->r.batch) - (x->r.batch < y->r.batch);
@@ -38,6 +39,8 @@ static int cmp_key(const side_row *x, const side_row *y) {
 static int cmp_rows(const void *a, const void *b) {
   const cb_cmp_row *x = a, *y = b;
   int c = strcmp(x->net, y->net);
+  /* A net's row, then its layers in order, by index. */
+  if (!c) c = (x->layer > y->layer) - (x->layer < y->layer);
   if (!c) c = strcmp(x->entry, y->entry);
   if (!c)
     c = strcmp(x->backend[0][0] ? x->backend[0] : x->backend[1],
@@ -91,43 +94,50 @@ static cb_status side_info(sqlite3 *h, const cb_cmp_side *s, cb_cmp_info *info) 
   return CB_OK;
 }
 
-/* Reads one row's stored samples (columns 8..10: total, fwd, bwd) into r. */
-static cb_status read_samples(sqlite3_stmt *st, int64_t id, side_row *r) {
+/* Reads one row's stored samples (columns 8..10: fwd, bwd, total) into r;
+ * id is its row in table, for the message. */
+static cb_status read_samples(sqlite3_stmt *st, const char *table, int64_t id, side_row *r) {
   static const int col[CB_CMP_NPASS] = {10, 8, 9}; /* cb_cmp_pass order */
   for (int p = 0; p < CB_CMP_NPASS; p++) {
     cb_status s = cb_db_samples_parse(rp_col_text(st, col[p]), &r->s[p], &r->n[p]);
     if (s != CB_OK) {
       side_row_free(r);
-      return cb_error_wrap(s, "net_results row %lld, %s_samples_ms: ", (long long)id,
+      return cb_error_wrap(s, "%s row %lld, %s_samples_ms: ", table, (long long)id,
                            cb_cmp_pass_name((cb_cmp_pass)p));
     }
   }
   return CB_OK;
 }
 
-/* The latest result per key of one side, as rows with only side k set. */
-static cb_status side_rows(const cb_cmp_side *s, int k, bool any_threads, bool match_backend,
-                           side_row **out, int *n, int *read) {
+/* The results of one side: net_results rows (a net or a .shapes entry),
+ * then, with layers, the layer_results rows of whole nets; the same
+ * columns either way, so one loop reads both. */
+static const char *const side_sql[2] = {
+    "SELECT n.net, CASE n.single_layer WHEN 1 THEN (SELECT name FROM layer_results l"
+    " WHERE l.net_result_id = n.id ORDER BY idx LIMIT 1) ELSE '' END, n.backend, n.batch,"
+    " n.threads, n.fwd_median_ms, n.bwd_median_ms, n.total_median_ms, n.fwd_samples_ms,"
+    " n.bwd_samples_ms, n.total_samples_ms, n.id, -1 FROM net_results n"
+    " WHERE (?1 = 0 OR n.run_id = ?1) AND (?2 IS NULL OR n.backend = ?2) ORDER BY n.id",
+    "SELECT n.net, l.name, n.backend, n.batch, n.threads, l.fwd_median_ms, l.bwd_median_ms,"
+    " NULL, l.fwd_samples_ms, l.bwd_samples_ms, NULL, l.id, l.idx FROM layer_results l"
+    " JOIN net_results n ON n.id = l.net_result_id WHERE n.single_layer = 0"
+    " AND (?1 = 0 OR n.run_id = ?1) AND (?2 IS NULL OR n.backend = ?2) ORDER BY n.id, l.idx",
+};
+
+/* Appends (or, for a key already there, replaces: rows come by id, so the
+ * latest wins) the rows of query q to *rows. */
+static cb_status side_query(const cb_cmp_side *s, int q, int k, bool any_threads,
+                            bool match_backend, side_row **rows, int *nrows, int *read) {
   sqlite3 *h = cb_db_handle(s->db);
   sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(h,
-                         "SELECT n.net, CASE n.single_layer WHEN 1 THEN (SELECT name FROM"
-                         " layer_results l WHERE l.net_result_id = n.id ORDER BY idx LIMIT 1)"
-                         " ELSE '' END, n.backend, n.batch, n.threads, n.fwd_median_ms,"
-                         " n.bwd_median_ms, n.total_median_ms, n.fwd_samples_ms,"
-                         " n.bwd_samples_ms, n.total_samples_ms, n.id FROM net_results n"
-                         " WHERE (?1 = 0 OR n.run_id = ?1) AND (?2 IS NULL OR n.backend = ?2)"
-                         " ORDER BY n.id",
-                         -1, &st, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(h, side_sql[q], -1, &st, NULL) != SQLITE_OK)
     return cb_error(CB_ERR_DB, "compare: %s", sqlite3_errmsg(h));
   sqlite3_bind_int64(st, 1, s->run_id);
   if (s->backend)
     sqlite3_bind_text(st, 2, s->backend, -1, SQLITE_STATIC);
   else
     sqlite3_bind_null(st, 2);
-  side_row *rows = NULL;
-  int nrows = 0, rc;
-  *read = 0;
+  int rc;
   cb_status ret = CB_OK;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     side_row r;
@@ -139,32 +149,46 @@ static cb_status side_rows(const cb_cmp_side *s, int k, bool any_threads, bool m
     r.r.batch = sqlite3_column_int64(st, 3);
     r.r.threads[k] = sqlite3_column_int(st, 4);
     r.r.threads_key = any_threads ? 0 : r.r.threads[k];
+    r.r.layer = sqlite3_column_int(st, 12);
     for (int p = 0; p < CB_CMP_NPASS; p++) r.r.pass[p].median[0] = r.r.pass[p].median[1] = NAN;
     r.r.pass[CB_CMP_FWD].median[k] = rp_col_num(st, 5);
     r.r.pass[CB_CMP_BWD].median[k] = rp_col_num(st, 6);
     r.r.pass[CB_CMP_TOTAL].median[k] = rp_col_num(st, 7);
-    ret = read_samples(st, sqlite3_column_int64(st, 11), &r);
+    ret = read_samples(st, q ? "layer_results" : "net_results", sqlite3_column_int64(st, 11), &r);
     if (ret != CB_OK) break;
     (*read)++;
     int i = 0;
-    while (i < nrows && cmp_key(&rows[i], &r) != 0) i++;
-    if (i == nrows) {
-      side_row *g = realloc(rows, (size_t)(nrows + 1) * sizeof *g);
+    while (i < *nrows && cmp_key(&(*rows)[i], &r) != 0) i++;
+    if (i == *nrows) {
+      side_row *g = realloc(*rows, (size_t)(*nrows + 1) * sizeof *g);
       if (!g) {
         side_row_free(&r);
         ret = cb_error(CB_ERR_NOMEM, "compare: out of memory");
         break;
       }
-      rows = g;
-      nrows++;
+      *rows = g;
+      (*nrows)++;
     } else {
-      side_row_free(&rows[i]);
+      side_row_free(&(*rows)[i]);
     }
-    rows[i] = r; /* by id: the latest wins */
+    (*rows)[i] = r;
   }
   if (ret == CB_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
     ret = cb_error(CB_ERR_DB, "compare: %s", sqlite3_errmsg(h));
   sqlite3_finalize(st);
+  return ret;
+}
+
+/* The latest result per key of one side, as rows with only side k set;
+ * *read counts the rows read (net results and layers). */
+static cb_status side_rows(const cb_cmp_side *s, int k, const cb_cmp_opts *o, bool match_backend,
+                           side_row **out, int *n, int *read) {
+  side_row *rows = NULL;
+  int nrows = 0;
+  *read = 0;
+  cb_status ret = CB_OK;
+  for (int q = 0; q < (o && o->layers ? 2 : 1) && ret == CB_OK; q++)
+    ret = side_query(s, q, k, o && o->any_threads, match_backend, &rows, &nrows, read);
   if (ret != CB_OK) {
     side_rows_free(rows, nrows);
     return ret;
@@ -219,8 +243,7 @@ cb_status cb_compare_results(const cb_cmp_side *a, const cb_cmp_side *b, const c
   cb_status s = CB_OK;
   for (int k = 0; k < 2 && s == CB_OK; k++) {
     s = side_info(cb_db_handle(side[k]->db), side[k], &info[k]);
-    if (s == CB_OK)
-      s = side_rows(side[k], k, o && o->any_threads, match_backend, &r[k], &n[k], &info[k].results);
+    if (s == CB_OK) s = side_rows(side[k], k, o, match_backend, &r[k], &n[k], &info[k].results);
     if (s != CB_OK) cb_error_wrap(s, "%s: ", k == 0 ? "A" : "B");
   }
   side_row *m = s == CB_OK ? calloc((size_t)n[0] + (size_t)n[1] + 1, sizeof *m) : NULL;
@@ -280,7 +303,8 @@ void cb_compare_geomean(const cb_cmp_row *rows, int n, cb_cmp_pass p, double con
   if (!r) return;
   for (int i = 0; i < n; i++) {
     const cb_cmp_stat *t = &rows[i].pass[p];
-    if (t->median[0] > 0 && t->median[1] > 0) r[(*matched)++] = t->median[1] / t->median[0];
+    if (rows[i].layer < 0 && t->median[0] > 0 && t->median[1] > 0)
+      r[(*matched)++] = t->median[1] / t->median[0];
   }
   if (*matched) *g = cb_geomean_ci(r, *matched, conf, lo, hi);
   free(r);

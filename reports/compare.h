@@ -14,7 +14,9 @@
  * distribution-free interval (cb_median_ci), the ratio of the medians B/A
  * with the Moses interval (cb_ratio_ci), and the Mann-Whitney test
  * (cb_mann_whitney) on the *_samples_ms columns. Rows recorded before
- * samples were kept, or with fewer than CB_CMP_MIN_SAMPLES, get no test. */
+ * samples were kept, or with fewer than CB_CMP_MIN_SAMPLES, get no test.
+ * With layers, each layer of a whole net is a row too, matched by name
+ * (forward and backward; a layer has no total of its own). */
 #ifndef CB_COMPARE_H
 #define CB_COMPARE_H
 
@@ -28,6 +30,7 @@ typedef struct cb_cmp_side {
 
 typedef struct cb_cmp_opts {
   bool any_threads; /* match results whatever their thread counts */
+  bool layers;      /* also every layer of each whole net (rows with layer >= 0) */
   double alpha;     /* significance level, and 1 - alpha the intervals' level; 0: 0.05 */
 } cb_cmp_opts;
 
@@ -62,8 +65,9 @@ typedef struct cb_cmp_stat {
 
 /* One matched (or one-sided) result. */
 typedef struct cb_cmp_row {
-  char net[96], entry[96];
-  char backend[2][64]; /* each side's backend; "" on the side that lacks it */
+  char net[96], entry[96]; /* entry: a .shapes entry's or (layer >= 0) a net layer's name */
+  int layer;               /* the layer's index in its net; -1 for a net or .shapes entry */
+  char backend[2][64];     /* each side's backend; "" on the side that lacks it */
   int64_t batch;
   int threads_key; /* the thread count matched on; 0 with any_threads */
   int threads[2];  /* 0 on the side that lacks it */
@@ -91,9 +95,9 @@ cb_status cb_compare_results(const cb_cmp_side *a, const cb_cmp_side *b, const c
                              cb_cmp_row **rows, int *nrows, cb_cmp_info info[2]);
 
 /* The geometric mean of B/A (the ratios of the medians) over the rows
- * matched in pass p, with a percentile bootstrap interval over those rows
- * at level conf (cb_geomean_ci): *matched rows; *g, *lo, *hi NAN when
- * none (lo, hi also when one). */
+ * (nets and .shapes entries, not the layers of nets) matched in pass p, with a percentile bootstrap
+ * interval over those rows at level conf (cb_geomean_ci): *matched rows; *g, *lo, *hi NAN when none
+ * (lo, hi also when one). */
 void cb_compare_geomean(const cb_cmp_row *rows, int n, cb_cmp_pass p, double conf, double *g,
                         double *lo, double *hi, int *matched);
 

@@ -8,6 +8,7 @@
 #   run 3 (peer):  lenet pytorch ~ 2 D
 #   run 4 (bench): lenet onednn with no samples (a row from before they were kept)
 #   run 5 (bench): lenet onednn with 2 samples
+#   layers conv1 (alike) and fc1 (2x in pytorch) of run 1's onednn and run 3's pytorch
 # Then two tiny real bench runs, to see bench store what compare reads.
 #   test_compare.sh PATH/TO/convbench REPO_ROOT
 source "$(dirname "$0")/lib.sh"
@@ -54,6 +55,17 @@ for run, backend, (fwd, bwd, total), keep in rows:
           " %r, %d, %r, %d, %r, %d, 1e6, 2e6, '2026-01-01', %s, %s, %s);" %
           (run, backend, n, median(fwd), n, median(bwd), n, median(total), n,
            text(fwd if keep else []), text(bwd if keep else []), text(total if keep else [])))
+# Layers of run 1's onednn net (id 1) and run 3's pytorch net (id 4): conv1
+# alike on both, fc1 twice as slow in pytorch.
+for net_id, seed, fc_scale in ((1, 11, 1.0), (4, 12, 2.0)):
+    for idx, name, scale in ((0, "conv1", 0.5), (1, "fc1", 0.2 * fc_scale)):
+        fwd, bwd, _ = draws(seed * 10 + idx, scale)
+        print("INSERT INTO layer_results (net_result_id, idx, name, kind, fallback,"
+              " fwd_median_ms, fwd_samples, bwd_median_ms, bwd_samples, bwd_data_samples,"
+              " bwd_filter_samples, fwd_samples_ms, bwd_samples_ms, fwd_flops, bwd_flops)"
+              " VALUES (%d, %d, '%s',"
+              " 'conv', 0, %r, 15, %r, 15, 0, 0, %s, %s, 1e6, 2e6);" %
+              (net_id, idx, name, median(fwd), median(bwd), text(fwd), text(bwd)))
 EOF
 sqlite3 -bail fx.db <fixture.sql || fail "loading the fixture"
 
@@ -92,7 +104,7 @@ json_check out "1.8 < r['total']['ratio'] < 2.2 and r['total']['ratio_ci'][0] < 
 json_check out "1.8 < j['geomean']['total']['ratio'] < 2.2 and j['geomean']['total']['rows'] == 1"
 # The other way round, B faster; one run against itself (two backends of run 1).
 run 0 compare 3 1 --db fx.db --a pytorch --b onednn --format csv
-has out "lenet,,pytorch,onednn,2,2,2,total,"
+has out "lenet,,,pytorch,onednn,2,2,2,total,"
 has out ",B faster (-"
 run 0 compare 1 --db fx.db --a onednn --b ref
 has out "onednn/ref"
@@ -104,6 +116,17 @@ run 0 compare --db fx.db --a ref --b pytorch --format json
 json_check out "r['total']['verdict'] == 'no significant difference'"
 run 0 compare --db fx.db --a onednn --b pytorch
 has out "no test: 2 samples"
+
+# --layers: each layer of the nets too, matched by name, not in the geometric mean.
+run 0 compare 1 3 --db fx.db --a onednn --b pytorch --layers --format json
+json_check out "[x['layer'] for x in j['rows']] == [None, 0, 1] and j['rows'][1]['entry'] == 'conv1'"
+json_check out "j['rows'][1]['fwd']['verdict'] == 'no significant difference' and j['rows'][1]['total']['verdict'] == '-'"
+json_check out "j['rows'][2]['fwd']['verdict'].startswith('B slower') and 1.8 < j['rows'][2]['fwd']['ratio'] < 2.2 and j['rows'][2]['fwd']['ratio_ci'][0] > 1.5"
+json_check out "j['geomean']['total']['rows'] == 1 and j['geomean']['fwd']['rows'] == 1"
+run 0 compare 1 3 --db fx.db --a onednn --b pytorch --layers
+has out "conv1"
+has out "fc1"
+has out "1 matched of 1; geometric mean of B/A (total): 2.026"
 
 # ---- no test: rows without samples, too few samples --------------------------------
 run 0 compare 1 4 --db fx.db --a onednn --b onednn

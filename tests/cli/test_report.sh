@@ -180,9 +180,9 @@ has out "A: run 1 in fx.db (bench"
 has out "1 matched of 3; geometric mean of B/A (total): 2.000"
 run 0 compare 1 9 --db fx.db --format csv
 # The fixture's rows predate stored samples: ratios, but no test.
-has out "fixnet,,openblas,openblas,4,2,2,total,40,,,0,80,,,0,2,,,,no test: no samples"
-has out "fixnet,,openblas,openblas,4,2,2,bwd,30,,,0,60,,,0,2,,,,no test: no samples"
-has out "fixnet,,onednn,,4,2,0,total,20,,,0,,,,0,,,,,only A"
+has out "fixnet,,,openblas,openblas,4,2,2,total,40,,,0,80,,,0,2,,,,no test: no samples"
+has out "fixnet,,,openblas,openblas,4,2,2,bwd,30,,,0,60,,,0,2,,,,no test: no samples"
+has out "fixnet,,,onednn,,4,2,0,total,20,,,0,,,,0,,,,,only A"
 cp fx.db fx2.db
 sqlite3 fx2.db "UPDATE net_results SET total_median_ms = total_median_ms * 2"
 run 0 compare fx.db fx2.db --format md
