@@ -26,7 +26,9 @@ static void usage(FILE *f) {
         "and Google Benchmark's compare.py do. The verdict is 'B slower' or 'B faster'\n"
         "when p < alpha, else 'no significant difference'; 'no test: N samples' when a\n"
         "side has fewer than 3 samples (rows recorded before samples were kept have\n"
-        "none). Results on one side only are listed with '-'.\n"
+        "none). Results on one side only are listed with '-'. Two runs at different\n"
+        "times can differ because the machine did (load, clock): backends timed in\n"
+        "one run (bench --backend X,Y interleaves them) compare like with like.\n"
         "\n"
         "A and B are each a run id (in --db) or the path of a database (its latest\n"
         "result of every net, backend and batch). With --a and --b, side A is only\n"
@@ -367,7 +369,7 @@ static void print_json(const cb_cmp_row *r, int n, double alpha, const char *con
 
 /* The closing lines of the table and md formats: the geometric means and
  * a count of the verdicts. */
-static void print_summary(const cb_cmp_row *r, int n, double alpha, bool short_ci) {
+static void print_summary(const cb_cmp_row *r, int n, double alpha, bool short_ci, bool one_run) {
   double conf = 1 - alpha;
   int pct = (int)lround(conf * 100);
   if (short_ci)
@@ -402,6 +404,15 @@ static void print_summary(const cb_cmp_row *r, int n, double alpha, bool short_c
          "difference, %d no test\n",
          alpha, count[CB_CMP_SLOWER], count[CB_CMP_FASTER], count[CB_CMP_SAME],
          count[CB_CMP_NO_TEST]);
+  /* The test takes each side's samples as they are: two runs at different
+   * times on a shared machine can differ by tens of percent with tight
+   * samples on both sides (load, clock), and the test rightly calls that
+   * significant. Only one interleaved run puts both sides under the same
+   * conditions. */
+  if (!one_run && (count[CB_CMP_SLOWER] || count[CB_CMP_FASTER]))
+    printf("note: A and B ran at different times: a significant difference may be the machine's "
+           "(load, clock) as well as the code's; time both in one run (bench --backend X,Y "
+           "interleaves them) to tell\n");
 }
 
 /* ---- the command --------------------------------------------------------------- */
@@ -514,7 +525,7 @@ static int compare_main(int argc, char **argv) {
       print_json(rows, n, co.cmp.alpha, args, info, run, co.backend);
     } else {
       print_text(fmt, rows, n, conf, &short_ci);
-      print_summary(rows, n, co.cmp.alpha, short_ci);
+      print_summary(rows, n, co.cmp.alpha, short_ci, db[0] == db[1] && run[0] && run[0] == run[1]);
     }
   }
   free(rows);

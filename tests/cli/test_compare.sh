@@ -96,6 +96,7 @@ run 0 compare 1 3 --db fx.db --a onednn --b pytorch
 has out "B: run 3 in fx.db, backend pytorch (peer"
 has out "onednn/pytorch"
 has out "B slower (+"
+has out "note: A and B ran at different times"
 has out "alpha 0.05: 3 B slower, 0 B faster, 0 no significant difference, 0 no test"
 run 0 compare 1 3 --db fx.db --a onednn --b pytorch --format json
 json_check out "len(j['rows']) == 1 and j['rows'][0]['backend_b'] == 'pytorch'"
@@ -109,6 +110,7 @@ has out ",B faster (-"
 run 0 compare 1 --db fx.db --a onednn --b ref
 has out "onednn/ref"
 has out "B slower (+"
+lacks out "note: A and B ran at different times"
 # The database alone (the latest result of each backend): ref (2 D, run 1)
 # against pytorch (2 D, run 3) are alike; onednn's latest is run 5's, of 2
 # samples.
