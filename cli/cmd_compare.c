@@ -42,8 +42,8 @@ static void usage(FILE *f) {
         "exactly when the verdict is significant. With too few samples for the level\n"
         "(fewer than 6 for a median at 95%) the widest interval the samples give is\n"
         "shown, marked '*', and the footnote says so. The geometric mean of B/A over\n"
-        "the matched nets and entries (last lines, per pass) has a percentile\n"
-        "bootstrap interval over those rows (2000 resamples, fixed seed).\n"
+        "the matched nets and entries (last lines, per pass) has a t-interval on the\n"
+        "log ratios: how the ratios spread across those rows (wide with few rows).\n"
         "\n"
         "  convbench compare 3 7                      run 3 against run 7 of results.db\n"
         "  convbench compare old.db new.db            machine against machine\n"
@@ -389,7 +389,7 @@ static void print_summary(const cb_cmp_row *r, int n, double alpha, bool short_c
     if (isnan(lo))
       printf(" (one row: no interval)\n");
     else
-      printf(" [%.3f, %.3f] (%d%% bootstrap over the rows)\n", lo, hi, pct);
+      printf(" [%.3f, %.3f] (%d%% t-interval over the rows)\n", lo, hi, pct);
   }
   if (!matched_total) {
     printf("\n%d results, none on both sides: nothing to compare\n", nets);

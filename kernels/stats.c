@@ -3,7 +3,6 @@
 #include "stats.h"
 
 #include <math.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -305,12 +304,35 @@ double cb_ratio_ci(const double *a, int na, const double *b, int nb, double conf
   return cover;
 }
 
-/* splitmix64: a small, well-mixed generator for the bootstrap. */
-static uint64_t splitmix64(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
+/* P(0 < T < x) for Student's t with df degrees of freedom, x >= 0:
+ * Simpson's rule on the density, which is smooth and, for df >= 1, at
+ * most 1/pi; 4000 panels keep the error far below what an interval's
+ * third digit shows, even for df = 1 at x = 600. */
+static double t_half_cdf(double x, int df) {
+  enum { PANELS = 4000 };
+  double nu = df,
+         c = exp(lgamma((nu + 1) / 2) - lgamma(nu / 2)) / sqrt(nu * 3.14159265358979323846);
+  double h = x / PANELS, sum = 0;
+  for (int i = 0; i <= PANELS; i++) {
+    double t = i * h, f = c * pow(1 + t * t / nu, -(nu + 1) / 2);
+    sum += f * (i == 0 || i == PANELS ? 1 : i % 2 ? 4 : 2);
+  }
+  return sum * h / 3;
+}
+
+double cb_t_quantile(double p, int df) {
+  if (df < 1 || !(p > 0 && p < 1)) return NAN;
+  if (p < 0.5) return -cb_t_quantile(1 - p, df);
+  double target = p - 0.5, lo = 0, hi = 1;
+  while (t_half_cdf(hi, df) < target && hi < 1e6) lo = hi, hi *= 2;
+  for (int i = 0; i < 60 && hi - lo > 1e-10 * hi; i++) {
+    double mid = 0.5 * (lo + hi);
+    if (t_half_cdf(mid, df) < target)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return 0.5 * (lo + hi);
 }
 
 double cb_geomean_ci(const double *r, int n, double conf, double *lo, double *hi) {
@@ -321,21 +343,11 @@ double cb_geomean_ci(const double *r, int n, double conf, double *lo, double *hi
     if (!(r[i] > 0)) return NAN;
     sum += log(r[i]);
   }
-  double g = exp(sum / n);
-  if (n < 2) return g;
-  enum { RESAMPLES = 2000 };
-  double *means = malloc(RESAMPLES * sizeof *means);
-  if (!means) return g;
-  /* A fixed seed: the same rows always print the same interval. */
-  uint64_t seed = 0x636f6d70617265ull; /* "compare" */
-  for (int b = 0; b < RESAMPLES; b++) {
-    double s = 0;
-    for (int i = 0; i < n; i++) s += log(r[splitmix64(&seed) % (uint64_t)n]);
-    means[b] = s / n;
-  }
-  double alpha = 1 - conf;
-  *lo = exp(cb_quantile(means, RESAMPLES, alpha / 2));
-  *hi = exp(cb_quantile(means, RESAMPLES, 1 - alpha / 2));
-  free(means);
-  return g;
+  double mean = sum / n, ss = 0;
+  if (n < 2) return exp(mean);
+  for (int i = 0; i < n; i++) ss += (log(r[i]) - mean) * (log(r[i]) - mean);
+  double half = cb_t_quantile(1 - (1 - conf) / 2, n - 1) * sqrt(ss / (n - 1) / n);
+  *lo = exp(mean - half);
+  *hi = exp(mean + half);
+  return exp(mean);
 }

@@ -50,11 +50,10 @@ const char *cb_noise_name(cb_noise_level l);
 
 /* ---- comparing two series (convbench compare) ---------------------------------
  *
- * Distribution-free throughout: timings on a shared machine are skewed
- * (preemption only ever adds time) and often bimodal, so nothing here
- * assumes normality, and nothing is random except the row bootstrap of
- * cb_geomean_ci, whose seed is fixed so that the same data always prints
- * the same interval. */
+ * Distribution-free for the samples of one result: timings on a shared
+ * machine are skewed (preemption only ever adds time) and often bimodal,
+ * so no test or interval of a series assumes normality. Nothing is
+ * random: the same data always prints the same figures. */
 
 /* Two-sided standard normal quantile: x with P(Z <= x) = p, 0 < p < 1. */
 double cb_normal_quantile(double p);
@@ -93,9 +92,16 @@ double cb_mann_whitney(const double *a, int na, const double *b, int nb, double 
 double cb_ratio_ci(const double *a, int na, const double *b, int nb, double conf, double *est,
                    double *lo, double *hi);
 
-/* The geometric mean of n positive ratios and a percentile bootstrap
- * interval of it over the ratios (2000 resamples, a fixed seed): the
- * spread of the ratios across rows, not the noise within each row.
+/* The p-quantile of Student's t with df >= 1 degrees of freedom (NAN
+ * outside 0 < p < 1 or for df < 1). */
+double cb_t_quantile(double p, int df);
+
+/* The geometric mean of n positive ratios and a t-interval of it at level
+ * conf: exp(mean +- t(n-1) s / sqrt n) over the log ratios. It measures
+ * how the ratios spread across rows (nets, entries), not the noise within
+ * a row. A t-interval rather than a bootstrap over rows because compare
+ * often has 2 to 5 rows, where a percentile bootstrap is far too narrow
+ * (two rows give three possible means) and t's heavy tails are honest.
  * *lo and *hi are NAN when n < 2. Returns the geometric mean (NAN when
  * n < 1 or a ratio is <= 0). */
 double cb_geomean_ci(const double *r, int n, double conf, double *lo, double *hi);

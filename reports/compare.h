@@ -95,9 +95,9 @@ cb_status cb_compare_results(const cb_cmp_side *a, const cb_cmp_side *b, const c
                              cb_cmp_row **rows, int *nrows, cb_cmp_info info[2]);
 
 /* The geometric mean of B/A (the ratios of the medians) over the rows
- * (nets and .shapes entries, not the layers of nets) matched in pass p, with a percentile bootstrap
- * interval over those rows at level conf (cb_geomean_ci): *matched rows; *g, *lo, *hi NAN when none
- * (lo, hi also when one). */
+ * (nets and .shapes entries, not the layers of nets) matched in pass p,
+ * with a t-interval on the log ratios at level conf (cb_geomean_ci):
+ * *matched rows; *g, *lo, *hi NAN when none (lo, hi also when one). */
 void cb_compare_geomean(const cb_cmp_row *rows, int n, cb_cmp_pass p, double conf, double *g,
                         double *lo, double *hi, int *matched);
 

@@ -2,8 +2,8 @@
  * the Mann-Whitney p-value against values worked by hand (the formula of
  * scipy.stats.mannwhitneyu, method "asymptotic", and the exact null
  * distribution for small samples), the order-statistic interval of the
- * median, the Moses interval of a ratio and the bootstrap interval of a
- * geometric mean, each on known data and, for coverage, on simulated
+ * median, the Moses interval of a ratio, Student's t and the t-interval
+ * of a geometric mean, each on known data and, for coverage, on simulated
  * skewed data (a fixed generator, so the test is deterministic). */
 #include "cb_test.h"
 #include "stats.h"
@@ -164,18 +164,37 @@ static void test_ratio_ci(void) {
   CHECK_EQ_INT(agree, trials);
 }
 
+static void test_t_quantile(void) {
+  /* Table values of Student's t. */
+  CHECK_NEAR(cb_t_quantile(0.975, 1), 12.7062047, 1e-5);
+  CHECK_NEAR(cb_t_quantile(0.975, 4), 2.7764451, 1e-6);
+  CHECK_NEAR(cb_t_quantile(0.975, 7), 2.3646243, 1e-6);
+  CHECK_NEAR(cb_t_quantile(0.995, 2), 9.9248432, 1e-5);
+  CHECK_NEAR(cb_t_quantile(0.975, 1000), 1.9623391, 1e-6);
+  CHECK_NEAR(cb_t_quantile(0.025, 4), -2.7764451, 1e-6);
+  CHECK(isnan(cb_t_quantile(0.975, 0)) && isnan(cb_t_quantile(1, 3)));
+}
+
 static void test_geomean_ci(void) {
   double r[] = {2, 2, 2}, lo, hi;
   CHECK_NEAR(cb_geomean_ci(r, 3, 0.95, &lo, &hi), 2, 1e-12);
   CHECK_NEAR(lo, 2, 1e-12);
   CHECK_NEAR(hi, 2, 1e-12);
+  /* Logs 0 and ln 4, four each: mean ln 2, s = ln 4 / 2 * sqrt(8/7), so
+   * the interval is 2 exp(+-t(7) s / sqrt 8) with t(7) = 2.3646243. */
   double s[] = {1, 4, 1, 4, 1, 4, 1, 4};
+  double half = 2.3646243 * log(4.0) / 2 * sqrt(8.0 / 7) / sqrt(8.0);
   CHECK_NEAR(cb_geomean_ci(s, 8, 0.95, &lo, &hi), 2, 1e-12);
-  CHECK(lo > 1 && lo < 2 && hi > 2 && hi < 4);
-  /* Deterministic: the same rows, the same interval. */
-  double lo2, hi2;
-  cb_geomean_ci(s, 8, 0.95, &lo2, &hi2);
-  CHECK(lo == lo2 && hi == hi2);
+  CHECK_NEAR(lo, 2 * exp(-half), 1e-6);
+  CHECK_NEAR(hi, 2 * exp(half), 1e-6);
+  /* Two rows: t(1) = 12.706 makes the interval wide, as two rows deserve
+   * (a percentile bootstrap would say [1.9, 2.1]): half-width in logs is
+   * t |ln 2.1 - ln 1.9| / 2. */
+  double two[] = {1.9, 2.1}, g2 = sqrt(1.9 * 2.1), h2 = 12.7062047 * log(2.1 / 1.9) / 2;
+  CHECK_NEAR(cb_geomean_ci(two, 2, 0.95, &lo, &hi), g2, 1e-12);
+  CHECK_NEAR(lo, g2 * exp(-h2), 1e-5);
+  CHECK_NEAR(hi, g2 * exp(h2), 1e-5);
+  CHECK(lo < 1.1 && hi > 3.5);
   CHECK_NEAR(cb_geomean_ci(s, 1, 0.95, &lo, &hi), 1, 0);
   CHECK(isnan(lo) && isnan(hi));
   CHECK(isnan(cb_geomean_ci(s, 0, 0.95, &lo, &hi)));
@@ -186,6 +205,7 @@ int main(void) {
   test_mann_whitney();
   test_median_ci();
   test_ratio_ci();
+  test_t_quantile();
   test_geomean_ci();
   return cb_test_result();
 }

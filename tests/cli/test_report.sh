@@ -187,7 +187,7 @@ cp fx.db fx2.db
 sqlite3 fx2.db "UPDATE net_results SET total_median_ms = total_median_ms * 2"
 run 0 compare fx.db fx2.db --format md
 has out "| convnet-layers | L2 | openblas | 4 | 2 | total | 6.000 | 12.000 | 2.000 | - | 0/0 | no test: no samples |"
-has out "10 matched of 10; geometric mean of B/A (total): 2.000 [2.000, 2.000] (95% bootstrap over the rows)"
+has out "10 matched of 10; geometric mean of B/A (total): 2.000 [2.000, 2.000] (95% t-interval over the rows)"
 # Machine against machine: thread counts not matched, the latest per side.
 run 0 compare 1 9 --db fx.db --any-threads --format md
 has out "| fixnet | - | openblas | 4 | 2/1 | total | 40.000 | 50.000 | 1.250 | - | 0/0 | no test: no samples |"
