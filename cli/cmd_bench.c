@@ -339,6 +339,10 @@ static cb_status record(const cli_session *s, const bench_args *a, const char *b
                            .bwd = rows[i].t.bwd,
                            .bwd_data = rows[i].t.bwd_data,
                            .bwd_filter = rows[i].t.bwd_filter,
+                           .fwd_samples = res->layers[i].fwd_samples,
+                           .bwd_samples = res->layers[i].bwd_samples,
+                           .bwd_data_samples = res->layers[i].bwd_data_samples,
+                           .bwd_filter_samples = res->layers[i].bwd_filter_samples,
                            .fwd_flops = rows[i].fwd_flops,
                            .bwd_flops = rows[i].bwd_flops};
   }
@@ -356,6 +360,9 @@ static cb_status record(const cli_session *s, const bench_args *a, const char *b
                    .fwd = res->fwd,
                    .bwd = res->bwd,
                    .total = res->total,
+                   .fwd_samples = res->fwd_samples,
+                   .bwd_samples = res->bwd_samples,
+                   .total_samples = res->total_samples,
                    .fwd_flops = res->fwd_flops,
                    .bwd_flops = res->bwd_flops};
   int64_t id;

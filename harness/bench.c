@@ -96,8 +96,9 @@ static void sub_timing(const double *v, int n, cb_timing *t) {
   cb_timing_compute(v, n, t);
 }
 
-/* Turns net's samples into r. */
-static cb_status summarise(const cb_net *net, const samples *s, cb_bench_result *r) {
+/* Turns net's samples into r; r takes the samples' block (s is left
+ * empty) when it succeeds. */
+static cb_status summarise(const cb_net *net, samples *s, cb_bench_result *r) {
   int iters = s->iters;
   r->nlayers = net->nlayers;
   r->layers = calloc((size_t)net->nlayers, sizeof *r->layers);
@@ -108,6 +109,11 @@ static cb_status summarise(const cb_net *net, const samples *s, cb_bench_result 
     cb_timing_compute(s->bwd + off, iters, &r->layers[i].bwd);
     sub_timing(s->bwd_data + off, iters, &r->layers[i].bwd_data);
     sub_timing(s->bwd_filter + off, iters, &r->layers[i].bwd_filter);
+    cb_bench_layer *rl = &r->layers[i];
+    rl->fwd_samples = s->fwd + off;
+    rl->bwd_samples = s->bwd + off;
+    rl->bwd_data_samples = rl->bwd_data.samples ? s->bwd_data + off : NULL;
+    rl->bwd_filter_samples = rl->bwd_filter.samples ? s->bwd_filter + off : NULL;
     const cb_layer *l = &net->layers[i];
     /* The net's rate counts kernel arithmetic (conv, fc), as the
      * convnet-benchmarks and DeepBench figures do. */
@@ -119,6 +125,12 @@ static cb_status summarise(const cb_net *net, const samples *s, cb_bench_result 
   cb_timing_compute(s->net_fwd, iters, &r->fwd);
   cb_timing_compute(s->net_bwd, iters, &r->bwd);
   cb_timing_compute(s->net_total, iters, &r->total);
+  r->iters = iters;
+  r->fwd_samples = s->net_fwd;
+  r->bwd_samples = s->net_bwd;
+  r->total_samples = s->net_total;
+  r->sample_block = s->fwd; /* the block's owner */
+  memset(s, 0, sizeof *s);
   return CB_OK;
 }
 
@@ -154,5 +166,6 @@ cb_status cb_bench_nets(cb_net *const *nets, int count, const cb_bench_opts *o,
 
 void cb_bench_result_free(cb_bench_result *r) {
   free(r->layers);
+  free(r->sample_block);
   memset(r, 0, sizeof *r);
 }

@@ -28,9 +28,13 @@ typedef struct cb_bench_opts {
 } cb_bench_opts;
 
 /* Per layer: statistics of forward, backward and the backward parts a
- * layer reports (sub_ms: a conv's bwd_data and bwd_filter). */
+ * layer reports (sub_ms: a conv's bwd_data and bwd_filter), and the
+ * samples they were computed from, in iteration order (the result's iters
+ * each; NULL for a part the layer never reported). The samples are kept so
+ * that they can be recorded: compare tests and bounds on them. */
 typedef struct cb_bench_layer {
   cb_timing fwd, bwd, bwd_data, bwd_filter;
+  const double *fwd_samples, *bwd_samples, *bwd_data_samples, *bwd_filter_samples;
 } cb_bench_layer;
 
 typedef struct cb_bench_result {
@@ -38,6 +42,12 @@ typedef struct cb_bench_result {
   cb_bench_layer *layers;
   cb_timing fwd, bwd, total; /* whole passes */
   double fwd_flops, bwd_flops;
+  /* Per-iteration samples of the whole passes (iters each; total[i] is
+   * fwd[i] + bwd[i], the same iteration). Every *_samples pointer of the
+   * result and its layers points into sample_block, which the result owns. */
+  int iters;
+  const double *fwd_samples, *bwd_samples, *total_samples;
+  double *sample_block;
 } cb_bench_result;
 
 /* Times count nets (the same netdef on different backends, say) in

@@ -441,7 +441,7 @@ static void test_roundtrip(const char *path) {
     return;
   }
   sqlite3 *h = cb_db_handle(db);
-  CHECK_EQ_INT(cb_db_schema_version(), 7);
+  CHECK_EQ_INT(cb_db_schema_version(), 8); /* 10 once 8 and 9 are merged */
   CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), cb_db_schema_version());
   CHECK_EQ_INT(sql_int(h, "PRAGMA foreign_keys"), 1);
   CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"),
@@ -869,6 +869,13 @@ static void test_migration(void) {
   CHECK(
       sqlite3_exec(h,
                    "ALTER TABLE layer_results DROP COLUMN impl;"
+                   "ALTER TABLE net_results DROP COLUMN fwd_samples_ms;"
+                   "ALTER TABLE net_results DROP COLUMN bwd_samples_ms;"
+                   "ALTER TABLE net_results DROP COLUMN total_samples_ms;"
+                   "ALTER TABLE layer_results DROP COLUMN fwd_samples_ms;"
+                   "ALTER TABLE layer_results DROP COLUMN bwd_samples_ms;"
+                   "ALTER TABLE layer_results DROP COLUMN bwd_data_samples_ms;"
+                   "ALTER TABLE layer_results DROP COLUMN bwd_filter_samples_ms;"
                    "DROP TABLE train_steps;"
                    "DROP TABLE train_epochs;"
                    "DROP TABLE grad_checks;"
@@ -897,7 +904,116 @@ static void test_migration(void) {
                1);
   CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM problems WHERE key = 'gemm:f32:nn:m1n1k1'"), 1);
   CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM sqlite_master WHERE name = 'peaks'"), 1);
+  CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM pragma_table_info('net_results') WHERE name LIKE "
+                          "'%_samples_ms'"),
+               3);
+  CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM pragma_table_info('layer_results') WHERE name "
+                          "LIKE '%_samples_ms'"),
+               4);
   cb_db_close(db);
+}
+
+/* Reads column col of the net_results (or layer_results) row id through
+ * cb_db_samples_parse; *n -1 when the query or the parse failed. */
+static double *stored_samples(sqlite3 *h, const char *table, const char *col, int64_t id, int *n) {
+  char sql[160];
+  snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE id = %lld", col, table, (long long)id);
+  sqlite3_stmt *s = NULL;
+  double *v = NULL;
+  *n = -1;
+  if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW &&
+      cb_db_samples_parse((const char *)sqlite3_column_text(s, 0), &v, n) != CB_OK)
+    *n = -1;
+  sqlite3_finalize(s);
+  return v;
+}
+
+/* The per-iteration samples of a net and its layers go into the
+ * *_samples_ms columns and come back through cb_db_samples_parse; bad text
+ * is refused with CB_ERR_PARSE, never read as numbers. */
+static void test_samples(void) {
+  cb_db *db = NULL;
+  CHECK_EQ_INT(cb_db_open(tmp_path("samples.db"), &db), CB_OK);
+  if (!db) return;
+  sqlite3 *h = cb_db_handle(db);
+  cb_machine m = fake_machine("cpu:Test CPU 9000:avx2:64c");
+  cb_build b = fake_build("0123abcd");
+  int64_t mid = 0, bid = 0, run = 0, id = 0;
+  CHECK_EQ_INT(cb_db_put_machine(db, &m, &mid), CB_OK);
+  CHECK_EQ_INT(cb_db_put_build(db, &b, &bid), CB_OK);
+  cb_run_rec r = {
+      .machine_id = mid, .build_id = bid, .command = "x", .kind = "bench", .threads = 2};
+  CHECK_EQ_INT(cb_db_run_begin(db, &r, &run), CB_OK);
+
+  /* 20 samples each: awkward values (a microsecond, ten seconds). */
+  double fwd[20], bwd[20], total[20];
+  for (int i = 0; i < 20; i++) {
+    fwd[i] = 13.5 + 0.001234 * i;
+    bwd[i] = i == 7 ? 10000.25 : 31 + 1e-3 * i;
+    total[i] = fwd[i] + bwd[i];
+  }
+  cb_layer_rec layers[3];
+  fake_layers(layers);
+  layers[0].fwd_samples = fwd;
+  layers[0].bwd_samples = bwd;
+  layers[0].bwd_data_samples = fwd; /* bwd_filter's left NULL: not kept */
+  cb_net_rec net = fake_net(run);
+  net.fwd_samples = fwd;
+  net.bwd_samples = bwd;
+  net.total_samples = total;
+  CHECK_EQ_INT(cb_db_put_net_result(db, &net, 3, layers, NULL, NULL, &id), CB_OK);
+
+  struct {
+    const char *table, *col;
+    const double *want;
+  } cases[] = {
+      {"net_results", "fwd_samples_ms", fwd},
+      {"net_results", "bwd_samples_ms", bwd},
+      {"net_results", "total_samples_ms", total},
+      {"layer_results", "fwd_samples_ms", fwd},
+      {"layer_results", "bwd_samples_ms", bwd},
+      {"layer_results", "bwd_data_samples_ms", fwd},
+      {"layer_results", "bwd_filter_samples_ms", NULL},
+  };
+  int64_t layer_id = sql_int(h, "SELECT id FROM layer_results WHERE name = 'conv1'");
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    int n;
+    bool is_net = cases[c].table[0] == 'n';
+    double *v = stored_samples(h, cases[c].table, cases[c].col, is_net ? id : layer_id, &n);
+    CHECK_MSG(n == (cases[c].want ? 20 : 0), "%s.%s: %d samples", cases[c].table, cases[c].col, n);
+    for (int i = 0; cases[c].want && i < n && i < 20; i++)
+      CHECK_NEAR(v[i], cases[c].want[i], 5.01e-6 * fabs(cases[c].want[i])); /* %.6g */
+    free(v);
+  }
+  /* relu1 stored no samples (none given): NULL, not "[]". */
+  CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM layer_results WHERE name = 'relu1'"
+                          " AND fwd_samples_ms IS NULL AND bwd_samples_ms IS NULL"),
+               1);
+  cb_db_close(db);
+
+  /* The parser on its own: spaces allowed, NULL and "" are none. */
+  double *v = NULL;
+  int n = -1;
+  CHECK_EQ_INT(cb_db_samples_parse(" [1, 2.5 ,3e-3]", &v, &n), CB_OK);
+  CHECK_EQ_INT(n, 3);
+  if (n == 3) CHECK(v[0] == 1 && v[1] == 2.5 && v[2] == 3e-3);
+  free(v);
+  CHECK_EQ_INT(cb_db_samples_parse("[]", &v, &n), CB_OK);
+  CHECK_EQ_INT(n, 0);
+  free(v);
+  CHECK_EQ_INT(cb_db_samples_parse(NULL, &v, &n), CB_OK);
+  CHECK(n == 0 && v == NULL);
+  CHECK_EQ_INT(cb_db_samples_parse("", &v, &n), CB_OK);
+  CHECK(n == 0 && v == NULL);
+  static const char *const bad[] = {"1,2",     "[1,,2]", "[1,2",  "[nan]",
+                                    "[1e999]", "[1 2]",  "[abc]", "{\"a\":1}"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    v = NULL;
+    n = -1;
+    CHECK_MSG(cb_db_samples_parse(bad[i], &v, &n) == CB_ERR_PARSE, "'%s' was accepted", bad[i]);
+    CHECK(v == NULL && n == 0);
+    CHECK(strstr(cb_errmsg(), "samples") != NULL);
+  }
 }
 
 int main(void) {
@@ -909,6 +1025,7 @@ int main(void) {
   const char *db = tmp_path("results.db");
   test_roundtrip(db);
   test_atomic(db);
+  test_samples();
   test_refusals();
   test_migration();
   test_permissions();

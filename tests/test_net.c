@@ -7,6 +7,7 @@
  * lines of the four convnet-benchmarks nets), convnet_benchmarks_layers.csv
  * (L1..L5), benchdnn_topologies_conv.csv (ResNet-50's convolutions). */
 #include "cb_test.h"
+#include "bench.h"
 #include "net.h"
 
 #include <stdint.h>
@@ -294,6 +295,48 @@ static void check_net_gradient(void) {
   cb_netdef_free(nd);
 }
 
+/* ---- bench keeps its samples -------------------------------------------------- */
+
+/* cb_bench_nets hands back every iteration's times, the ones its
+ * statistics came from: total is forward plus backward of the same
+ * iteration, medians recompute from the samples, and a layer part never
+ * reported (a relu's bwd_data) has none. compare tests on these. */
+static void check_bench_samples(void) {
+  cb_netdef *nd = NULL;
+  if (cb_netdef_parse("branchy.net", branchy, &nd) != CB_OK) {
+    CHECK_MSG(false, "%s", cb_errmsg());
+    return;
+  }
+  cb_net_opts o = {.threads = 1, .seed = 7};
+  cb_net *net = NULL;
+  cb_status st = cb_net_build(nd, &o, &net);
+  CHECK_MSG(st == CB_OK, "%s", cb_errmsg());
+  cb_bench_result r;
+  cb_bench_opts bo = {.iters = 5, .warmup = 0};
+  if (st == CB_OK) st = cb_bench_nets(&net, 1, &bo, &r);
+  CHECK_EQ_INT(st, CB_OK);
+  if (st == CB_OK) {
+    CHECK_EQ_INT(r.iters, 5);
+    CHECK(r.fwd_samples && r.bwd_samples && r.total_samples && r.sample_block);
+    for (int i = 0; r.total_samples && i < 5; i++)
+      CHECK_NEAR(r.total_samples[i], r.fwd_samples[i] + r.bwd_samples[i], 1e-12);
+    CHECK_NEAR(cb_median(r.total_samples, 5), r.total.median, 0);
+    CHECK_NEAR(cb_median(r.fwd_samples, 5), r.fwd.median, 0);
+    for (int l = 0; l < r.nlayers; l++) {
+      const cb_bench_layer *b = &r.layers[l];
+      CHECK(b->fwd_samples && b->bwd_samples);
+      if (b->fwd_samples) CHECK_NEAR(cb_median(b->fwd_samples, 5), b->fwd.median, 0);
+      CHECK_EQ_INT(b->bwd_data_samples != NULL, b->bwd_data.samples > 0);
+      CHECK_EQ_INT(b->bwd_filter_samples != NULL, b->bwd_filter.samples > 0);
+    }
+    CHECK(r.layers[1].bwd_data_samples == NULL); /* the relu */
+    cb_bench_result_free(&r);
+    CHECK(r.sample_block == NULL && r.layers == NULL);
+  }
+  cb_net_free(net);
+  cb_netdef_free(nd);
+}
+
 /* ---- build errors name the layer --------------------------------------------- */
 
 static void check_errors(void) {
@@ -343,6 +386,7 @@ int main(void) {
   check_layers_shapes();
   check_resnet();
   check_net_gradient();
+  check_bench_samples();
   check_errors();
   return cb_test_result();
 }

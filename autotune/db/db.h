@@ -59,6 +59,9 @@ typedef struct cb_layer_rec {
   bool fallback;                    /* some op ran on ref instead */
   const cb_problem *problem[3];     /* fwd, bwd_data, bwd_filter (or gemm x3) */
   cb_timing fwd, bwd, bwd_data, bwd_filter;
+  /* The samples behind each timing (its .samples values, in iteration
+   * order), stored as *_samples_ms; NULL stores NULL (not kept). */
+  const double *fwd_samples, *bwd_samples, *bwd_data_samples, *bwd_filter_samples;
   double fwd_flops, bwd_flops; /* per pass */
 } cb_layer_rec;
 
@@ -74,6 +77,9 @@ typedef struct cb_net_rec {
   int threads, iters, warmup;
   bool input_grad;
   cb_timing fwd, bwd, total;
+  /* As cb_layer_rec's: total_samples[i] is the sum of the same iteration's
+   * forward and backward. NULL: not kept. */
+  const double *fwd_samples, *bwd_samples, *total_samples;
   double fwd_flops, bwd_flops;
 } cb_net_rec;
 

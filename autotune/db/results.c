@@ -1,6 +1,7 @@
-/* results.c: what bench records: a net result with its layer results and
- * the device samples around it (one transaction), and the measured FMA
- * peak per machine and thread count. */
+/* results.c: what bench records: a net result with its layer results (each
+ * timing with its per-iteration samples, for compare's tests) and the
+ * device samples around it (one transaction), and the measured FMA peak
+ * per machine and thread count. */
 #include "db_internal.h"
 
 #include <math.h>
@@ -18,10 +19,12 @@ static const char net_put_sql[] =
     "INSERT INTO net_results (run_id, net, netdef, netdef_sha256, backend, single_layer,"
         " batch, threads, iters, warmup, input_grad, "
         TIMING_NAMES("fwd") TIMING_NAMES("bwd") TIMING_NAMES("total")
+        " fwd_samples_ms, bwd_samples_ms, total_samples_ms,"
         " fwd_flops, bwd_flops, created)"
         " VALUES (:run_id, :net, :netdef, :netdef_sha256, :backend, :single_layer,"
         " :batch, :threads, :iters, :warmup, :input_grad, "
         TIMING_VALS("fwd") TIMING_VALS("bwd") TIMING_VALS("total")
+        " :fwd_samples_ms, :bwd_samples_ms, :total_samples_ms,"
         " :fwd_flops, :bwd_flops, :created)";
 
 static const char layer_put_sql[] =
@@ -29,11 +32,13 @@ static const char layer_put_sql[] =
         " backend, variants, fallback, fwd_problem_id, bwd_data_problem_id,"
         " bwd_filter_problem_id, "
         TIMING_NAMES("fwd") TIMING_NAMES("bwd") TIMING_NAMES("bwd_data") TIMING_NAMES("bwd_filter")
+        " fwd_samples_ms, bwd_samples_ms, bwd_data_samples_ms, bwd_filter_samples_ms,"
         " fwd_flops, bwd_flops, impl)"
         " VALUES (:net_result_id, :idx, :name, :kind, :in_shape, :out_shape,"
         " :backend, :variants, :fallback, :fwd_problem_id, :bwd_data_problem_id,"
         " :bwd_filter_problem_id, "
         TIMING_VALS("fwd") TIMING_VALS("bwd") TIMING_VALS("bwd_data") TIMING_VALS("bwd_filter")
+        " :fwd_samples_ms, :bwd_samples_ms, :bwd_data_samples_ms, :bwd_filter_samples_ms,"
         " :fwd_flops, :bwd_flops, :impl)";
 
 static const char peak_put_sql[] =
@@ -74,6 +79,9 @@ static cb_status put_net_row(cb_db *db, const cb_net_rec *n, int64_t *id) {
   cb_bind_timing(&b, "fwd", &n->fwd);
   cb_bind_timing(&b, "bwd", &n->bwd);
   cb_bind_timing(&b, "total", &n->total);
+  cb_bind_samples(&b, ":fwd_samples_ms", n->fwd_samples, n->fwd.samples);
+  cb_bind_samples(&b, ":bwd_samples_ms", n->bwd_samples, n->bwd.samples);
+  cb_bind_samples(&b, ":total_samples_ms", n->total_samples, n->total.samples);
   cb_bind_double(&b, ":fwd_flops", n->fwd_flops);
   cb_bind_double(&b, ":bwd_flops", n->bwd_flops);
   cb_bind_now(&b, ":created");
@@ -110,6 +118,10 @@ static cb_status put_layer_row(cb_db *db, int64_t net_id, const cb_layer_rec *l)
   cb_bind_timing(&b, "bwd", &l->bwd);
   cb_bind_timing(&b, "bwd_data", &l->bwd_data);
   cb_bind_timing(&b, "bwd_filter", &l->bwd_filter);
+  cb_bind_samples(&b, ":fwd_samples_ms", l->fwd_samples, l->fwd.samples);
+  cb_bind_samples(&b, ":bwd_samples_ms", l->bwd_samples, l->bwd.samples);
+  cb_bind_samples(&b, ":bwd_data_samples_ms", l->bwd_data_samples, l->bwd_data.samples);
+  cb_bind_samples(&b, ":bwd_filter_samples_ms", l->bwd_filter_samples, l->bwd_filter.samples);
   cb_bind_double(&b, ":fwd_flops", l->fwd_flops);
   cb_bind_double(&b, ":bwd_flops", l->bwd_flops);
   cb_bind_opt_text(&b, ":impl", l->impl);

@@ -1,9 +1,10 @@
 """cbpeer.py: what the peer scripts (pytorch_bench.py, pytorch_train.py,
 darknet_bench.py) share: exit statuses and errors, the arguments every
-peer takes (--db / --no-db, --convbench, --quiet) and their checks, and
-main()'s handling of signals and failures. No torch: importing it is cheap.
+peer takes (--db / --no-db, --convbench, --quiet) and their checks, the
+text of stored samples, and main()'s handling of signals and failures. No torch: importing it is cheap.
 """
 import argparse
+import math
 import os
 import signal
 import sqlite3
@@ -72,6 +73,18 @@ def check_convbench_arg(p, a):
 
 
 # ---- recording -------------------------------------------------------------------------
+
+
+def samples_text(values):
+    """The per-iteration samples (ms) of a timing as convbench stores them in
+    the *_samples_ms columns (cb_bind_samples, autotune/db/bind.c): a JSON
+    array, "[1.25,1.3]", each value %.6g; None (NULL) when there are none,
+    so that compare says "no test" rather than test nothing. A value that
+    is not finite is stored as 0, as convbench does."""
+    values = list(values)
+    if not values:
+        return None
+    return "[" + ",".join("%.6g" % (v if math.isfinite(v) else 0.0) for v in values) + "]"
 
 
 def run_failed(store, run_id, e):

@@ -68,6 +68,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cbpeer import (EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE,  # noqa: E402,F401
                     PeerError, add_convbench_args, add_db_args, check_convbench_arg,
                     check_db_arg, default_convbench, int_in, Recording, run_main)
+from cbpeer import samples_text  # noqa: E402
 
 # torch is imported by import_torch(), after the thread count is in the
 # environment: OpenMP and OpenBLAS read it once, when they load.
@@ -640,6 +641,7 @@ class Timing:
 
     def __init__(self, samples=()):
         samples = list(samples)
+        self.values = samples  # recorded as *_samples_ms (cbpeer.samples_text)
         self.samples = len(samples)
         self.median = self.min = self.max = self.mad = 0.0
         if samples:
@@ -924,6 +926,7 @@ def timing_columns(prefix, t):
     for stat in TIMING_STATS[:4]:
         cols["%s_%s" % (prefix, stat)] = getattr(t, stat.split("_")[0]) if t.samples else None
     cols["%s_samples" % prefix] = t.samples
+    cols["%s_samples_ms" % prefix] = samples_text(t.values)
     return cols
 
 

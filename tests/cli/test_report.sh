@@ -179,17 +179,19 @@ run 0 compare 1 9 --db fx.db
 has out "A: run 1 in fx.db (bench"
 has out "1 matched of 3; geometric mean of B/A (total): 2.000"
 run 0 compare 1 9 --db fx.db --format csv
-has out "fixnet,,openblas,4,2,2,40.000,80.000,2.000,10.000,20.000,2.000,30.000,60.000,2.000"
-has out "fixnet,,onednn,4,2,0,20.000,-,-,8.000,-,-,12.000,-,-"
+# The fixture's rows predate stored samples: ratios, but no test.
+has out "fixnet,,,openblas,openblas,4,2,2,total,40,,,0,80,,,0,2,,,,no test: no samples"
+has out "fixnet,,,openblas,openblas,4,2,2,bwd,30,,,0,60,,,0,2,,,,no test: no samples"
+has out "fixnet,,,onednn,,4,2,0,total,20,,,0,,,,0,,,,,only A"
 cp fx.db fx2.db
 sqlite3 fx2.db "UPDATE net_results SET total_median_ms = total_median_ms * 2"
 run 0 compare fx.db fx2.db --format md
-has out "| convnet-layers | L2 | openblas | 4 | 2 | 6.000 | 12.000 | 2.000 |"
-has out "10 matched of 10; geometric mean of B/A (total): 2.000"
+has out "| convnet-layers | L2 | openblas | 4 | 2 | total | 6.000 | 12.000 | 2.000 | - | 0/0 | no test: no samples |"
+has out "10 matched of 10; geometric mean of B/A (total): 2.000 [2.000, 2.000] (95% t-interval over the rows)"
 # Machine against machine: thread counts not matched, the latest per side.
 run 0 compare 1 9 --db fx.db --any-threads --format md
-has out "| fixnet | - | openblas | 4 | 2/1 | 40.000 | 50.000 | 1.250 |"
-has out "1 matched of 2; geometric mean of B/A (total): 1.250"
+has out "| fixnet | - | openblas | 4 | 2/1 | total | 40.000 | 50.000 | 1.250 | - | 0/0 | no test: no samples |"
+has out "1 matched of 2; geometric mean of B/A (total): 1.250 (one row: no interval)"
 
 # ---- the page in headless Chromium ------------------------------------------------
 browser=$(command -v chromium || command -v chromium-browser || true)

@@ -33,6 +33,7 @@ has cfg/small.cfg "[normalization]"
 sql r.db "SELECT kind, status, threads FROM runs" "peer|ok|1"
 sql r.db "SELECT net, backend, single_layer, batch, threads, iters, fwd_samples, bwd_samples, total_samples FROM net_results" "small|darknet|0|3|1|2|2|2|2"
 sql r.db "SELECT fwd_median_ms > 0 AND bwd_median_ms > 0 AND abs(total_median_ms - fwd_median_ms - bwd_median_ms) < 0.5 * total_median_ms FROM net_results" "1"
+sql r.db "SELECT total_samples_ms LIKE '[%,%]' AND fwd_samples_ms LIKE '[%,%]' FROM net_results" "1"
 sql r.db "SELECT compiler LIKE 'darknet %' FROM builds" "1"
 sql r.db "SELECT count(*) FROM device_samples" "2"
 

@@ -58,6 +58,9 @@ sql r.db "select net, backend, single_layer, batch, iters, warmup, input_grad, t
   fwd_flops, bwd_flops from net_results" "lenet|pytorch|0|2|2|1|0|2|9172000.0|17192000.0"
 sql r.db "select total_median_ms > 0 and fwd_median_ms <= total_median_ms
   and bwd_median_ms <= total_median_ms from net_results" "1"
+# Every iteration's samples, in convbench's text (compare tests on them).
+sql r.db "select total_samples_ms like '[%,%]' and fwd_samples_ms like '[%,%]'
+  and bwd_samples_ms like '[%,%]' from net_results" "1"
 # Every layer of convbench's net, in order, with convbench's shapes (which the
 # script checked against PyTorch's outputs before timing anything).
 sql r.db "select group_concat(name || ':' || kind || ':' || out_shape, ' ')
