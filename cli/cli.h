@@ -60,6 +60,8 @@ typedef struct cli_session {
   cb_build build;
   cb_peak peak; /* at the run's thread count, once cli_session_peak found one */
   bool have_peak;
+  bool quiet;          /* no progress line while measuring the peak (set before cli_session_peak) */
+  char no_peak[256];   /* why there is no peak ("" when there is one or none was looked for) */
 } cli_session;
 
 /* The command line as typed (shell-quoted), saved by main() before any
@@ -73,9 +75,37 @@ void cli_save_command_line(int argc, char **argv);
 cb_status cli_session_begin(cli_session *s, const char *path, const char *kind, uint64_t seed,
                             int threads);
 
-/* Fills s->peak for `threads`: the latest recorded for this machine, or a
- * short measurement (not recorded). */
+/* Fills s->peak for `threads`: the latest usable one recorded for this
+ * machine (cb_db_get_peak, and not above this machine's theoretical rate),
+ * else a proper measurement (CB_PEAK_MIN_REPEATS+ repeats, a few seconds,
+ * progress on stderr unless s->quiet), recorded when it passes
+ * cb_peak_judge. Without a database (--no-db) nothing is measured: there
+ * is no % of peak, and s->no_peak says why, as does a measurement that was
+ * a fault or came from a busy machine. Never a brief estimate. */
 void cli_session_peak(cli_session *s, int threads);
+
+/* Measures the peak at `threads` properly (repeats of `seconds`), with
+ * progress on stderr unless quiet. Prints nothing else. */
+cb_status cli_peak_measure(int threads, double seconds, int repeats, bool quiet, cb_peak *p);
+
+/* One line on why p may not stand as the peak ("" when it may). */
+void cli_peak_verdict_text(const cb_peak *p, char *buf, size_t len);
+
+/* ---- progress on stderr ----------------------------------------------------- */
+
+typedef struct cli_progress {
+  bool enabled, tty, shown;
+  uint64_t start, last;
+} cli_progress;
+
+/* Starts the clock; quiet disables the line. */
+void cli_progress_begin(cli_progress *p, bool quiet);
+/* Shows a printf-formatted status once the command has run a second: on a
+ * terminal the line is rewritten at most every 0.25 s, otherwise a plain
+ * line every 5 s. The elapsed seconds are appended. */
+void cli_progress_show(cli_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Clears the terminal line, if one was shown. */
+void cli_progress_end(cli_progress *p);
 
 /* Ends the run with status "ok", "failed" or "interrupted" and closes. */
 void cli_session_end(cli_session *s, const char *status, const char *error);
