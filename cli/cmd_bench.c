@@ -222,6 +222,8 @@ static void describe_kernels(const cb_layer *l, cli_row *row) {
   bool same = true;
   for (int b = 0; b < l->nbind; b++) {
     row->fallback |= l->bind[b].fallback;
+    row->ops++;
+    row->ops_exact += strcmp(l->bind[b].source, "exact") == 0 || strcmp(l->bind[b].source, "imported") == 0;
     binding_name(&l->bind[b], names[b], sizeof names[b]);
     same &= strcmp(names[b], names[0]) == 0;
     if (l->bind[b].impl[0]) {
@@ -367,6 +369,8 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
     cb_devstate_sample_gpu(&before, a->on_gpu ? a->device : -1);
     st = cb_bench_nets(nets, count, &bo, res);
     cb_devstate_sample_gpu(&after, a->on_gpu ? a->device : -1);
+    if (!rep->have_state) rep->before = before;
+    rep->after = after, rep->have_state = true;
     progress_done(p);
     for (int b = 0; b < count && st == CB_OK; b++) {
       cli_result *r = &rep->results[first + b];
@@ -507,13 +511,24 @@ static int bench_main(int argc, char **argv) {
   bool interleave;
   if ((rc = bench_prepare(&a, &nd, &nrows, &interleave)) != CLI_OK) return rc;
 
+  /* The recorded command names every setting a default chose. */
+  char num[32], list[256] = "";
+  if (a.c.o.batch > 0) snprintf(num, sizeof num, "%lld", a.c.o.batch), cli_cmdline_ensure("--batch", num);
+  snprintf(num, sizeof num, "%lld", a.c.o.iters), cli_cmdline_ensure("--iters", num);
+  snprintf(num, sizeof num, "%lld", a.c.o.warmup), cli_cmdline_ensure("--warmup", num);
+  snprintf(num, sizeof num, "%lld", a.c.o.threads), cli_cmdline_ensure("--threads", num);
+  snprintf(num, sizeof num, "%lld", a.c.o.seed), cli_cmdline_ensure("--seed", num);
+  for (int b = 0; b < a.c.be.n; b++)
+    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", b ? "," : "", a.c.be.names[b]);
+  cli_cmdline_ensure("--backend", list);
   cli_session s;
   if (cli_session_begin(&s, a.c.o.db, "bench", (uint64_t)a.c.o.seed, (int)a.c.o.threads) != CB_OK) {
     cb_netdef_free(nd);
     return CLI_FAIL;
   }
-  cli_session_peak(&s, (int)a.c.o.threads);
+  s.quiet = a.c.o.quiet;
   cli_install_signals();
+  cli_session_peak(&s, (int)a.c.o.threads);
   cb_status st;
   if (a.c.be.chooser.db && a.tune_missing && (st = tune_missing(nd, &a, &s)) != CB_OK) {
     rc = tune_missing_failed(&s, st);
@@ -534,7 +549,8 @@ static int bench_main(int argc, char **argv) {
                     .warmup = (int)a.c.o.warmup,
                     .interleaved = interleave,
                     .nresults = a.c.be.n,
-                    .results = results};
+                    .results = results,
+                    .seed = a.c.o.seed};
   progress p = {.enabled = !a.c.o.quiet, .tty = isatty(2), .start = cb_now_ns()};
   st = bench_all(nd, &a, &s, nrows, &p, &rep);
   rc = bench_finish(&s, &a, st, &rep);

@@ -20,7 +20,7 @@ static void usage(FILE *f) {
           "the theoretical rate, threads x clock x FMA flops/cycle (a table by CPU\n"
           "family, with a labelled default; the clock is cpufreq's maximum or a\n"
           "measured one): above it by more than 5%% is a measurement fault, below\n"
-          "half of it means the machine was busy; neither is recorded. A peak from\n"
+          "40%% of it means the machine was busy; neither is recorded. A peak from\n"
           "at least %d repeats that passes is recorded per machine and thread count,\n"
           "and GFLOP/s elsewhere are shown as a fraction of it (bench, run and gemm\n"
           "measure it like this once when none is recorded).\n"

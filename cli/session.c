@@ -39,6 +39,15 @@ void cli_save_command_line(int argc, char **argv) {
   for (int i = 1; i < argc; i++) append_quoted(cli_cmdline, sizeof cli_cmdline, argv[i]);
 }
 
+void cli_cmdline_ensure(const char *flag, const char *value) {
+  size_t n = strlen(flag);
+  /* Tokens are separated by spaces (quoted ones contain no bare flag). */
+  for (const char *p = strstr(cli_cmdline, flag); p; p = strstr(p + 1, flag))
+    if (p > cli_cmdline && p[-1] == ' ' && (p[n] == ' ' || p[n] == '=' || p[n] == '\0')) return;
+  append_quoted(cli_cmdline, sizeof cli_cmdline, flag);
+  if (value) append_quoted(cli_cmdline, sizeof cli_cmdline, value);
+}
+
 cb_status cli_session_begin(cli_session *s, const char *path, const char *kind, uint64_t seed,
                             int threads) {
   memset(s, 0, sizeof *s);
