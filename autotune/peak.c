@@ -139,8 +139,8 @@ static bool cpu_signature(char vendor[13], int *family, int *model) {
   if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
   int base_family = (int)((a >> 8) & 0xF), base_model = (int)((a >> 4) & 0xF);
   *family = base_family == 0xF ? base_family + (int)((a >> 20) & 0xFF) : base_family;
-  *model = base_family == 0x6 || base_family == 0xF ? base_model | (int)((a >> 12) & 0xF0)
-                                                    : base_model;
+  *model =
+      base_family == 0x6 || base_family == 0xF ? base_model | (int)((a >> 12) & 0xF0) : base_model;
   return true;
 #else
   (void)vendor, (void)family, (void)model;

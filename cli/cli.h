@@ -60,8 +60,8 @@ typedef struct cli_session {
   cb_build build;
   cb_peak peak; /* at the run's thread count, once cli_session_peak found one */
   bool have_peak;
-  bool quiet;          /* no progress line while measuring the peak (set before cli_session_peak) */
-  char no_peak[256];   /* why there is no peak ("" when there is one or none was looked for) */
+  bool quiet;        /* no progress line while measuring the peak (set before cli_session_peak) */
+  char no_peak[256]; /* why there is no peak ("" when there is one or none was looked for) */
 } cli_session;
 
 /* The command line as typed (shell-quoted), saved by main() before any
@@ -74,6 +74,8 @@ void cli_save_command_line(int argc, char **argv);
  * line built from it) names the settings a default chose, which may
  * differ on another machine or build. */
 void cli_cmdline_ensure(const char *flag, const char *value);
+/* cli_cmdline_ensure with an integer value. */
+void cli_cmdline_ensure_int(const char *flag, long long value);
 
 /* Probes machine and build; unless path is NULL, opens the database,
  * records them and starts a run of the given kind with cli_cmdline.
@@ -163,7 +165,7 @@ typedef struct cli_report {
   int nresults;
   cli_result *results;
   int64_t seed;
-  bool have_state;          /* before/after hold device samples around the timing */
+  bool have_state;           /* before/after hold device samples around the timing */
   cb_devstate before, after; /* first sample before, last sample after the measurements */
 } cli_report;
 
@@ -198,8 +200,8 @@ void cli_noise_cell(const cb_timing *t, char *buf, size_t len);
  * or the load exceeded what the threads leave, naming the likely cause:
  * preemption by other processes (load X on N threads), a clock drop, too
  * few iterations. before/after may be NULL. Returns whether it warned. */
-bool cli_noise_warn(const char *cmd, int nnoisy, int npreempted, int ntimed, int iters,
-                    int threads, int cpus, const cb_devstate *before, const cb_devstate *after);
+bool cli_noise_warn(const char *cmd, int nnoisy, int npreempted, int ntimed, int iters, int threads,
+                    int cpus, const cb_devstate *before, const cb_devstate *after);
 
 /* The line under a timing table: load before/after and the clock. */
 void cli_state_line(FILE *f, const cb_devstate *before, const cb_devstate *after, int threads);

@@ -231,7 +231,8 @@ static void describe_kernels(const cb_layer *l, cli_row *row) {
   for (int b = 0; b < l->nbind; b++) {
     row->fallback |= l->bind[b].fallback;
     row->ops++;
-    row->ops_exact += strcmp(l->bind[b].source, "exact") == 0 || strcmp(l->bind[b].source, "imported") == 0;
+    row->ops_exact +=
+        strcmp(l->bind[b].source, "exact") == 0 || strcmp(l->bind[b].source, "imported") == 0;
     binding_name(&l->bind[b], names[b], sizeof names[b]);
     same &= strcmp(names[b], names[0]) == 0;
     if (l->bind[b].impl[0]) {
@@ -520,14 +521,15 @@ static int bench_main(int argc, char **argv) {
   if ((rc = bench_prepare(&a, &nd, &nrows, &interleave)) != CLI_OK) return rc;
 
   /* The recorded command names every setting a default chose. */
-  char num[32], list[256] = "";
-  if (a.c.o.batch > 0) snprintf(num, sizeof num, "%lld", a.c.o.batch), cli_cmdline_ensure("--batch", num);
-  snprintf(num, sizeof num, "%lld", a.c.o.iters), cli_cmdline_ensure("--iters", num);
-  snprintf(num, sizeof num, "%lld", a.c.o.warmup), cli_cmdline_ensure("--warmup", num);
-  snprintf(num, sizeof num, "%lld", a.c.o.threads), cli_cmdline_ensure("--threads", num);
-  snprintf(num, sizeof num, "%lld", a.c.o.seed), cli_cmdline_ensure("--seed", num);
+  char list[256] = "";
+  if (a.c.o.batch > 0) cli_cmdline_ensure_int("--batch", a.c.o.batch);
+  cli_cmdline_ensure_int("--iters", a.c.o.iters);
+  cli_cmdline_ensure_int("--warmup", a.c.o.warmup);
+  cli_cmdline_ensure_int("--threads", a.c.o.threads);
+  cli_cmdline_ensure_int("--seed", a.c.o.seed);
   for (int b = 0; b < a.c.be.n; b++)
-    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", b ? "," : "", a.c.be.names[b]);
+    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", b ? "," : "",
+             a.c.be.names[b]);
   cli_cmdline_ensure("--backend", list);
   cli_session s;
   if (cli_session_begin(&s, a.c.o.db, "bench", (uint64_t)a.c.o.seed, (int)a.c.o.threads) != CB_OK) {

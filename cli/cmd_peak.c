@@ -65,8 +65,9 @@ static void json_peak(const cb_peak *p, bool recorded, const char *why) {
          p->threads, p->gflops, p->gflops_per_core, p->gflops_min, p->gflops_median, p->repeats,
          p->theoretical_gflops, p->clock_mhz);
   cb_json_string(stdout, p->theoretical_how);
-  printf(", \"load1_before\": %.2f, \"load1_after\": %.2f, \"recorded\": %s, \"not_recorded_why\": ",
-         p->load1_before, p->load1_after, recorded ? "true" : "false");
+  printf(
+      ", \"load1_before\": %.2f, \"load1_after\": %.2f, \"recorded\": %s, \"not_recorded_why\": ",
+      p->load1_before, p->load1_after, recorded ? "true" : "false");
   cb_json_string(stdout, why);
   putchar('}');
 }

@@ -248,17 +248,17 @@ static int run_problem(const char *cmd, const cb_problem *p, const run_args *a,
   /* The peak comes from the database; without one recorded it is
    * measured once and recorded there (the run row of this command holds
    * it). --no-db: no %peak. */
-  char num[32];
-  snprintf(num, sizeof num, "%lld", a->threads), cli_cmdline_ensure("--threads", num);
-  snprintf(num, sizeof num, "%lld", a->iters), cli_cmdline_ensure("--iters", num);
-  snprintf(num, sizeof num, "%lld", a->warmup), cli_cmdline_ensure("--warmup", num);
+  cli_cmdline_ensure_int("--threads", a->threads);
+  cli_cmdline_ensure_int("--iters", a->iters);
+  cli_cmdline_ensure_int("--warmup", a->warmup);
   cli_session s;
   if (cli_session_begin(&s, a->db, cmd, 0, (int)a->threads) != CB_OK) return CLI_FAIL;
   s.quiet = a->quiet;
   cli_install_signals();
   cli_session_peak(&s, (int)a->threads);
   int rc = run_candidates(cmd, p, a, with_ref_by_default, &s);
-  cli_session_end(&s, rc == CLI_OK ? "ok" : "failed", rc == CLI_OK ? NULL : "a check or run failed");
+  cli_session_end(&s, rc == CLI_OK ? "ok" : "failed",
+                  rc == CLI_OK ? NULL : "a check or run failed");
   return rc;
 }
 
@@ -385,15 +385,15 @@ static int run_candidates(const char *cmd, const cb_problem *p, const run_args *
     cb_noise_level nl = cb_timing_noise(&t[i], NULL);
     noisy += nl == CB_NOISE_NOISY, preempted += nl == CB_NOISE_PREEMPTED;
     cli_noise_cell(&t[i], noise, sizeof noise);
-    const char *over = pk > 0 && g > pk ? cli_over_peak_reason(cands[i].variant->name, rows[i].impl)
-                                        : "";
+    const char *over =
+        pk > 0 && g > pk ? cli_over_peak_reason(cands[i].variant->name, rows[i].impl) : "";
     bool fault = over[0] && strcmp(over, "measurement fault") == 0;
     any_w |= over[0] && !fault, any_fault |= fault;
     if (a->csv) {
       printf("%s,%s,%s,\"%s\",\"%s\",%lld,%.6f,%.6f,%.6f,%d,%.4f,%.3f,\"%s\",%s,%s\n", key,
              cands[i].ctx->backend->name, cands[i].variant->name, ps, rows[i].check, a->threads,
-             t[i].median, t[i].min, t[i].mad, t[i].samples, g, pk, rows[i].impl,
-             cb_noise_name(nl), over);
+             t[i].median, t[i].min, t[i].mad, t[i].samples, g, pk, rows[i].impl, cb_noise_name(nl),
+             over);
     } else if (a->json) {
       printf("%s\n  {\"backend\": \"%s\", \"variant\": \"%s\", \"params\": \"%s\", \"check\": ",
              i ? "," : "", cands[i].ctx->backend->name, cands[i].variant->name, ps);
@@ -401,13 +401,14 @@ static int run_candidates(const char *cmd, const cb_problem *p, const run_args *
       printf(", \"ok\": %s, \"median_ms\": %.6f, \"min_ms\": %.6f, \"max_ms\": %.6f, "
              "\"mad_ms\": %.6f, \"samples\": %d, \"noise\": \"%s\", \"gflops\": %.4f, "
              "\"peak_gflops\": %.3f, \"over_peak\": \"%s\", \"impl\": ",
-             rows[i].ok ? "true" : "false", t[i].median, t[i].min, t[i].max, t[i].mad,
-             t[i].samples, cb_noise_name(nl), g, pk, over);
+             rows[i].ok ? "true" : "false", t[i].median, t[i].min, t[i].max, t[i].mad, t[i].samples,
+             cb_noise_name(nl), g, pk, over);
       cb_json_string(stdout, rows[i].impl);
       putchar('}');
     } else {
       char pct[16] = "-";
-      if (pk > 0) snprintf(pct, sizeof pct, "%.0f%%%s", 100 * g / pk, !over[0] ? "" : fault ? "!" : "w");
+      if (pk > 0)
+        snprintf(pct, sizeof pct, "%.0f%%%s", 100 * g / pk, !over[0] ? "" : fault ? "!" : "w");
       printf("%-9s %-20s %-8s %-26s %10.3f %10.3f %-15s %9.2f %7s  %s\n",
              cands[i].ctx->backend->name, cands[i].variant->name, ps, rows[i].check, t[i].median,
              t[i].min, noise, g, pct, rows[i].impl);
@@ -427,8 +428,8 @@ static int run_candidates(const char *cmd, const cb_problem *p, const run_args *
     if (!s.have_peak && s.no_peak[0]) printf("%s\n", s.no_peak);
   }
   if (st == CB_OK && n)
-    cli_noise_warn(cmd, noisy, preempted, n, (int)a->iters, (int)a->threads, s.machine.pus,
-                   &before, &after);
+    cli_noise_warn(cmd, noisy, preempted, n, (int)a->iters, (int)a->threads, s.machine.pus, &before,
+                   &after);
   if (n == 0) {
     fprintf(notes, "no selected variant supports %s\n", key);
     ok = false;

@@ -303,7 +303,8 @@ static cli_context report_context(const cli_report *r) {
 static void print_csv(FILE *f, const cli_report *r) {
   cli_context ctx = report_context(r);
   cli_context_csv(f, &ctx);
-  if (r->shapes) fputs("# total: sum of the layers' medians (each layer timed alone)\n", f);
+  if (r->shapes)
+    fputs("# total: sum of the layers' medians (each layer timed alone)\n", f);
   else
     fputs("# total: median of the per-iteration fwd+bwd sums\n", f);
   fputs("net,backend,batch,threads,iters,index,layer,kind,in_shape,out_shape,fwd_ms,fwd_min_ms,"
@@ -401,8 +402,7 @@ static void print_json(FILE *f, const cli_report *r) {
   cli_context ctx = report_context(r);
   cli_context_json(f, &ctx);
   fprintf(f, ", \"total_definition\": \"%s\", ",
-          r->shapes ? "sum of the layers' medians"
-                    : "median of the per-iteration fwd+bwd sums");
+          r->shapes ? "sum of the layers' medians" : "median of the per-iteration fwd+bwd sums");
   fputs("\"results\": [", f);
   for (int b = 0; b < r->nresults; b++) {
     const cli_result *res = &r->results[b];
@@ -559,8 +559,8 @@ void cli_noise_cell(const cb_timing *t, char *buf, size_t len) {
     snprintf(buf, len, "%s %.1f%%", cb_noise_name(l), 100 * spread);
 }
 
-bool cli_noise_warn(const char *cmd, int nnoisy, int npreempted, int ntimed, int iters,
-                    int threads, int cpus, const cb_devstate *before, const cb_devstate *after) {
+bool cli_noise_warn(const char *cmd, int nnoisy, int npreempted, int ntimed, int iters, int threads,
+                    int cpus, const cb_devstate *before, const cb_devstate *after) {
   double load = 0, load_before = before ? before->load1 : 0;
   if (before && before->load1 > load) load = before->load1;
   if (after && after->load1 > load) load = after->load1;
@@ -568,13 +568,14 @@ bool cli_noise_warn(const char *cmd, int nnoisy, int npreempted, int ntimed, int
    * exceeds the CPUs, or when it already exceeded the CPUs our threads
    * leave free before we started. */
   if (cpus < threads) cpus = threads;
-  bool loaded = load > cpus + 0.5 || load_before > cpus - threads + 0.5;
+  bool loaded = load > cpus + 0.5 || load_before > cpus - threads + 1.0;
   if (nnoisy + npreempted == 0 && !loaded) return false;
   char cause[256];
   double mb = before ? before->cpu_mhz_measured : 0, ma = after ? after->cpu_mhz_measured : 0;
   if (loaded)
-    snprintf(cause, sizeof cause, "preemption by other processes: load %.2f on %d thread%s (%d CPUs)",
-             load, threads, threads == 1 ? "" : "s", cpus);
+    snprintf(cause, sizeof cause,
+             "preemption by other processes: load %.2f on %d thread%s (%d CPUs)", load, threads,
+             threads == 1 ? "" : "s", cpus);
   else if (mb > 0 && ma > 0 && ma < 0.9 * mb)
     snprintf(cause, sizeof cause, "clock drop: %.0f -> %.0f MHz during the measurement", mb, ma);
   else if (iters < 5)
@@ -593,8 +594,9 @@ bool cli_noise_warn(const char *cmd, int nnoisy, int npreempted, int ntimed, int
 }
 
 void cli_state_line(FILE *f, const cb_devstate *before, const cb_devstate *after, int threads) {
-  fprintf(f, "during the measurements: load (1 min) %.2f before, %.2f after, on %d thread%s; "
-             "clock %.0f -> %.0f MHz (measured)\n",
+  fprintf(f,
+          "during the measurements: load (1 min) %.2f before, %.2f after, on %d thread%s; "
+          "clock %.0f -> %.0f MHz (measured)\n",
           before->load1, after->load1, threads, threads == 1 ? "" : "s", before->cpu_mhz_measured,
           after->cpu_mhz_measured);
 }

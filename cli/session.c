@@ -48,6 +48,12 @@ void cli_cmdline_ensure(const char *flag, const char *value) {
   if (value) append_quoted(cli_cmdline, sizeof cli_cmdline, value);
 }
 
+void cli_cmdline_ensure_int(const char *flag, long long value) {
+  char num[32];
+  snprintf(num, sizeof num, "%lld", value);
+  cli_cmdline_ensure(flag, num);
+}
+
 cb_status cli_session_begin(cli_session *s, const char *path, const char *kind, uint64_t seed,
                             int threads) {
   memset(s, 0, sizeof *s);
@@ -107,9 +113,9 @@ void cli_peak_verdict_text(const cb_peak *p, char *buf, size_t len) {
              p->repeats == 1 ? "" : "s", CB_PEAK_MIN_REPEATS);
     break;
   case CB_PEAK_FAULT:
-    snprintf(buf, len,
-             "measurement fault: %.1f GFLOP/s is %.0f%% of the theoretical %.1f (%s)", p->gflops,
-             100 * p->gflops / p->theoretical_gflops, p->theoretical_gflops, p->theoretical_how);
+    snprintf(buf, len, "measurement fault: %.1f GFLOP/s is %.0f%% of the theoretical %.1f (%s)",
+             p->gflops, 100 * p->gflops / p->theoretical_gflops, p->theoretical_gflops,
+             p->theoretical_how);
     break;
   case CB_PEAK_BUSY:
     snprintf(buf, len,
@@ -165,8 +171,8 @@ void cli_session_peak(cli_session *s, int threads) {
   char why[512];
   cli_peak_verdict_text(&p, why, sizeof why);
   if (why[0]) {
-    snprintf(s->no_peak, sizeof s->no_peak, "no %% of peak: the peak measured now is not kept: %.200s",
-             why);
+    snprintf(s->no_peak, sizeof s->no_peak,
+             "no %% of peak: the peak measured now is not kept: %.200s", why);
     cli_error(NULL, "note: peak not recorded: %s", why);
     return;
   }

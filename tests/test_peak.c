@@ -65,16 +65,25 @@ static void test_db_peaks(void) {
   if (!db) return;
   const char *fp = "cpu:Test CPU 9000:avx2:64c";
   cb_machine m = fake_machine(fp);
-  cb_build b = {.git_rev = "abc", .compiler = "cc", .flags = "-O2", .build_type = "Release",
-                .libs = "none", .kernel_hash = "k", .fingerprint = "f"};
+  cb_build b = {.git_rev = "abc",
+                .compiler = "cc",
+                .flags = "-O2",
+                .build_type = "Release",
+                .libs = "none",
+                .kernel_hash = "k",
+                .fingerprint = "f"};
   cb_run_rec r = {.command = "convbench peak", .kind = "peak", .threads = 4};
   int64_t run = 0;
   CHECK_EQ_INT(cb_db_put_machine(db, &m, &r.machine_id), CB_OK);
   CHECK_EQ_INT(cb_db_put_build(db, &b, &r.build_id), CB_OK);
   CHECK_EQ_INT(cb_db_run_begin(db, &r, &run), CB_OK);
 
-  cb_peak brief = {.isa = "avx2", .threads = 4, .gflops = 50, .gflops_per_core = 12.5,
-                   .repeats = 1, .theoretical_gflops = 500};
+  cb_peak brief = {.isa = "avx2",
+                   .threads = 4,
+                   .gflops = 50,
+                   .gflops_per_core = 12.5,
+                   .repeats = 1,
+                   .theoretical_gflops = 500};
   CHECK_NEAR(put_get(db, run, &brief, fp), -1, 0); /* a brief estimate is never used */
   cb_peak high = brief;
   high.repeats = 8, high.gflops = 1000;

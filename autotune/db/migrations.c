@@ -289,8 +289,8 @@ static const char *const migration_9[] = {
 
 /* cb_db_migrations[i] takes the schema from version i to version i + 1. */
 const char *const *const cb_db_migrations[] = {
-    migration_1, migration_2, migration_3, migration_4, migration_5, migration_6, migration_7,
-    migration_9,
+    migration_1, migration_2, migration_3, migration_4,
+    migration_5, migration_6, migration_7, migration_9,
 };
 
 int cb_db_schema_version(void) {
