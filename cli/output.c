@@ -276,8 +276,9 @@ static void csv_peak(FILE *f, const cli_report *r) {
 }
 
 /* The last columns: MAD, samples and the noise verdict of forward and
- * backward, then the end of the row. */
-static void csv_noise(FILE *f, const cb_timing *fwd, const cb_timing *bwd) {
+ * backward, why a rate exceeds the peak ("" when none does), then the end
+ * of the row. */
+static void csv_noise(FILE *f, const cb_timing *fwd, const cb_timing *bwd, const char *over) {
   const cb_timing *t[2] = {fwd, bwd};
   for (int i = 0; i < 2; i++)
     if (t[i]->samples)
@@ -285,7 +286,17 @@ static void csv_noise(FILE *f, const cb_timing *fwd, const cb_timing *bwd) {
               cb_noise_name(cb_timing_noise(t[i], NULL)));
     else
       fputs(",,0,", f);
-  fputc('\n', f);
+  fprintf(f, ",%s\n", over);
+}
+
+/* Why a row's forward or backward rate exceeds the peak, "" if neither does. */
+static const char *row_over_peak(const cli_report *r, const cli_row *row) {
+  double peak = peak_of(r);
+  if (!(peak > 0)) return "";
+  if (gflops(row->fwd_flops, row->t.fwd.samples ? row->t.fwd.median : 0) > peak ||
+      gflops(row->bwd_flops, row->t.bwd.samples ? row->t.bwd.median : 0) > peak)
+    return cli_over_peak_reason(row->kernels, row->impl);
+  return "";
 }
 
 /* The context of a bench report. */
@@ -310,7 +321,7 @@ static void print_csv(FILE *f, const cli_report *r) {
   fputs("net,backend,batch,threads,iters,index,layer,kind,in_shape,out_shape,fwd_ms,fwd_min_ms,"
         "bwd_ms,bwd_min_ms,bwd_data_ms,bwd_data_min_ms,bwd_filter_ms,bwd_filter_min_ms,fwd_gflops,"
         "bwd_gflops,kernels,fallback,impl,peak_gflops,fwd_mad_ms,fwd_samples,fwd_noise,bwd_mad_ms,"
-        "bwd_samples,bwd_noise\n",
+        "bwd_samples,bwd_noise,over_peak\n",
         f);
   for (int b = 0; b < r->nresults; b++) {
     const cli_result *res = &r->results[b];
@@ -331,7 +342,7 @@ static void print_csv(FILE *f, const cli_report *r) {
       fprintf(f, ",%d,", row->fallback);
       csv_field(f, row->impl);
       csv_peak(f, r);
-      csv_noise(f, &row->t.fwd, &row->t.bwd);
+      csv_noise(f, &row->t.fwd, &row->t.bwd, row_over_peak(r, row));
     }
     if (res->total.samples == 0) continue;
     csv_field(f, r->net);
@@ -343,7 +354,7 @@ static void print_csv(FILE *f, const cli_report *r) {
     fprintf(f, ",%.4f,%.4f,,,", gflops(res->fwd_flops, res->fwd.median),
             gflops(res->bwd_flops, res->bwd.median));
     csv_peak(f, r);
-    csv_noise(f, &res->fwd, &res->bwd);
+    csv_noise(f, &res->fwd, &res->bwd, "");
   }
 }
 

@@ -57,7 +57,7 @@ has out "# command_line: convbench bench"
 has out "# peak_gflops: 10.000"
 has out "# load1_before: "
 has out "# total: median of the per-iteration fwd+bwd sums"
-has out ",fwd_mad_ms,fwd_samples,fwd_noise,bwd_mad_ms,bwd_samples,bwd_noise"
+has out ",fwd_mad_ms,fwd_samples,fwd_noise,bwd_mad_ms,bwd_samples,bwd_noise,over_peak"
 checks=$((checks + 1))
 python3 -c "
 import csv
@@ -97,4 +97,13 @@ checks=$((checks + 1))
 python3 -c "import json; c = json.load(open('out'))['context']; assert c['peak_gflops'] != 1000000, c" ||
   fail "an impossible peak was used"
 
+# A rate over 100% of the peak is marked with its reason (ref's direct
+# convolution: a measurement fault, here the planted peak's).
+sqlite3 p.db "insert into peaks (run_id, machine_id, isa, threads, gflops, gflops_per_core, seconds,
+  measured, repeats) values (1, $mid, 'avx2', 1, 0.001, 0.001, 2, 'tiny', 8)"
+run 0 bench "$net" --batch 2 --iters 2 --threads 1 --db p.db --quiet
+has out "! over 100% of peak with a direct kernel: a measurement fault"
+has out "%!"
+run 0 bench "$net" --batch 2 --iters 2 --threads 1 --db p.db --quiet --format csv
+has out ",measurement fault"
 finish
