@@ -1130,26 +1130,48 @@ def csv_timing(t):
     return ",%.6f,%.6f" % (t.median, t.min) if t.samples else ",,"
 
 
+def noise(t):
+    """convbench's verdict (kernels/stats.h cb_timing_noise): preempted when
+    the median is over 2x the min, noisy when MAD / median is over 5%
+    (differences under 0.002 ms are the timer's)."""
+    if t.samples < 2 or t.median <= 0:
+        return "ok"
+    if t.median > 2.0 * t.min and t.median - t.min > 0.002:
+        return "preempted"
+    if t.mad / t.median > 0.05 and t.mad > 0.002:
+        return "noisy"
+    return "ok"
+
+
+def csv_noise(fwd, bwd):
+    """The last columns of convbench's CSV rows: MAD, samples and noise of
+    forward and backward, then over_peak (empty: the peer has no peak check)."""
+    return "".join(",%.6f,%d,%s" % (t.mad, t.samples, noise(t)) if t.samples else ",,0,"
+                   for t in (fwd, bwd)) + ","
+
+
 def print_csv(f, r):
     """The columns of 'convbench bench --format csv': a row per layer, then
     the total (native for a net, the sum for a .shapes file)."""
     a = r.args
     f.write("net,backend,batch,threads,iters,index,layer,kind,in_shape,out_shape,fwd_ms,"
             "fwd_min_ms,bwd_ms,bwd_min_ms,bwd_data_ms,bwd_data_min_ms,bwd_filter_ms,"
-            "bwd_filter_min_ms,fwd_gflops,bwd_gflops,kernels,fallback,impl,peak_gflops\n")
+            "bwd_filter_min_ms,fwd_gflops,bwd_gflops,kernels,fallback,impl,peak_gflops,"
+            "fwd_mad_ms,fwd_samples,fwd_noise,bwd_mad_ms,bwd_samples,bwd_noise,over_peak\n")
     peak = "%.3f" % r.peak if r.peak else ""
     head = "%s,%s,%d,%d,%d" % (csv_field(r.name), BACKEND, r.batch, a.threads, a.iters)
     for n, row in enumerate(r.rows, 1):
-        f.write("%s,%d,%s,%s,%s,%s%s%s,,,,,%.4f,%.4f,%s,0,%s,%s\n" %
+        f.write("%s,%d,%s,%s,%s,%s%s%s,,,,,%.4f,%.4f,%s,0,%s,%s%s\n" %
                 (head, n, csv_field(row["name"]), row["kind"], row["in_shape"],
                  row["out_shape"], csv_timing(row["fwd"]), csv_timing(row["bwd"]),
                  gflops(row["fwd_flops"], row["fwd"].median),
                  gflops(row["bwd_flops"], row["bwd"].median), BACKEND,
-                 csv_field(row["impl"]), peak))
+                 csv_field(row["impl"]), peak, csv_noise(row["fwd"], row["bwd"])))
     if r.total.samples:
-        f.write("%s,,%s,total,,%s%s,,,,,%.4f,%.4f,,,,%s\n" %
+        f.write("%s,,%s,total,,%s%s,,,,,%.4f,%.4f,,,,%s%s\n" %
                 (head, "sum" if r.shapes else "net", csv_timing(r.fwd), csv_timing(r.bwd),
-                 gflops(r.fwd_flops, r.fwd.median), gflops(r.bwd_flops, r.bwd.median), peak))
+                 gflops(r.fwd_flops, r.fwd.median), gflops(r.bwd_flops, r.bwd.median), peak,
+                 csv_noise(r.fwd, r.bwd)))
 
 
 def print_json(f, r):
