@@ -1324,28 +1324,34 @@ def bench(a):
     return EXIT_OK
 
 def machine_peak(convbench, a):
-    """The FMA peak at a.threads, GFLOP/s: the latest convbench recorded in
-    the database, else a short measurement by `convbench peak` (as convbench
-    bench does), so GFLOP/s can be read as a fraction of it."""
+    """The FMA peak at a.threads, GFLOP/s, as convbench bench reads it: the
+    latest usable one recorded in the database (at least 5 repeats, not
+    above its theoretical rate). None otherwise (GFLOP/s without % of peak,
+    and stderr says so): never a brief estimate, and the peer records no
+    peak of its own ('convbench peak' or a convbench bench does, once)."""
+    why = "--no-db"
     if a.db is not None and os.path.exists(a.db) and os.path.getsize(a.db) > 0:
+        why = "no usable peak recorded at %d threads in %s" % (a.threads, a.db)
         try:
             conn = sqlite3.connect("file:%s?mode=ro" % a.db, uri=True)
             row = conn.execute(
                 "SELECT p.gflops FROM peaks p JOIN machines m ON m.id = p.machine_id"
-                " WHERE m.fingerprint = ? AND p.threads = ? ORDER BY p.id DESC LIMIT 1",
+                " WHERE m.fingerprint = ? AND p.threads = ? AND p.repeats >= 5"
+                " AND (p.theoretical_gflops IS NULL OR p.theoretical_gflops <= 0"
+                "      OR p.gflops <= p.theoretical_gflops * 1.05)"
+                " ORDER BY p.id DESC LIMIT 1",
                 (convbench_json(convbench, ["devices", "--format", "json"])["fingerprint"],
                  a.threads)).fetchone()
             conn.close()
             if row:
                 return float(row[0])
         except sqlite3.Error:
-            pass  # an older schema without peaks: measure instead
-    try:
-        d = convbench_json(convbench, ["peak", "--threads", str(a.threads), "--seconds", "0.2",
-                                       "--repeats", "3", "--no-db", "--format", "json"])
-    except PeerError:
-        return None  # a convbench without `peak`: GFLOP/s without the fraction
-    return next((p["gflops"] for p in d["peaks"] if p["threads"] == a.threads), None)
+            why = "the database has no usable peaks table"
+    elif a.db is not None:
+        why = "no database yet at %s" % a.db
+    sys.stderr.write("%s: note: no %% of peak: %s (run 'convbench peak --threads %d')\n"
+                     % (PROG, why, a.threads))
+    return None
 
 
 def main(argv):
