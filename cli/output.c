@@ -84,7 +84,7 @@ static void print_layers(FILE *f, const cli_report *r, const cli_result *res, in
   bool any_impl = false;
   for (int i = 0; i < res->nrows; i++) any_impl |= res->rows[i].impl[0] != '\0';
   double peak = peak_of(r);
-  fprintf(f, "%3s  %-*s  %-7s %-12s %21s %21s %-14s %13s %13s  %s%s\n", "#", wname, "layer", "kind",
+  fprintf(f, "%3s  %-*s  %-7s %-12s %21s %21s %-15s %13s %13s  %s%s\n", "#", wname, "layer", "kind",
           "output", "forward ms", "backward ms", "noise", peak > 0 ? "fwd GF/s %pk" : "fwd GF/s",
           peak > 0 ? "bwd GF/s %pk" : "bwd GF/s", "kernels", any_impl ? "  [implementation]" : "");
   bool any_fallback = false, any_w = false, any_fault = false;
@@ -99,7 +99,7 @@ static void print_layers(FILE *f, const cli_report *r, const cli_result *res, in
     any_w |= of == 'w' || ob == 'w';
     any_fault |= of == '!' || ob == '!';
     any_fallback |= row->fallback;
-    fprintf(f, "%3d  %-*s  %-7s %-12s %21s %21s %-14s %13s %13s  %s%s%s%s%s\n", i + 1, wname,
+    fprintf(f, "%3d  %-*s  %-7s %-12s %21s %21s %-15s %13s %13s  %s%s%s%s%s\n", i + 1, wname,
             row->name, row->kind, row->out_shape, fwd, bwd, noise, gf, gb, row->kernels,
             row->fallback ? " *" : "", row->impl[0] ? "  [" : "", row->impl,
             row->impl[0] ? "]" : "");
@@ -177,8 +177,9 @@ static void print_summary(FILE *f, const cli_report *r) {
   for (int b = 0; b < r->nresults; b++) {
     const cli_result *res = &r->results[b];
     if (res->total.samples == 0) continue;
-    char noise[32];
-    cli_noise_cell(&res->total, noise, sizeof noise);
+    char noise[32] = "see layers";
+    /* A .shapes total is a sum of medians: it has no samples of its own. */
+    if (!r->shapes) cli_noise_cell(&res->total, noise, sizeof noise);
     differs |= total_differs(res);
     fprintf(f, "| %-*s | %-*s | %10.1f | %10.1f | %11.1f | %-14s |\n", wnet, r->net, wb,
             res->backend, res->total.median, res->fwd.median, res->bwd.median, noise);
