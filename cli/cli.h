@@ -60,6 +60,8 @@ typedef struct cli_session {
   cb_build build;
   cb_peak peak; /* at the run's thread count, once cli_session_peak found one */
   bool have_peak;
+  bool quiet;        /* no progress line while measuring the peak (set before cli_session_peak) */
+  char no_peak[256]; /* why there is no peak ("" when there is one or none was looked for) */
 } cli_session;
 
 /* The command line as typed (shell-quoted), saved by main() before any
@@ -67,15 +69,51 @@ typedef struct cli_session {
 extern char cli_cmdline[4096];
 void cli_save_command_line(int argc, char **argv);
 
+/* Appends "FLAG VALUE" (VALUE may be NULL) to cli_cmdline unless FLAG is
+ * already there, so that the recorded command (and every "Reproduce with"
+ * line built from it) names the settings a default chose, which may
+ * differ on another machine or build. */
+void cli_cmdline_ensure(const char *flag, const char *value);
+/* cli_cmdline_ensure with an integer value. */
+void cli_cmdline_ensure_int(const char *flag, long long value);
+
 /* Probes machine and build; unless path is NULL, opens the database,
  * records them and starts a run of the given kind with cli_cmdline.
  * Prints its own error. */
 cb_status cli_session_begin(cli_session *s, const char *path, const char *kind, uint64_t seed,
                             int threads);
 
-/* Fills s->peak for `threads`: the latest recorded for this machine, or a
- * short measurement (not recorded). */
+/* Fills s->peak for `threads`: the latest usable one recorded for this
+ * machine (cb_db_get_peak, and not above this machine's theoretical rate),
+ * else a proper measurement (CB_PEAK_MIN_REPEATS+ repeats, a few seconds,
+ * progress on stderr unless s->quiet), recorded when it passes
+ * cb_peak_judge. Without a database (--no-db) nothing is measured: there
+ * is no % of peak, and s->no_peak says why, as does a measurement that was
+ * a fault or came from a busy machine. Never a brief estimate. */
 void cli_session_peak(cli_session *s, int threads);
+
+/* Measures the peak at `threads` properly (repeats of `seconds`), with
+ * progress on stderr unless quiet. Prints nothing else. */
+cb_status cli_peak_measure(int threads, double seconds, int repeats, bool quiet, cb_peak *p);
+
+/* One line on why p may not stand as the peak ("" when it may). */
+void cli_peak_verdict_text(const cb_peak *p, char *buf, size_t len);
+
+/* ---- progress on stderr ----------------------------------------------------- */
+
+typedef struct cli_progress {
+  bool enabled, tty, shown;
+  uint64_t start, last;
+} cli_progress;
+
+/* Starts the clock; quiet disables the line. */
+void cli_progress_begin(cli_progress *p, bool quiet);
+/* Shows a printf-formatted status once the command has run a second: on a
+ * terminal the line is rewritten at most every 0.25 s, otherwise a plain
+ * line every 5 s. The elapsed seconds are appended. */
+void cli_progress_show(cli_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Clears the terminal line, if one was shown. */
+void cli_progress_end(cli_progress *p);
 
 /* Ends the run with status "ok", "failed" or "interrupted" and closes. */
 void cli_session_end(cli_session *s, const char *status, const char *error);
@@ -104,6 +142,7 @@ typedef struct cli_row {
   bool fallback;
   cb_bench_layer t;
   double fwd_flops, bwd_flops;
+  int ops, ops_exact; /* kernel ops of the layer, and those a tune-cache hit chose exactly */
 } cli_row;
 
 /* One backend's rows and totals. */
@@ -125,8 +164,51 @@ typedef struct cli_report {
   bool interrupted; /* only the rows that finished are present */
   int nresults;
   cli_result *results;
+  int64_t seed;
+  bool have_state;           /* before/after hold device samples around the timing */
+  cb_devstate before, after; /* first sample before, last sample after the measurements */
 } cli_report;
 
+/* Prints the report on f; noise warnings go to stderr (cli_noise_warn). */
 void cli_report_print(FILE *f, cli_format fmt, const cli_report *r);
+
+/* ---- context, noise and rates: shared by bench, run, gemm (and tune) ------- */
+
+/* What a result needs beside its numbers to be read and reproduced: the
+ * machine, the build, when, which run, the command line, the settings,
+ * the peak and the load. Pointers may be NULL where a command has none. */
+typedef struct cli_context {
+  const cli_session *session;
+  const char *command; /* the command line that reproduces the run (cli_cmdline if NULL) */
+  int threads;
+  int64_t seed, batch; /* batch 0: none */
+  int iters, warmup;
+  const cb_devstate *before, *after; /* around the measurements; NULL if not sampled */
+} cli_context;
+
+/* Writes `"context": {...}` (no trailing comma) as Google Benchmark's
+ * context block: machine, build, date, run id, command line, settings,
+ * peak, load before/after. */
+void cli_context_json(FILE *f, const cli_context *c);
+/* Writes the same as `# key: value` lines, the header of a CSV. */
+void cli_context_csv(FILE *f, const cli_context *c);
+
+/* "ok 1.2%", "noisy 8.0%", "preempted x3.1" for t; "-" when not timed. */
+void cli_noise_cell(const cb_timing *t, char *buf, size_t len);
+
+/* Warns on stderr when timings were noisy or preempted (counts of ntimed)
+ * or the load exceeded what the threads leave, naming the likely cause:
+ * preemption by other processes (load X on N threads), a clock drop, too
+ * few iterations. before/after may be NULL. Returns whether it warned. */
+bool cli_noise_warn(const char *cmd, int nnoisy, int npreempted, int ntimed, int iters, int threads,
+                    int cpus, const cb_devstate *before, const cb_devstate *after);
+
+/* The line under a timing table: load before/after and the clock. */
+void cli_state_line(FILE *f, const cb_devstate *before, const cb_devstate *after, int threads);
+
+/* Why a rate over 100% of the peak is possible: "winograd credits direct
+ * flops" for Winograd/FFT kernels (they do fewer flops than the direct
+ * convolution they are credited with), else "measurement fault". */
+const char *cli_over_peak_reason(const char *kernels, const char *impl);
 
 #endif

@@ -33,47 +33,52 @@ typedef struct bench_args {
 } bench_args;
 
 static void usage(FILE *f) {
+  fprintf(f, "usage: convbench bench NET.net|LAYERS.shapes [options]\n"
+             "\n"
+             "Times the forward and backward pass of every layer of a net, and of the\n"
+             "whole net, or of each layer of a .shapes file alone. Prints a per-layer\n"
+             "table and the convnet-benchmarks summary (total / forward / backward ms\n"
+             "per batch, median over iterations) and records everything in the database.\n"
+             "Each timing shows its noise (ok, noisy: MAD over 5%% of the median,\n"
+             "preempted: median over 2x the min), stderr warns with the likely cause,\n"
+             "and the load and clock around the measurements are printed. GFLOP/s are\n"
+             "shown as %% of the machine's recorded FMA peak (measured once if missing).\n"
+             "\n"
+             "options:\n"
+             "  --batch N          batch size (default: the netdef's batch=)\n"
+             "  --iters K          timed iterations (default 10)\n"
+             "  --warmup W         untimed iterations first (default 1)\n"
+             "  --backend B        kernels for conv and fc layers: a backend, 'tuned' (each\n"
+             "                     op of each layer from the tune cache of this device and\n"
+             "                     build, then from the same device generation; a miss uses\n"
+             "                     a heuristic default), a comma-separated list, or 'all'\n"
+             "                     (every available backend but ref). Default: tuned, also\n"
+             "                     with an empty cache or --no-db (then every op is a\n"
+             "                     heuristic pick: the heuristic plan); stderr says how\n"
+             "                     many ops were exact hits, generation hits and heuristic\n"
+             "                     picks whenever tuned runs with misses. ref, the plain-C\n"
+             "                     correctness oracle, runs only when named. Several\n"
+             "                     backends are timed interleaved and compared in one\n"
+             "                     table. A layer a backend cannot run uses ref and is\n"
+             "                     marked '*'.\n"
+             "  --compare          the comparison: convbench's best plan (tuned, or the\n"
+             "                     heuristic plan when the cache has nothing for this\n"
+             "                     machine), every host library backend of this build but\n"
+             "                     ref (onednn, openblas, fftw, cpu), and PyTorch through\n"
+             "                     scripts/peers/pytorch_bench.py (run with /usr/bin/python3,\n"
+             "                     or $CB_PEER_PYTHON, with the same batch, iterations,\n"
+             "                     warm-up, threads, seed and database; a note, and no\n"
+             "                     pytorch row, when Python, torch or the script is\n"
+             "                     missing). The C backends are timed interleaved round by\n"
+             "                     round; PyTorch times half its iterations before that\n"
+             "                     block and half after it (each half after its own\n"
+             "                     warm-up; all of them before with --iters 1), so a load\n"
+             "                     that drifts falls on both. Prints one table: a row per\n"
+             "                     backend sorted by total, total / forward / backward ms\n"
+             "                     per batch (medians) and the ratio to PyTorch. Table\n"
+             "                     output only; not with --backend\n");
+  /* Two literals: C99 compilers need only take 4095 characters in one. */
   fprintf(f,
-          "usage: convbench bench NET.net|LAYERS.shapes [options]\n"
-          "\n"
-          "Times the forward and backward pass of every layer of a net, and of the\n"
-          "whole net, or of each layer of a .shapes file alone. Prints a per-layer\n"
-          "table and the convnet-benchmarks summary (total / forward / backward ms\n"
-          "per batch, median over iterations) and records everything in the database.\n"
-          "\n"
-          "options:\n"
-          "  --batch N          batch size (default: the netdef's batch=)\n"
-          "  --iters K          timed iterations (default 10)\n"
-          "  --warmup W         untimed iterations first (default 1)\n"
-          "  --backend B        kernels for conv and fc layers: a backend, 'tuned' (each\n"
-          "                     op of each layer from the tune cache of this device and\n"
-          "                     build, then from the same device generation; a miss uses\n"
-          "                     a heuristic default), a comma-separated list, or 'all'\n"
-          "                     (every available backend but ref). Default: tuned, also\n"
-          "                     with an empty cache or --no-db (then every op is a\n"
-          "                     heuristic pick: the heuristic plan); stderr says how\n"
-          "                     many ops were exact hits, generation hits and heuristic\n"
-          "                     picks whenever tuned runs with misses. ref, the plain-C\n"
-          "                     correctness oracle, runs only when named. Several\n"
-          "                     backends are timed interleaved and compared in one\n"
-          "                     table. A layer a backend cannot run uses ref and is\n"
-          "                     marked '*'.\n"
-          "  --compare          the comparison: convbench's best plan (tuned, or the\n"
-          "                     heuristic plan when the cache has nothing for this\n"
-          "                     machine), every host library backend of this build but\n"
-          "                     ref (onednn, openblas, fftw, cpu), and PyTorch through\n"
-          "                     scripts/peers/pytorch_bench.py (run with /usr/bin/python3,\n"
-          "                     or $CB_PEER_PYTHON, with the same batch, iterations,\n"
-          "                     warm-up, threads, seed and database; a note, and no\n"
-          "                     pytorch row, when Python, torch or the script is\n"
-          "                     missing). The C backends are timed interleaved round by\n"
-          "                     round; PyTorch times half its iterations before that\n"
-          "                     block and half after it (each half after its own\n"
-          "                     warm-up; all of them before with --iters 1), so a load\n"
-          "                     that drifts falls on both. Prints one table: a row per\n"
-          "                     backend sorted by total, total / forward / backward ms\n"
-          "                     per batch (medians) and the ratio to PyTorch. Table\n"
-          "                     output only; not with --backend\n"
           "  --tune-missing     with tuned: first tune the problems the cache lacks\n"
           "  --device cuda:N    the GPU the GPU backends (cuda, cublas, cudnn, cufft) run\n"
           "                     on (default cuda:0). A net runs on the host; each conv\n"
@@ -87,7 +92,11 @@ static void usage(FILE *f) {
           "                     conv's bwd_data, which Torch's convnet-benchmarks skips)\n"
           "  --db PATH          database to record into (default ./results.db)\n"
           "  --no-db            record nothing\n"
-          "  --format F         table (default), csv or json, on stdout\n"
+          "  --format F         table (default), csv or json, on stdout; json has a\n"
+          "                     context block (machine, build, date, run id, command,\n"
+          "                     settings, peak, load), csv the same as '# key: value'\n"
+          "                     header lines; both give min, median, MAD, samples and\n"
+          "                     the noise verdict (ok, noisy, preempted) per timing\n"
           "  --quiet            no progress line on stderr\n"
           "  -h, --help         this help\n"
           "\n"
@@ -265,6 +274,9 @@ static void describe_kernels(const cb_layer *l, cli_row *row) {
   bool same = true;
   for (int b = 0; b < l->nbind; b++) {
     row->fallback |= l->bind[b].fallback;
+    row->ops++;
+    row->ops_exact +=
+        strcmp(l->bind[b].source, "exact") == 0 || strcmp(l->bind[b].source, "imported") == 0;
     binding_name(&l->bind[b], names[b], sizeof names[b]);
     same &= strcmp(names[b], names[0]) == 0;
     if (l->bind[b].impl[0]) {
@@ -417,6 +429,8 @@ static cb_status bench_group(const cb_netdef *nd, const bench_args *a, int index
     cb_devstate_sample_gpu(&before, a->on_gpu ? a->device : -1);
     st = cb_bench_nets(nets, count, &bo, res);
     cb_devstate_sample_gpu(&after, a->on_gpu ? a->device : -1);
+    if (!rep->have_state) rep->before = before;
+    rep->after = after, rep->have_state = true;
     progress_done(p);
     for (int b = 0; b < count && st == CB_OK; b++) {
       cli_result *r = &rep->results[first + b];
@@ -655,13 +669,25 @@ static int bench_main(int argc, char **argv) {
   bool interleave;
   if ((rc = bench_prepare(&a, &nd, &nrows, &interleave)) != CLI_OK) return rc;
 
+  /* The recorded command names every setting a default chose. */
+  char list[256] = "";
+  if (a.c.o.batch > 0) cli_cmdline_ensure_int("--batch", a.c.o.batch);
+  cli_cmdline_ensure_int("--iters", a.c.o.iters);
+  cli_cmdline_ensure_int("--warmup", a.c.o.warmup);
+  cli_cmdline_ensure_int("--threads", a.c.o.threads);
+  cli_cmdline_ensure_int("--seed", a.c.o.seed);
+  for (int b = 0; b < a.c.be.n; b++)
+    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", b ? "," : "",
+             a.c.be.names[b]);
+  cli_cmdline_ensure("--backend", list);
   cli_session s;
   if (cli_session_begin(&s, a.c.o.db, "bench", (uint64_t)a.c.o.seed, (int)a.c.o.threads) != CB_OK) {
     cb_netdef_free(nd);
     return CLI_FAIL;
   }
-  cli_session_peak(&s, (int)a.c.o.threads);
+  s.quiet = a.c.o.quiet;
   cli_install_signals();
+  cli_session_peak(&s, (int)a.c.o.threads);
   cb_status st;
   if (a.c.be.chooser.db && a.tune_missing && (st = tune_missing(nd, &a, &s)) != CB_OK) {
     rc = tune_missing_failed(&s, st);
@@ -688,7 +714,8 @@ static int bench_main(int argc, char **argv) {
                     .warmup = (int)a.c.o.warmup,
                     .interleaved = interleave,
                     .nresults = a.c.be.n,
-                    .results = results};
+                    .results = results,
+                    .seed = a.c.o.seed};
   progress p = {.enabled = !a.c.o.quiet, .tty = isatty(2), .start = cb_now_ns()};
   compare_run cr = {0};
   if (a.compare) compare_begin(&a, &cr);

@@ -35,6 +35,7 @@ static void usage(FILE *f) {
           "  --limit N          the first N test images only\n"
           "  --db PATH          database to record the run into (default ./results.db)\n"
           "  --no-db            record nothing\n"
+          "  --quiet            no progress line on stderr\n"
           "  -h, --help         this help\n"
           "\n"
           "Exit status: 0 ok, 1 a run or the database failed, 2 bad arguments or input\n"
@@ -53,7 +54,8 @@ static int parse_args(int argc, char **argv, infer_args *a) {
   static const cli_option own[] = {{"load", true, 'L'}, {NULL, false, 0}};
   const cli_options spec = {.cmd = &cli_infer,
                             .common = CLI_OPT_DATA | CLI_OPT_BATCH | CLI_OPT_BACKEND |
-                                      CLI_OPT_THREADS | CLI_OPT_LIMIT | CLI_OPT_DB | CLI_OPT_NO_DB,
+                                      CLI_OPT_THREADS | CLI_OPT_LIMIT | CLI_OPT_DB | CLI_OPT_NO_DB |
+                                      CLI_OPT_QUIET,
                             .own = own,
                             .own_fn = own_option,
                             .user = a};
@@ -79,6 +81,10 @@ static void print_confusion(const int64_t *m, int64_t classes) {
     else
       printf("         -\n");
   }
+}
+
+static void on_eval(void *user, int64_t done, int64_t count) {
+  cli_progress_show(user, "infer: %lld/%lld images", (long long)done, (long long)count);
 }
 
 /* Builds the net, loads the checkpoint and the data: all before the
@@ -139,7 +145,12 @@ static int infer_main(int argc, char **argv) {
   cb_status st = CB_OK;
   if (!(confusion = calloc((size_t)(classes * classes), sizeof *confusion)))
     st = cb_error(CB_ERR_NOMEM, "out of memory");
-  if (st == CB_OK) st = cb_evaluate(net, &test, meta.mean, meta.sd, &cli_stop, &r, confusion);
+  cli_progress pr;
+  cli_progress_begin(&pr, a.c.o.quiet);
+  if (st == CB_OK)
+    st = cb_evaluate_progress(net, &test, meta.mean, meta.sd, &cli_stop, on_eval, &pr, &r,
+                              confusion);
+  cli_progress_end(&pr);
   if (st == CB_OK) {
     printf("infer %s with %s on %s: %lld images, backend %s, batch %lld\n", net->name, a.load,
            a.c.o.data, (long long)r.count, a.c.be.names[0], (long long)net->batch);

@@ -23,7 +23,8 @@ typedef struct run_args {
   int nparams; /* -1: every variant's defaults */
   long long threads, iters, warmup;
   bool check;
-  bool csv;
+  bool csv, json;
+  bool quiet;
   const char *db; /* for the peak; NULL: --no-db */
 } run_args;
 
@@ -36,9 +37,12 @@ typedef struct run_args {
   "  --warmup W       untimed rounds first (default 2)\n"                                          \
   "  --no-check       time without checking against ref\n"                                         \
   "  --db PATH        read the machine's peak from here (default ./results.db);\n"                 \
-  "                   without one recorded, a short measurement is made\n"                         \
-  "  --no-db          measure the peak instead of reading it\n"                                    \
-  "  --format F       table (default) or csv\n"                                                    \
+  "                   without one recorded it is measured once (a few seconds,\n"                  \
+  "                   as 'convbench peak') and recorded there\n"                                   \
+  "  --no-db          no peak: GFLOP/s without %peak (says so)\n"                                  \
+  "  --format F       table (default), csv (with a '# key: value' context\n"                       \
+  "                   header) or json (with a context block)\n"                                    \
+  "  --quiet          no progress line on stderr\n"                                                \
   "  -h, --help       this help\n"
 
 static void run_usage(FILE *f) {
@@ -133,13 +137,14 @@ static int parse_common(const cli_command *c, int argc, char **argv, run_args *a
                         const cli_option *extra_opts,
                         int (*extra)(const cli_command *c, int ch, const char *val, void *user),
                         void *user) {
-  static const char *const formats[] = {"table", "csv", NULL};
+  static const char *const formats[] = {"table", "csv", "json", NULL};
   cli_option own[16] = {{"variant", true, 'V'}, {"params", true, 'P'}, {"no-check", false, 'n'}};
   for (int i = 0; extra_opts && extra_opts[i].name && i + 4 < 16; i++) own[3 + i] = extra_opts[i];
   run_parse r = {a, extra, user};
   const cli_options spec = {.cmd = c,
                             .common = CLI_OPT_BACKEND | CLI_OPT_THREADS | CLI_OPT_ITERS |
-                                      CLI_OPT_WARMUP | CLI_OPT_FORMAT | CLI_OPT_DB | CLI_OPT_NO_DB,
+                                      CLI_OPT_WARMUP | CLI_OPT_FORMAT | CLI_OPT_DB | CLI_OPT_NO_DB |
+                                      CLI_OPT_QUIET,
                             .formats = formats,
                             .own = own,
                             .own_fn = own_option,
@@ -151,6 +156,8 @@ static int parse_common(const cli_command *c, int argc, char **argv, run_args *a
   a->backend = o->backend_given ? o->backend : NULL;
   a->threads = o->threads, a->iters = o->iters, a->warmup = o->warmup;
   a->csv = o->format == 1;
+  a->json = o->format == 2;
+  a->quiet = o->quiet;
   a->db = o->db;
   if (a->db && !*a->db) return cli_usage_error(c, "--db: empty path (use --no-db)");
   return CLI_OK;
@@ -221,6 +228,9 @@ static cb_status time_by_device(const cb_candidate *cands, int n, const cb_probl
   return st;
 }
 
+static int run_candidates(const char *cmd, const cb_problem *p, const run_args *a,
+                          bool with_ref_by_default, const cli_session *sess);
+
 static int run_problem(const char *cmd, const cb_problem *p, const run_args *a,
                        bool with_ref_by_default) {
   if (!backends_known(cmd, a->backend)) return CLI_USAGE;
@@ -235,17 +245,29 @@ static int run_problem(const char *cmd, const cb_problem *p, const run_args *a,
       return CLI_USAGE;
     }
   }
-  /* The peak comes from the database when one exists and holds it, else
-   * from a short measurement; run records nothing itself. */
+  /* The peak comes from the database; without one recorded it is
+   * measured once and recorded there (the run row of this command holds
+   * it). --no-db: no %peak. */
+  cli_cmdline_ensure_int("--threads", a->threads);
+  cli_cmdline_ensure_int("--iters", a->iters);
+  cli_cmdline_ensure_int("--warmup", a->warmup);
   cli_session s;
-  if (cli_session_begin(&s, NULL, cmd, 0, (int)a->threads) != CB_OK) return CLI_FAIL;
-  cb_db *db;
-  if (a->db && access(a->db, F_OK) == 0 && cb_db_open(a->db, &db) == CB_OK) {
-    cb_db_get_peak(db, s.machine.fingerprint, (int)a->threads, &s.peak, &s.have_peak);
-    cb_db_close(db);
-  }
-  if (!s.have_peak) cli_session_peak(&s, (int)a->threads);
+  if (cli_session_begin(&s, a->db, cmd, 0, (int)a->threads) != CB_OK) return CLI_FAIL;
+  s.quiet = a->quiet;
+  cli_install_signals();
+  cli_session_peak(&s, (int)a->threads);
+  int rc = run_candidates(cmd, p, a, with_ref_by_default, &s);
+  cli_session_end(&s, rc == CLI_OK ? "ok" : "failed",
+                  rc == CLI_OK ? NULL : "a check or run failed");
+  return rc;
+}
 
+/* Checks and times the candidates of p; prints them; the exit code. */
+static int run_candidates(const char *cmd, const cb_problem *p, const run_args *a,
+                          bool with_ref_by_default, const cli_session *sess) {
+  const cli_session s = *sess;
+  cli_progress pr;
+  cli_progress_begin(&pr, a->quiet);
   cb_ctx *ref, *ctxs[32] = {0};
   int nctx = 0;
   if (cb_ctx_open(cb_backend_find("ref"), (int)a->threads, &ref) != CB_OK) {
@@ -258,8 +280,8 @@ static int run_problem(const char *cmd, const cb_problem *p, const run_args *a,
   bool ok = true;
   char key[CB_KEY_MAX];
   cb_problem_key(p, key, sizeof key);
-  FILE *notes = a->csv ? stderr : stdout;
-  if (!a->csv)
+  FILE *notes = a->csv || a->json ? stderr : stdout;
+  if (!a->csv && !a->json)
     printf("%s: %.3f GFLOP, %d thread%s, median of %lld interleaved after %lld warm-up%s\n", key,
            cb_problem_flops(p) / 1e9, (int)a->threads, a->threads == 1 ? "" : "s", a->iters,
            a->warmup, s.have_peak ? "" : "; peak unknown");
@@ -291,6 +313,8 @@ static int run_problem(const char *cmd, const cb_problem *p, const run_args *a,
       }
       candidate_row *r = &rows[n];
       memset(r, 0, sizeof *r);
+      cli_progress_show(&pr, "%s: checking %s/%s (candidate %d)", cmd, (*b)->name, (*v)->name,
+                        n + 1);
       r->ok = true;
       snprintf(r->check, sizeof r->check, "unchecked");
       if (a->check) {
@@ -319,32 +343,76 @@ static int run_problem(const char *cmd, const cb_problem *p, const run_args *a,
   }
 
   /* Time them together: round by round, caches flushed between samples. */
+  cli_progress_show(&pr, "%s: timing %d candidate%s interleaved, %lld rounds", cmd, n,
+                    n == 1 ? "" : "s", a->iters + a->warmup);
+  cli_progress_end(&pr);
   cb_timing *t = calloc((size_t)(n ? n : 1), sizeof *t);
+  cb_devstate before, after;
+  cb_devstate_sample(&before);
   cb_status st = n && t ? time_by_device(cands, n, p, a, t) : CB_OK;
+  cb_devstate_sample(&after);
+  cli_context ctx = {.session = &s,
+                     .threads = (int)a->threads,
+                     .iters = (int)a->iters,
+                     .warmup = (int)a->warmup,
+                     .before = &before,
+                     .after = &after};
   if (st != CB_OK) {
     cli_error(cmd, "%s", cb_errmsg());
     ok = false;
   } else if (a->csv) {
+    cli_context_csv(stdout, &ctx);
     printf("key,backend,variant,params,check,threads,median_ms,min_ms,mad_ms,samples,gflops,"
-           "peak_gflops,impl\n");
+           "peak_gflops,impl,noise,over_peak\n");
+  } else if (a->json) {
+    fputs("{", stdout);
+    cli_context_json(stdout, &ctx);
+    fputs(", \"key\": ", stdout);
+    cb_json_string(stdout, key);
+    printf(", \"gflop\": %.6f, \"results\": [", cb_problem_flops(p) / 1e9);
   } else if (n) {
-    printf("%-9s %-20s %-8s %-26s %10s %10s %9s %6s  %s\n", "backend", "variant", "params", "check",
-           "median ms", "min ms", "GFLOP/s", "%peak", "implementation");
+    printf("%-9s %-20s %-8s %-26s %10s %10s %-15s %9s %7s  %s\n", "backend", "variant", "params",
+           "check", "median ms", "min ms", "noise", "GFLOP/s", "%peak", "implementation");
   }
+  int noisy = 0, preempted = 0;
+  bool any_w = false, any_fault = false;
   for (int i = 0; st == CB_OK && i < n; i++) {
-    char ps[64];
+    char ps[64], noise[32];
     params_str(cands[i].variant, cands[i].params, ps, sizeof ps);
     double g = cb_problem_flops(p) / (t[i].median * 1e6);
     /* The measured peak is the CPU's: no percentage for GPU rows. */
     double pk = s.have_peak && cands[i].ctx->backend->device == CB_DEVICE_HOST ? s.peak.gflops : 0;
-    if (a->csv)
-      printf("%s,%s,%s,\"%s\",\"%s\",%lld,%.6f,%.6f,%.6f,%d,%.4f,%.3f,\"%s\"\n", key,
+    cb_noise_level nl = cb_timing_noise(&t[i], NULL);
+    noisy += nl == CB_NOISE_NOISY, preempted += nl == CB_NOISE_PREEMPTED;
+    cli_noise_cell(&t[i], noise, sizeof noise);
+    const char *over =
+        pk > 0 && g > pk ? cli_over_peak_reason(cands[i].variant->name, rows[i].impl) : "";
+    bool fault = over[0] && strcmp(over, "measurement fault") == 0;
+    any_w |= over[0] && !fault, any_fault |= fault;
+    if (a->csv) {
+      printf("%s,%s,%s,\"%s\",\"%s\",%lld,%.6f,%.6f,%.6f,%d,%.4f,%.3f,\"%s\",%s,%s\n", key,
              cands[i].ctx->backend->name, cands[i].variant->name, ps, rows[i].check, a->threads,
-             t[i].median, t[i].min, t[i].mad, t[i].samples, g, pk, rows[i].impl);
-    else
-      printf("%-9s %-20s %-8s %-26s %10.3f %10.3f %9.2f %5.0f%%  %s\n", cands[i].ctx->backend->name,
-             cands[i].variant->name, ps, rows[i].check, t[i].median, t[i].min, g,
-             pk > 0 ? 100 * g / pk : 0, rows[i].impl);
+             t[i].median, t[i].min, t[i].mad, t[i].samples, g, pk, rows[i].impl, cb_noise_name(nl),
+             over);
+    } else if (a->json) {
+      printf("%s\n  {\"backend\": \"%s\", \"variant\": \"%s\", \"params\": \"%s\", \"check\": ",
+             i ? "," : "", cands[i].ctx->backend->name, cands[i].variant->name, ps);
+      cb_json_string(stdout, rows[i].check);
+      printf(", \"ok\": %s, \"median_ms\": %.6f, \"min_ms\": %.6f, \"max_ms\": %.6f, "
+             "\"mad_ms\": %.6f, \"samples\": %d, \"noise\": \"%s\", \"gflops\": %.4f, "
+             "\"peak_gflops\": %.3f, \"over_peak\": \"%s\", \"impl\": ",
+             rows[i].ok ? "true" : "false", t[i].median, t[i].min, t[i].max, t[i].mad, t[i].samples,
+             cb_noise_name(nl), g, pk, over);
+      cb_json_string(stdout, rows[i].impl);
+      putchar('}');
+    } else {
+      char pct[16] = "-";
+      if (pk > 0)
+        snprintf(pct, sizeof pct, "%.0f%%%s", 100 * g / pk, !over[0] ? "" : fault ? "!" : "w");
+      printf("%-9s %-20s %-8s %-26s %10.3f %10.3f %-15s %9.2f %7s  %s\n",
+             cands[i].ctx->backend->name, cands[i].variant->name, ps, rows[i].check, t[i].median,
+             t[i].min, noise, g, pct, rows[i].impl);
+    }
     if (!rows[i].ok) {
       char repro[512];
       cb_repro_line(cands[i].ctx, cands[i].variant, cands[i].params, p, repro, sizeof repro);
@@ -352,6 +420,16 @@ static int run_problem(const char *cmd, const cb_problem *p, const run_args *a,
       ok = false;
     }
   }
+  if (a->json && st == CB_OK) fputs("\n]}\n", stdout);
+  if (!a->csv && !a->json && st == CB_OK && n) {
+    if (any_w) printf("w over 100%% of peak: winograd credits direct flops\n");
+    if (any_fault) printf("! over 100%% of peak with a direct kernel: a measurement fault\n");
+    cli_state_line(stdout, &before, &after, (int)a->threads);
+    if (!s.have_peak && s.no_peak[0]) printf("%s\n", s.no_peak);
+  }
+  if (st == CB_OK && n)
+    cli_noise_warn(cmd, noisy, preempted, n, (int)a->iters, (int)a->threads, s.machine.pus, &before,
+                   &after);
   if (n == 0) {
     fprintf(notes, "no selected variant supports %s\n", key);
     ok = false;

@@ -162,6 +162,20 @@ static cb_status on_step(void *user, const cb_train_step *s) {
   return t->nbuf == STEP_FLUSH ? flush_steps(t) : CB_OK;
 }
 
+/* The test-set evaluation after each epoch, which can run for seconds
+ * after the last step's line. */
+static void on_eval(void *user, int64_t done, int64_t count) {
+  trainer *t = user;
+  uint64_t now = cb_now_ns();
+  if (t->a->c.o.quiet || cb_ms(t->last_progress, now) < (t->tty ? 250.0 : 5000.0)) return;
+  t->last_progress = now;
+  t->shown = true;
+  fprintf(stderr, "%strain %s [%s]: evaluating the test set, %lld/%lld images%s",
+          t->tty ? "\r\033[K" : "", t->rec.net, t->rec.backend, (long long)done, (long long)count,
+          t->tty ? "" : "\n");
+  fflush(stderr);
+}
+
 static cb_status on_epoch(void *user, const cb_train_epoch *e) {
   trainer *t = user;
   cb_status st = flush_steps(t);
@@ -283,6 +297,7 @@ static int train_main(int argc, char **argv) {
                        .stop = &cli_stop,
                        .on_step = on_step,
                        .on_epoch = on_epoch,
+                       .on_eval = on_eval,
                        .user = t};
     st = cb_train(p.net, solver, &p.cfg, &p.train, &p.test, &o);
     progress_done(t);

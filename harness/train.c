@@ -56,6 +56,12 @@ static const float *scores(const cb_net *net) {
 
 cb_status cb_evaluate(cb_net *net, const cb_dataset *d, double mean, double sd,
                       const volatile sig_atomic_t *stop, cb_eval_result *r, int64_t *confusion) {
+  return cb_evaluate_progress(net, d, mean, sd, stop, NULL, NULL, r, confusion);
+}
+
+cb_status cb_evaluate_progress(cb_net *net, const cb_dataset *d, double mean, double sd,
+                               const volatile sig_atomic_t *stop, cb_eval_progress_fn progress,
+                               void *user, cb_eval_result *r, int64_t *confusion) {
   memset(r, 0, sizeof *r);
   cb_status st = cb_train_check_fit(net, d);
   if (st != CB_OK) return st;
@@ -87,6 +93,7 @@ cb_status cb_evaluate(cb_net *net, const cb_dataset *d, double mean, double sd,
       if (confusion) confusion[y * classes + p]++;
     }
     r->count += n;
+    if (progress) progress(user, r->count, d->count);
   }
   net->exec.train = was_train;
   free(idx);
@@ -173,7 +180,8 @@ cb_status cb_train(cb_net *net, cb_solver *s, const cb_solver_cfg *cfg, const cb
     ep.train_accuracy = acc_sum / (double)ep.steps;
     ep.epoch_seconds = train_ms / 1000.0;
     ep.images_per_s = train_ms > 0 ? (double)(ep.steps * net->batch) * 1000.0 / train_ms : 0.0;
-    if (test && (st = cb_evaluate(net, test, o->mean, o->sd, o->stop, &ep.test, NULL)) != CB_OK)
+    if (test && (st = cb_evaluate_progress(net, test, o->mean, o->sd, o->stop, o->on_eval, o->user,
+                                           &ep.test, NULL)) != CB_OK)
       break;
     ep.seconds = cb_ms(t0, cb_now_ns()) / 1000.0;
     if (o->on_epoch) st = o->on_epoch(o->user, &ep);

@@ -25,6 +25,9 @@
 typedef cb_status (*cb_train_step_fn)(void *user, const cb_train_step *s);
 typedef cb_status (*cb_train_epoch_fn)(void *user, const cb_train_epoch *e);
 
+/* Progress of an evaluation: done of count images; from the calling thread. */
+typedef void (*cb_eval_progress_fn)(void *user, int64_t done, int64_t count);
+
 typedef struct cb_train_opts {
   int epochs;                        /* >= 1 */
   uint64_t seed;                     /* the shuffle */
@@ -32,6 +35,7 @@ typedef struct cb_train_opts {
   const volatile sig_atomic_t *stop; /* non-zero: stop between steps (CB_ERR_INTERRUPTED) */
   cb_train_step_fn on_step;
   cb_train_epoch_fn on_epoch;
+  cb_eval_progress_fn on_eval; /* may be NULL: progress of each test-set evaluation */
   void *user;
 } cb_train_opts;
 
@@ -53,6 +57,11 @@ cb_status cb_train(cb_net *net, cb_solver *s, const cb_solver_cfg *cfg, const cb
  * classes is the net's class count. stop may be NULL. */
 cb_status cb_evaluate(cb_net *net, const cb_dataset *d, double mean, double sd,
                       const volatile sig_atomic_t *stop, cb_eval_result *r, int64_t *confusion);
+
+/* cb_evaluate, calling progress (may be NULL) after each batch. */
+cb_status cb_evaluate_progress(cb_net *net, const cb_dataset *d, double mean, double sd,
+                               const volatile sig_atomic_t *stop, cb_eval_progress_fn progress,
+                               void *user, cb_eval_result *r, int64_t *confusion);
 
 /* Classes the net's loss layer scores (its input's C*H*W). */
 int64_t cb_net_classes(const cb_net *net);

@@ -205,7 +205,7 @@ static cb_status totals_table(rp_ctx *c, const nr_group *g, nr_total *tot, int n
     if (isnan(gf) || isnan(peak))
       snprintf(f, sizeof f, "-");
     else
-      snprintf(f, sizeof f, "%.0f%%", 100 * gf / peak);
+      snprintf(f, sizeof f, "%.0f%%%s", 100 * gf / peak, gf > peak ? " !" : "");
     const char *cells[] = {name,
                            rp_num(a, tot[i].total),
                            rp_num(b, tot[i].fwd),
@@ -422,7 +422,8 @@ static cb_status breakdown_gflops(rp_ctx *c, const nr_breakdown *d) {
       else if (isnan(peak))
         snprintf(cellbuf[b], sizeof cellbuf[b], "%.1f", gf);
       else
-        snprintf(cellbuf[b], sizeof cellbuf[b], "%.1f (%.0f%%)", gf, 100 * gf / peak);
+        snprintf(cellbuf[b], sizeof cellbuf[b], "%.1f (%.0f%%%s)", gf, 100 * gf / peak,
+                 gf > peak ? " !" : "");
       row[3 + b] = cellbuf[b];
     }
     s = rp_row(t, row);
@@ -435,7 +436,9 @@ static cb_status breakdown_gflops(rp_ctx *c, const nr_breakdown *d) {
   return rp_text(c->doc, "GFLOP/s count a direct convolution's flops (2 N K C R S P Q per pass), "
                          "so FFT and Winograd kernels, which do fewer, can show more than the "
                          "peak; the peak is the host's FMA peak at this thread count (convbench "
-                         "peak), not a GPU's.");
+                         "peak), not a GPU's. A '!' marks a rate over 100%% of the peak: "
+                         "winograd credits direct flops when the layer ran a Winograd or FFT "
+                         "kernel; with a direct kernel it is a measurement fault.");
 }
 
 /* The breakdown per layer (or entry): a table of fwd+bwd ms per row and

@@ -1,5 +1,6 @@
 /* report_sql.c: the report's SQLite helpers (report_sql.h). */
 #include "report_sql.h"
+#include "records.h" /* CB_PEAK_MIN_REPEATS, CB_PEAK_FAULT_TOLERANCE */
 
 #include <math.h>
 #include <stdio.h>
@@ -32,12 +33,18 @@ double rp_peak(sqlite3 *h, int64_t machine_id, int threads) {
   sqlite3_stmt *st;
   double v = NAN;
   if (sqlite3_prepare_v2(h,
+                         /* As cb_db_get_peak: a brief or faulty row never stands. */
                          "SELECT gflops FROM peaks WHERE machine_id = ?1 AND threads = ?2"
+                         " AND repeats >= ?3"
+                         " AND (theoretical_gflops IS NULL OR theoretical_gflops <= 0"
+                         "      OR gflops <= theoretical_gflops * ?4)"
                          " ORDER BY id DESC LIMIT 1",
                          -1, &st, NULL) != SQLITE_OK)
     return NAN;
   sqlite3_bind_int64(st, 1, machine_id);
   sqlite3_bind_int(st, 2, threads);
+  sqlite3_bind_int(st, 3, CB_PEAK_MIN_REPEATS);
+  sqlite3_bind_double(st, 4, 1 + CB_PEAK_FAULT_TOLERANCE);
   if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_double(st, 0);
   sqlite3_finalize(st);
   return v;

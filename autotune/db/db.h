@@ -227,8 +227,10 @@ cb_status cb_db_samples_parse(const char *text, double **out, int *n);
 /* Records a peak measured during run run_id (on that run's machine). */
 cb_status cb_db_put_peak(cb_db *db, int64_t run_id, const cb_peak *p);
 
-/* The latest peak recorded for the machine with this fingerprint at this
- * thread count; *found is false when there is none. */
+/* The latest usable peak recorded for the machine with this fingerprint
+ * at this thread count: from at least CB_PEAK_MIN_REPEATS repeats and not
+ * above its theoretical rate by more than CB_PEAK_FAULT_TOLERANCE (brief
+ * or faulty rows are skipped); *found is false when there is none. */
 cb_status cb_db_get_peak(cb_db *db, const char *machine_fingerprint, int threads, cb_peak *out,
                          bool *found);
 

@@ -269,6 +269,23 @@ static const char *const migration_7[] = {
     NULL,
 };
 
+/* 9: a peak is a measurement with a spread, checked against the ISA's
+ * rate: the min and median of its repeats (gflops is their max), how many,
+ * the theoretical rate with the clock and how it was derived, and the load
+ * around it. Rows recorded before (repeats NULL) are never used for % of
+ * peak: they came from brief, unchecked measurements. */
+static const char *const migration_9[] = {
+    "ALTER TABLE peaks ADD COLUMN gflops_min REAL",
+    "ALTER TABLE peaks ADD COLUMN gflops_median REAL",
+    "ALTER TABLE peaks ADD COLUMN repeats INTEGER CHECK (repeats >= 1)",
+    "ALTER TABLE peaks ADD COLUMN theoretical_gflops REAL",
+    "ALTER TABLE peaks ADD COLUMN clock_mhz REAL",
+    "ALTER TABLE peaks ADD COLUMN theoretical_how TEXT",
+    "ALTER TABLE peaks ADD COLUMN load1_before REAL",
+    "ALTER TABLE peaks ADD COLUMN load1_after REAL",
+    NULL,
+};
+
 /* 10: the per-iteration samples behind every bench timing (net and layer
  * results, bench and the peers), as a JSON array of ms ("[1.25,1.3]",
  * cb_bind_samples), so that compare can test and bound a difference
@@ -285,12 +302,10 @@ static const char *const migration_10[] = {
     NULL,
 };
 
-/* cb_db_migrations[i] takes the schema from version i to version i + 1.
- * Migrations 8 and 9 come from other branches; on merge they go before
- * migration_10. */
+/* cb_db_migrations[i] takes the schema from version i to version i + 1. */
 const char *const *const cb_db_migrations[] = {
-    migration_1, migration_2, migration_3, migration_4,
-    migration_5, migration_6, migration_7, migration_10,
+    migration_1, migration_2, migration_3, migration_4, migration_5,
+    migration_6, migration_7, migration_9, migration_10,
 };
 
 int cb_db_schema_version(void) {

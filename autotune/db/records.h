@@ -72,12 +72,32 @@ typedef struct cb_devstate {
 
 /* ---- the FP32 FMA peak (autotune/peak.h) ------------------------------------------ */
 
+/* The fewest repeats a stored peak may come from; rows with fewer (or
+ * from before the repeats were recorded) are never used for % of peak. */
+#define CB_PEAK_MIN_REPEATS 5
+/* A measured peak more than this fraction above the theoretical rate is a
+ * measurement fault (a wrong clock, a flop miscounted, a timer jump). */
+#define CB_PEAK_FAULT_TOLERANCE 0.05
+
 typedef struct cb_peak {
   char isa[16];           /* the vector ISA measured: "avx512", "avx2" or "sse" */
   int threads;            /* threads that ran the loop at once */
-  double gflops;          /* all threads together */
+  double gflops;          /* all threads together: the best of the repeats (a peak is a
+                           * maximum: anything else on the machine only lowers it) */
   double gflops_per_core; /* gflops / threads */
   double seconds;         /* how long the measurement ran */
+  /* The spread of the repeats (gflops is their max) and how many there
+   * were; 0 in rows recorded before migration 9, which are never used. */
+  double gflops_min, gflops_median;
+  int repeats;
+  /* The ISA's rate: threads x clock x FMA flops per cycle, and how it was
+   * derived ("2 threads x 3772 MHz (measured) x 64 flops/cycle (Zen 5: ...)");
+   * 0 and "" when unknown. */
+  double theoretical_gflops;
+  double clock_mhz;
+  char theoretical_how[256];
+  double load1_before, load1_after; /* the load average around the measurement */
+  char measured[32];                /* when it was recorded (ISO-8601), "" if not */
 } cb_peak;
 
 /* ---- the tune cache (autotune/cache.h) -------------------------------------------- */

@@ -43,13 +43,24 @@ static const char layer_put_sql[] =
 
 static const char peak_put_sql[] =
     "INSERT INTO peaks (run_id, machine_id, isa, threads, gflops, gflops_per_core, seconds,"
-        " measured) SELECT :run_id, machine_id, :isa, :threads, :gflops, :gflops_per_core,"
-        " :seconds, :measured FROM runs WHERE id = :run_id";
+        " measured, gflops_min, gflops_median, repeats, theoretical_gflops, clock_mhz,"
+        " theoretical_how, load1_before, load1_after)"
+        " SELECT :run_id, machine_id, :isa, :threads, :gflops, :gflops_per_core,"
+        " :seconds, :measured, :gflops_min, :gflops_median, :repeats, :theoretical_gflops,"
+        " :clock_mhz, :theoretical_how, :load1_before, :load1_after FROM runs WHERE id = :run_id";
 
+/* Only peaks measured with their spread, from enough repeats, and not
+ * above their own theoretical rate: a brief or faulty row is never used. */
 static const char peak_get_sql[] =
-    "SELECT p.isa, p.threads, p.gflops, p.gflops_per_core, p.seconds FROM peaks p"
+    "SELECT p.isa, p.threads, p.gflops, p.gflops_per_core, p.seconds, p.gflops_min,"
+        " p.gflops_median, p.repeats, p.theoretical_gflops, p.clock_mhz, p.theoretical_how,"
+        " p.load1_before, p.load1_after, p.measured FROM peaks p"
         " JOIN machines m ON m.id = p.machine_id"
-        " WHERE m.fingerprint = :fingerprint AND p.threads = :threads ORDER BY p.id DESC LIMIT 1";
+        " WHERE m.fingerprint = :fingerprint AND p.threads = :threads"
+        " AND p.repeats >= :min_repeats"
+        " AND (p.theoretical_gflops IS NULL OR p.theoretical_gflops <= 0"
+        "      OR p.gflops <= p.theoretical_gflops * :fault)"
+        " ORDER BY p.id DESC LIMIT 1";
 
 static const char sample_put_sql[] =
     "INSERT INTO device_samples (run_id, net_result_id, phase, t, t_unix,"
@@ -208,6 +219,14 @@ cb_status cb_db_put_peak(cb_db *db, int64_t run_id, const cb_peak *p) {
   cb_bind_double(&b, ":gflops_per_core", p->gflops_per_core);
   cb_bind_double(&b, ":seconds", p->seconds);
   cb_bind_now(&b, ":measured");
+  cb_bind_double(&b, ":gflops_min", p->gflops_min);
+  cb_bind_double(&b, ":gflops_median", p->gflops_median);
+  cb_bind_int(&b, ":repeats", p->repeats);
+  cb_bind_double(&b, ":theoretical_gflops", p->theoretical_gflops);
+  cb_bind_double(&b, ":clock_mhz", p->clock_mhz);
+  cb_bind_text(&b, ":theoretical_how", p->theoretical_how);
+  cb_bind_double(&b, ":load1_before", p->load1_before);
+  cb_bind_double(&b, ":load1_after", p->load1_after);
   cb_status st = cb_db_exec(&b, "cannot record the peak");
   if (st == CB_OK && sqlite3_changes(db->h) != 1)
     st = cb_error(CB_ERR_DB, "database '%s': there is no run %lld to record a peak for", db->path,
@@ -223,6 +242,8 @@ cb_status cb_db_get_peak(cb_db *db, const char *machine_fingerprint, int threads
   if (b.st != CB_OK) return b.st;
   cb_bind_text(&b, ":fingerprint", machine_fingerprint);
   cb_bind_int(&b, ":threads", threads);
+  cb_bind_int(&b, ":min_repeats", CB_PEAK_MIN_REPEATS);
+  cb_bind_double(&b, ":fault", 1 + CB_PEAK_FAULT_TOLERANCE);
   if (b.st != CB_OK) return b.st;
   int rc = sqlite3_step(b.s);
   cb_status st = CB_OK;
@@ -232,6 +253,16 @@ cb_status cb_db_get_peak(cb_db *db, const char *machine_fingerprint, int threads
     out->gflops = sqlite3_column_double(b.s, 2);
     out->gflops_per_core = sqlite3_column_double(b.s, 3);
     out->seconds = sqlite3_column_double(b.s, 4);
+    out->gflops_min = sqlite3_column_double(b.s, 5);
+    out->gflops_median = sqlite3_column_double(b.s, 6);
+    out->repeats = sqlite3_column_int(b.s, 7);
+    out->theoretical_gflops = sqlite3_column_double(b.s, 8);
+    out->clock_mhz = sqlite3_column_double(b.s, 9);
+    const unsigned char *how = sqlite3_column_text(b.s, 10), *when = sqlite3_column_text(b.s, 13);
+    snprintf(out->theoretical_how, sizeof out->theoretical_how, "%s", how ? (const char *)how : "");
+    out->load1_before = sqlite3_column_double(b.s, 11);
+    out->load1_after = sqlite3_column_double(b.s, 12);
+    snprintf(out->measured, sizeof out->measured, "%s", when ? (const char *)when : "");
     *found = true;
   } else if (rc != SQLITE_DONE) {
     st = cb_db_fail(db, "cannot read the peak");

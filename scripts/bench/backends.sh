@@ -49,11 +49,11 @@ while i < len(s):
             if l["kind"] == "conv":
                 seen += [k for k in l["problems"] if k not in seen]
 print("\n".join(seen))')
-  echo "key,backend,variant,params,check,threads,median_ms,min_ms,mad_ms,samples,gflops,impl" >"$out/variants_t${t}.csv"
+  echo "key,backend,variant,params,check,threads,median_ms,min_ms,mad_ms,samples,gflops,peak_gflops,impl,noise,over_peak" >"$out/variants_t${t}.csv"
   for key in $keys; do
     for b in ${backends//,/ }; do
       "$cb" run "$key" --backend "$b" --threads "$t" --iters "$iters" --warmup 1 --no-check --format csv 2>/dev/null |
-        tail -n +2 >>"$out/variants_t${t}.csv" || true
+        grep -v '^#' | tail -n +2 >>"$out/variants_t${t}.csv" || true
     done
   done
 done

@@ -25,7 +25,7 @@ def read_rounds(out, what, threads):
     rows = defaultdict(lambda: {"fwd": [], "bwd": [], "kind": "", "flops": (0.0, 0.0), "fallback": False})
     for path in sorted(glob.glob(os.path.join(out, f"{what}_*_t{threads}_r*.csv"))):
         with open(path, newline="") as f:
-            for r in csv.DictReader(f):
+            for r in csv.DictReader(l for l in f if not l.startswith("#")):
                 key = (r["backend"], r["layer"])
                 e = rows[key]
                 e["kind"] = r["kind"]
@@ -116,7 +116,7 @@ def variants_table(out, threads):
         return
     by_key = defaultdict(list)
     with open(path, newline="") as f:
-        for r in csv.DictReader(f):
+        for r in csv.DictReader(l for l in f if not l.startswith("#")):
             by_key[r["key"]].append(r)
     print(f"\nEvery variant, {threads} thread(s): median ms (GFLOP/s); fastest in bold\n")
     for key, rs in by_key.items():
@@ -150,7 +150,7 @@ def main():
         alayers = []
         for path in sorted(glob.glob(os.path.join(out, f"alexnet_cb_t{t}_r1.csv"))):
             with open(path, newline="") as f:
-                alayers = [r["layer"] for r in csv.DictReader(f)
+                alayers = [r["layer"] for r in csv.DictReader(l for l in f if not l.startswith("#"))
                            if r["kind"] in ("conv", "fc") and r["backend"] == r["backend"]]
         alayers = list(dict.fromkeys(alayers))
         if alayers:

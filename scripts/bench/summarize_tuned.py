@@ -31,7 +31,7 @@ def read_net(out, net):
     for path in sorted(glob.glob(os.path.join(out, f"{net}_*_r*.csv"))):
         first = "_r1." in path
         with open(path, newline="") as f:
-            for r in csv.DictReader(f):
+            for r in csv.DictReader(l for l in f if not l.startswith("#")):
                 if r["layer"] in ("net", "sum") and r["kind"] == "total":
                     rows[r["backend"]]["fwd"].append(float(r["fwd_ms"]))
                     rows[r["backend"]]["bwd"].append(float(r["bwd_ms"]))

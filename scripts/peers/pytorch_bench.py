@@ -1193,26 +1193,48 @@ def csv_timing(t):
     return ",%.6f,%.6f" % (t.median, t.min) if t.samples else ",,"
 
 
+def noise(t):
+    """convbench's verdict (kernels/stats.h cb_timing_noise): preempted when
+    the median is over 2x the min, noisy when MAD / median is over 5%
+    (differences under 0.002 ms are the timer's)."""
+    if t.samples < 2 or t.median <= 0:
+        return "ok"
+    if t.median > 2.0 * t.min and t.median - t.min > 0.002:
+        return "preempted"
+    if t.mad / t.median > 0.05 and t.mad > 0.002:
+        return "noisy"
+    return "ok"
+
+
+def csv_noise(fwd, bwd):
+    """The last columns of convbench's CSV rows: MAD, samples and noise of
+    forward and backward, then over_peak (empty: the peer has no peak check)."""
+    return "".join(",%.6f,%d,%s" % (t.mad, t.samples, noise(t)) if t.samples else ",,0,"
+                   for t in (fwd, bwd)) + ","
+
+
 def print_csv(f, r):
     """The columns of 'convbench bench --format csv': a row per layer, then
     the total (native for a net, the sum for a .shapes file)."""
     a = r.args
     f.write("net,backend,batch,threads,iters,index,layer,kind,in_shape,out_shape,fwd_ms,"
             "fwd_min_ms,bwd_ms,bwd_min_ms,bwd_data_ms,bwd_data_min_ms,bwd_filter_ms,"
-            "bwd_filter_min_ms,fwd_gflops,bwd_gflops,kernels,fallback,impl,peak_gflops\n")
+            "bwd_filter_min_ms,fwd_gflops,bwd_gflops,kernels,fallback,impl,peak_gflops,"
+            "fwd_mad_ms,fwd_samples,fwd_noise,bwd_mad_ms,bwd_samples,bwd_noise,over_peak\n")
     peak = "%.3f" % r.peak if r.peak else ""
     head = "%s,%s,%d,%d,%d" % (csv_field(r.name), BACKEND, r.batch, a.threads, a.iters)
     for n, row in enumerate(r.rows, 1):
-        f.write("%s,%d,%s,%s,%s,%s%s%s,,,,,%.4f,%.4f,%s,0,%s,%s\n" %
+        f.write("%s,%d,%s,%s,%s,%s%s%s,,,,,%.4f,%.4f,%s,0,%s,%s%s\n" %
                 (head, n, csv_field(row["name"]), row["kind"], row["in_shape"],
                  row["out_shape"], csv_timing(row["fwd"]), csv_timing(row["bwd"]),
                  gflops(row["fwd_flops"], row["fwd"].median),
                  gflops(row["bwd_flops"], row["bwd"].median), BACKEND,
-                 csv_field(row["impl"]), peak))
+                 csv_field(row["impl"]), peak, csv_noise(row["fwd"], row["bwd"])))
     if r.total.samples:
-        f.write("%s,,%s,total,,%s%s,,,,,%.4f,%.4f,,,,%s\n" %
+        f.write("%s,,%s,total,,%s%s,,,,,%.4f,%.4f,,,,%s%s\n" %
                 (head, "sum" if r.shapes else "net", csv_timing(r.fwd), csv_timing(r.bwd),
-                 gflops(r.fwd_flops, r.fwd.median), gflops(r.bwd_flops, r.bwd.median), peak))
+                 gflops(r.fwd_flops, r.fwd.median), gflops(r.bwd_flops, r.bwd.median), peak,
+                 csv_noise(r.fwd, r.bwd)))
 
 
 def print_json(f, r):
@@ -1398,28 +1420,34 @@ def bench(a):
     return EXIT_OK
 
 def machine_peak(convbench, a):
-    """The FMA peak at a.threads, GFLOP/s: the latest convbench recorded in
-    the database, else a short measurement by `convbench peak` (as convbench
-    bench does), so GFLOP/s can be read as a fraction of it."""
+    """The FMA peak at a.threads, GFLOP/s, as convbench bench reads it: the
+    latest usable one recorded in the database (at least 5 repeats, not
+    above its theoretical rate). None otherwise (GFLOP/s without % of peak,
+    and stderr says so): never a brief estimate, and the peer records no
+    peak of its own ('convbench peak' or a convbench bench does, once)."""
+    why = "--no-db"
     if a.db is not None and os.path.exists(a.db) and os.path.getsize(a.db) > 0:
+        why = "no usable peak recorded at %d threads in %s" % (a.threads, a.db)
         try:
             conn = sqlite3.connect("file:%s?mode=ro" % a.db, uri=True)
             row = conn.execute(
                 "SELECT p.gflops FROM peaks p JOIN machines m ON m.id = p.machine_id"
-                " WHERE m.fingerprint = ? AND p.threads = ? ORDER BY p.id DESC LIMIT 1",
+                " WHERE m.fingerprint = ? AND p.threads = ? AND p.repeats >= 5"
+                " AND (p.theoretical_gflops IS NULL OR p.theoretical_gflops <= 0"
+                "      OR p.gflops <= p.theoretical_gflops * 1.05)"
+                " ORDER BY p.id DESC LIMIT 1",
                 (convbench_json(convbench, ["devices", "--format", "json"])["fingerprint"],
                  a.threads)).fetchone()
             conn.close()
             if row:
                 return float(row[0])
         except sqlite3.Error:
-            pass  # an older schema without peaks: measure instead
-    try:
-        d = convbench_json(convbench, ["peak", "--threads", str(a.threads), "--seconds", "0.2",
-                                       "--repeats", "3", "--no-db", "--format", "json"])
-    except PeerError:
-        return None  # a convbench without `peak`: GFLOP/s without the fraction
-    return next((p["gflops"] for p in d["peaks"] if p["threads"] == a.threads), None)
+            why = "the database has no usable peaks table"
+    elif a.db is not None:
+        why = "no database yet at %s" % a.db
+    sys.stderr.write("%s: note: no %% of peak: %s (run 'convbench peak --threads %d')\n"
+                     % (PROG, why, a.threads))
+    return None
 
 
 def main(argv):

@@ -90,7 +90,7 @@ has $md "| fixhost | 2 | 4 | Fixture CPU 9000 | avx2 | 16.0 | 16.0 | Linux test 
 has $md "| 1 | abc123-dirty | GNU 12.2.0 | Release | OpenBLAS 0.3.21 |"
 # convnet-benchmarks layout, fastest first; run 9's openblas replaces run 1's.
 has $md "| Backend | Total (ms) | Forward (ms) | Backward (ms) | GFLOP/s | % of peak |"
-has $md "| cudnn | 3.00 | 1.00 | 2.00 | 2000.0 | 667% |"
+has $md "| cudnn | 3.00 | 1.00 | 2.00 | 2000.0 | 667% ! |"
 has $md "| onednn | 20.00 | 8.00 | 12.00 | 300.0 | 100% |"
 has $md "| pytorch | 30.00 | 12.00 | 18.00 | 200.0 | 67% |"
 has $md "| darknet | 60.00 | 25.00 | 35.00 | 100.0 | 33% |"
@@ -106,7 +106,7 @@ has $md "scripts/peers/darknet_bench.py fixnet.net --batch 4"
 # Per layer; darknet fused relu1 into conv1 and is matched by name.
 has $md "| 1 | conv1 | conv | 52.00 (12.00 + 40.00) | 12.00 (5.00 + 7.00) | 17.00 (7.00 + 10.00) | 45.00 (20.00 + 25.00) | 1.50 (0.5 + 1.00) |"
 has $md "| 2 | relu1 | relu | 4.00 (2.00 + 2.00) | 2.00 (1.00 + 1.00) | 2.00 (1.00 + 1.00) | - | 0.75 (0.25 + 0.5) |"
-has $md "| 1 | conv1 | conv | 86.5 (29%) | 375.0 (125%) | 264.7 (88%) | 100.0 (33%) | 3000.0 (1000%) |"
+has $md "| 1 | conv1 | conv | 86.5 (29%) | 375.0 (125% !) | 264.7 (88%) | 100.0 (33%) | 3000.0 (1000% !) |"
 # At 1 thread: no peak recorded; darknet (no layers) has no per-layer column.
 has $md "### fixnet (batch 4, 1 thread)"
 has $md "| openblas | 50.00 | 20.00 | 30.00 | 120.0 | - |"
@@ -115,8 +115,8 @@ has $md "| # | Layer | Kind | openblas |"
 has $md "| 1 | conv1 | conv | 25.00 (10.00 + 15.00) |"
 has $md "fixnet: GFLOP/s per layer, forward + backward (no peak recorded for 1 thread: run convbench peak)"
 # The layer-wise set: sums over entries; a backend missing one is last.
-has $md "| openblas | 9.00 | 3.00 | 6.00 | 1000.0 | 333% |"
-has $md "| pytorch (incomplete) | 4.00 | 1.50 | 2.50 | 750.0 | 250% |"
+has $md "| openblas | 9.00 | 3.00 | 6.00 | 1000.0 | 333% ! |"
+has $md "| pytorch (incomplete) | 4.00 | 1.50 | 2.50 | 750.0 | 250% ! |"
 a=$(line_of $md "| openblas | 9.00"); b=$(line_of $md "| pytorch (incomplete)")
 checks=$((checks + 1))
 [[ $a -lt $b ]] || fail "the incomplete layer-wise row comes first"

@@ -39,8 +39,14 @@ VALUES
  (9, 1, 1, 'bench', 'convbench bench fixnet.net --batch 4 --backend openblas', 1, 2, 'fixhost', 9, '2026-01-01T00:10:00.000Z', '2026-01-01T00:10:10.000Z', 'ok'),
  (10, 1, 1, 'check', 'convbench check lenet.net', 1, 2, 'fixhost', 10, '2026-01-01T00:11:00.000Z', '2026-01-01T00:11:10.000Z', 'ok');
 
-INSERT INTO peaks (run_id, machine_id, isa, threads, gflops, gflops_per_core, seconds, measured)
-VALUES (1, 1, 'avx2', 2, 300.0, 150.0, 0.5, '2026-01-01T00:00:00.000Z');
+INSERT INTO peaks (run_id, machine_id, isa, threads, gflops, gflops_per_core, seconds, measured,
+  gflops_min, gflops_median, repeats, theoretical_gflops, clock_mhz, theoretical_how)
+VALUES (1, 1, 'avx2', 2, 300.0, 150.0, 2.0, '2026-01-01T00:00:00.000Z', 280.0, 295.0, 8, 320.0,
+  5000, '2 threads x 5000 MHz x 32 flops/cycle'),
+-- A brief estimate (1 repeat) and a faulty peak (above its theoretical
+-- rate), recorded later, that the report must not use.
+ (1, 1, 'avx2', 2, 30.0, 15.0, 0.1, '2026-01-01T00:01:00.000Z', 30.0, 30.0, 1, 320.0, 5000, ''),
+ (1, 1, 'avx2', 2, 900.0, 450.0, 2.0, '2026-01-01T00:02:00.000Z', 800.0, 850.0, 8, 320.0, 5000, '');
 
 -- Whole net fixnet: net_results, then its layers (conv1, relu1, fc1).
 INSERT INTO net_results (id, run_id, net, backend, single_layer, batch, threads, iters, warmup,
