@@ -982,7 +982,7 @@ static void test_samples(void) {
     double *v = stored_samples(h, cases[c].table, cases[c].col, is_net ? id : layer_id, &n);
     CHECK_MSG(n == (cases[c].want ? 20 : 0), "%s.%s: %d samples", cases[c].table, cases[c].col, n);
     for (int i = 0; cases[c].want && i < n && i < 20; i++)
-      CHECK_NEAR(v[i], cases[c].want[i], 5.01e-6 * fabs(cases[c].want[i])); /* %.6g */
+      CHECK_NEAR(v[i], cases[c].want[i], 5.01e-8 * fabs(cases[c].want[i])); /* %.8g */
     free(v);
   }
   /* relu1 stored no samples (none given): NULL, not "[]". */

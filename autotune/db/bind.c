@@ -140,8 +140,8 @@ void cb_bind_samples(cb_binder *b, const char *name, const double *v, int n) {
     cb_bind_null(b, name);
     return;
   }
-  /* "[" + up to 24 bytes a value + "]": %.6g keeps a microsecond of a
-   * 10 s sample, more than the clock resolves. */
+  /* "[" + up to 24 bytes a value + "]": %.8g keeps a microsecond of a
+   * 10 s sample, finer than any timing on a shared machine means. */
   size_t cap = 2 + 24 * (size_t)n, used = 0;
   char *text = malloc(cap);
   if (!text) {
@@ -150,7 +150,7 @@ void cb_bind_samples(cb_binder *b, const char *name, const double *v, int n) {
   }
   text[used++] = '[';
   for (int i = 0; i < n; i++)
-    used += (size_t)snprintf(text + used, cap - used, "%s%.6g", i ? "," : "",
+    used += (size_t)snprintf(text + used, cap - used, "%s%.8g", i ? "," : "",
                              isfinite(v[i]) ? v[i] : 0.0);
   snprintf(text + used, cap - used, "]");
   cb_bind_text(b, name, text);

@@ -78,13 +78,13 @@ def check_convbench_arg(p, a):
 def samples_text(values):
     """The per-iteration samples (ms) of a timing as convbench stores them in
     the *_samples_ms columns (cb_bind_samples, autotune/db/bind.c): a JSON
-    array, "[1.25,1.3]", each value %.6g; None (NULL) when there are none,
-    so that compare says "no test" rather than test nothing. A value that
+    array, "[1.25,1.3]", each value %.8g (a microsecond of a 10 s sample);
+    None (NULL) when there are none, so that compare says "no test" rather than test nothing. A value that
     is not finite is stored as 0, as convbench does."""
     values = list(values)
     if not values:
         return None
-    return "[" + ",".join("%.6g" % (v if math.isfinite(v) else 0.0) for v in values) + "]"
+    return "[" + ",".join("%.8g" % (v if math.isfinite(v) else 0.0) for v in values) + "]"
 
 
 def run_failed(store, run_id, e):
