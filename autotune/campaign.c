@@ -102,7 +102,7 @@ static cb_status record(cb_db *db, const cb_campaign_opts *o, const cb_problem *
     const cb_tune_candidate *k = &out->cand[i];
     char params[64];
     params_string(&k->c, params, sizeof params);
-    bool validated = k->status != CB_CAND_ERROR;
+    bool validated = k->validated && k->status != CB_CAND_ERROR;
     cb_measurement_rec m = {.run_id = o->run_id,
                             .problem = p,
                             .device_fp = o->device_fp,

@@ -18,6 +18,10 @@
 /* Validation runs conv problems at this batch at most: the variants'
  * arithmetic does not change with the batch, and ref is slow. */
 #define VALIDATE_BATCH 2
+/* ... and GEMMs with m and n at most this (k, the reduction whose length
+ * sets the rounding the tolerance allows for, stays): ref's plain loops
+ * took seconds on an fc layer's 4096 x 9216, a third of a net's tune. */
+#define VALIDATE_GEMM_MN 256
 
 void cb_tune_rules_default(cb_tune_rules *r) {
   *r = (cb_tune_rules){.warmup_rounds = 0,
@@ -152,30 +156,55 @@ static void progress(const cb_tuner *t, const char *phase, const cb_tune_candida
   if (t->progress) t->progress(t->progress_user, phase, c, round, best);
 }
 
-/* Validates every candidate; failures are marked and excluded later. The
- * reference is made once (at a small batch for convolutions) and, for a
- * candidate that only supports the full problem, once more at full size. */
-static cb_status validate_all(const cb_tuner *t, const cb_problem *p, cand_list *l) {
-  cb_problem small = *p;
-  if (p->op != CB_OP_GEMM && small.conv.n > VALIDATE_BATCH) small.conv.n = VALIDATE_BATCH;
-  cb_reference ref_small = {0}, ref_full = {0};
-  bool have_small = false, have_full = false;
+/* The references candidates are checked against: made on first use, at
+ * a small batch for convolutions (and small m, n for GEMMs), and once more
+ * at full size for a candidate that only supports the full problem. */
+typedef struct validator {
+  cb_problem small;
+  cb_reference ref_small, ref_full;
+  bool have_small, have_full;
+} validator;
+
+static void validator_init(validator *va, const cb_problem *p) {
+  memset(va, 0, sizeof *va);
+  va->small = *p;
+  if (p->op != CB_OP_GEMM && va->small.conv.n > VALIDATE_BATCH) va->small.conv.n = VALIDATE_BATCH;
+  if (p->op == CB_OP_GEMM) {
+    if (va->small.gemm.m > VALIDATE_GEMM_MN) va->small.gemm.m = VALIDATE_GEMM_MN;
+    if (va->small.gemm.n > VALIDATE_GEMM_MN) va->small.gemm.n = VALIDATE_GEMM_MN;
+  }
+}
+
+static void validator_free(validator *va) {
+  if (va->have_small) cb_reference_free(&va->ref_small);
+  if (va->have_full) cb_reference_free(&va->ref_full);
+}
+
+/* Validates the candidates still in the running (status ok) that are not
+ * validated yet and for which pick() holds; failures are marked and
+ * excluded later. Candidates are validated only before they are first
+ * timed: a sweep point whose variant's default came out far behind is
+ * never timed, so never validated either (it stays "pruned"). */
+static cb_status validate_some(const cb_tuner *t, const cb_problem *p, cand_list *l, validator *va,
+                               bool (*pick)(const cb_tune_candidate *)) {
   cb_status st = CB_OK;
   for (int i = 0; i < l->n && st == CB_OK; i++) {
     cb_tune_candidate *k = &l->v[i];
+    if (k->validated || k->status != CB_CAND_OK || (pick && !pick(k))) continue;
     if (stopped(t)) {
       st = cb_error(CB_ERR_INTERRUPTED, "interrupted");
       break;
     }
     progress(t, "validate", k, 0, 0);
     const cb_variant *v = k->c.variant;
-    bool use_small = !v->supports || v->supports(k->c.ctx, &small, k->c.params) == CB_OK;
-    cb_reference *r = use_small ? &ref_small : &ref_full;
-    bool *have = use_small ? &have_small : &have_full;
+    bool use_small = !v->supports || v->supports(k->c.ctx, &va->small, k->c.params) == CB_OK;
+    cb_reference *r = use_small ? &va->ref_small : &va->ref_full;
+    bool *have = use_small ? &va->have_small : &va->have_full;
     if (!*have) {
-      if ((st = cb_reference_make(t->ref, use_small ? &small : p, 42, r)) != CB_OK) break;
+      if ((st = cb_reference_make(t->ref, use_small ? &va->small : p, 42, r)) != CB_OK) break;
       *have = true;
     }
+    k->validated = true;
     cb_status vs = cb_validate_against(k->c.ctx, v, k->c.params, r, &k->check);
     if (vs != CB_OK) {
       k->status = CB_CAND_ERROR;
@@ -193,8 +222,6 @@ static cb_status validate_all(const cb_tuner *t, const cb_problem *p, cand_list 
       }
     }
   }
-  if (have_small) cb_reference_free(&ref_small);
-  if (have_full) cb_reference_free(&ref_full);
   return st;
 }
 
@@ -249,13 +276,20 @@ static int leader_of(const cand_list *l) {
 }
 
 /* Whether candidate i is behind the leader's estimate `lead` with
- * confidence: enough samples, and even its best one is drop_ratio
- * behind. Preemption only adds time, so a clean kernel's minimum is
- * within noise of its true time: a minimum that far behind is slow. */
+ * confidence. Preemption only adds time, so a clean kernel's minimum is
+ * within noise of its true time: when even its best sample is behind,
+ * it is slow; the further behind, the fewer samples that takes. Never
+ * one: 2 samples when 1.5x behind, screen_samples when drop_ratio
+ * behind. A baseline (a library default) needs 5 samples when 2x behind
+ * and min_samples otherwise: with 40% of samples preempted, 5 in a row
+ * happen 1% of the time. */
 static bool behind(const cb_tune_rules *r, const cand_list *l, int i, double lead) {
-  int need = l->v[i].baseline ? r->min_samples : r->screen_samples;
-  if (need < 2) need = 2; /* never on one sample */
-  return l->ns[i] >= need && min_of(l->samp[i], l->ns[i]) > r->drop_ratio * lead;
+  int n = l->ns[i];
+  if (n < 2) return false;
+  double gap = min_of(l->samp[i], n) / lead;
+  if (l->v[i].baseline)
+    return (n >= 5 && gap > 2.0) || (n >= r->min_samples && gap > r->drop_ratio);
+  return (gap > 1.5) || (n >= r->screen_samples && gap > r->drop_ratio);
 }
 
 typedef struct race_state {
@@ -539,11 +573,17 @@ cb_status cb_tune_problem(const cb_tuner *t, const cb_problem *p, cb_tune_outcom
     mark_baselines(t, p, &l);
     int gpu = tuner_gpu(t);
     cb_devstate_sample_gpu(&out->before, gpu);
-    st = validate_all(t, p, &l);
+    validator va;
+    validator_init(&va, p);
+    /* The default points first: the screen decides which sweeps are worth
+     * validating and timing at all. */
+    st = validate_some(t, p, &l, &va, t->rules.sweep_ratio > 0 ? is_default_point : NULL);
     if (t->rules.budget_ms > 0)
       rs.deadline = cb_now_ns() + (uint64_t)(t->rules.budget_ms * 1e6);
     if (st == CB_OK) st = screen_sweeps(t, p, &l, &rs);
+    if (st == CB_OK) st = validate_some(t, p, &l, &va, NULL);
     if (st == CB_OK) st = race_all(t, p, &l, any_candidate, false, &rs);
+    validator_free(&va);
     cb_devstate_sample_gpu(&out->after, gpu);
   }
   for (int i = 0; i < l.n; i++) free(l.samp ? l.samp[i] : NULL);

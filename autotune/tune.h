@@ -93,7 +93,8 @@ const char *cb_cand_status_name(cb_cand_status s); /* "ok", "pruned", "mismatch"
 typedef struct cb_tune_candidate {
   cb_candidate c; /* context, variant, params */
   cb_cand_status status;
-  cb_check check; /* validation result */
+  bool validated;  /* checked against ref (a sweep point never timed is not) */
+  cb_check check;  /* validation result */
   cb_timing t;     /* ms */
   double estimate; /* the rules.quantile of its samples, ms (0 when untimed) */
   bool baseline;   /* its backend's default pick */
