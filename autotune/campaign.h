@@ -2,8 +2,8 @@
  * other, records every candidate's measurement and caches each winner,
  * with its confidence, in the database, skipping problems already cached
  * for this device and build. The cache is read for every problem before
- * any backend is opened, so a warm campaign times nothing. What `convbench tune` and `bench --tune-missing` run; the caller
- * prints, through the event callback. */
+ * any backend is opened, so a warm campaign times nothing. What `convbench tune` and `bench
+ * --tune-missing` run; the caller prints, through the event callback. */
 #ifndef CB_CAMPAIGN_H
 #define CB_CAMPAIGN_H
 

@@ -489,8 +489,7 @@ static void choose(const cb_tuner *t, cb_tune_outcome *o) {
   for (int i = 0; i < o->ncand; i++) {
     const cb_tune_candidate *k = &o->cand[i];
     if ((k->status != CB_CAND_OK && k->status != CB_CAND_PRUNED) || k->t.samples == 0) continue;
-    if (k->baseline &&
-        (o->best_baseline < 0 || k->estimate < o->cand[o->best_baseline].estimate))
+    if (k->baseline && (o->best_baseline < 0 || k->estimate < o->cand[o->best_baseline].estimate))
       o->best_baseline = i;
     if (k->status != CB_CAND_OK) continue; /* dropped: beaten with confidence */
     if (o->winner < 0 || k->estimate < o->cand[o->winner].estimate) {
@@ -578,8 +577,7 @@ cb_status cb_tune_problem(const cb_tuner *t, const cb_problem *p, cb_tune_outcom
     /* The default points first: the screen decides which sweeps are worth
      * validating and timing at all. */
     st = validate_some(t, p, &l, &va, t->rules.sweep_ratio > 0 ? is_default_point : NULL);
-    if (t->rules.budget_ms > 0)
-      rs.deadline = cb_now_ns() + (uint64_t)(t->rules.budget_ms * 1e6);
+    if (t->rules.budget_ms > 0) rs.deadline = cb_now_ns() + (uint64_t)(t->rules.budget_ms * 1e6);
     if (st == CB_OK) st = screen_sweeps(t, p, &l, &rs);
     if (st == CB_OK) st = validate_some(t, p, &l, &va, NULL);
     if (st == CB_OK) st = race_all(t, p, &l, any_candidate, false, &rs);

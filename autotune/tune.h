@@ -55,27 +55,27 @@
 #include "validate.h"
 
 typedef struct cb_tune_rules {
-  int warmup_rounds;     /* untimed rounds first (0: the estimator ignores a cold run) */
-  int screen_samples;    /* samples every candidate gets before it may be dropped (3) */
-  int min_samples;       /* per candidate still in the race at the end (10) */
-  double min_ms;         /* per candidate still in the race, sum of its samples (20) */
-  int max_samples;       /* per candidate (100) */
-  double max_ms;         /* per candidate (1000) */
-  double budget_ms;      /* wall time for one problem's race; then the leader wins with
-                          * low confidence (4000; 0 = none) */
-  double quantile;       /* the estimator: this quantile of the samples (0.25) */
-  double drop_ratio;     /* dropped when its min exceeds this x the leader's estimate (1.05) */
-  double sweep_ratio;    /* a variant whose default point is this far behind the best
-                          * default gets no parameter sweep (1.3; 0 = always sweep) */
+  int warmup_rounds;      /* untimed rounds first (0: the estimator ignores a cold run) */
+  int screen_samples;     /* samples every candidate gets before it may be dropped (3) */
+  int min_samples;        /* per candidate still in the race at the end (10) */
+  double min_ms;          /* per candidate still in the race, sum of its samples (20) */
+  int max_samples;        /* per candidate (100) */
+  double max_ms;          /* per candidate (1000) */
+  double budget_ms;       /* wall time for one problem's race; then the leader wins with
+                           * low confidence (4000; 0 = none) */
+  double quantile;        /* the estimator: this quantile of the samples (0.25) */
+  double drop_ratio;      /* dropped when its min exceeds this x the leader's estimate (1.05) */
+  double sweep_ratio;     /* a variant whose default point is this far behind the best
+                           * default gets no parameter sweep (1.3; 0 = always sweep) */
   double baseline_margin; /* a non-baseline winner must beat the best baseline's estimate
                            * by this factor (1.02), else the baseline is chosen */
-  double noisy;          /* MAD / median above which a candidate gets more rounds (0.05) */
-  double too_noisy;      /* MAD / median above which a winner's confidence is low (0.10) */
-  double noise_floor_ms; /* a MAD below this is timer resolution, never noise (0.002) */
-  size_t flush_bytes;    /* streamed between samples: more than the last-level cache
-                          * (64 MiB; the CLI uses 1.5x the machine's L3) */
-  size_t max_workspace;  /* bytes one candidate may ask for (1 GiB) */
-  bool all_isas;         /* also tune narrower values of "isa" parameters */
+  double noisy;           /* MAD / median above which a candidate gets more rounds (0.05) */
+  double too_noisy;       /* MAD / median above which a winner's confidence is low (0.10) */
+  double noise_floor_ms;  /* a MAD below this is timer resolution, never noise (0.002) */
+  size_t flush_bytes;     /* streamed between samples: more than the last-level cache
+                           * (64 MiB; the CLI uses 1.5x the machine's L3) */
+  size_t max_workspace;   /* bytes one candidate may ask for (1 GiB) */
+  bool all_isas;          /* also tune narrower values of "isa" parameters */
 } cb_tune_rules;
 
 void cb_tune_rules_default(cb_tune_rules *r);
@@ -106,13 +106,13 @@ typedef struct cb_tune_candidate {
 typedef struct cb_tune_outcome {
   int ncand;
   cb_tune_candidate *cand;
-  int winner;         /* index into cand, -1 when nothing valid ran */
-  int runner_up;      /* -1 when there is none */
-  int best_baseline;  /* the fastest baseline, -1 when none ran */
-  bool settled;       /* the race ended by its rules, not by the budget */
-  bool confident;     /* the winner's confidence is high */
-  char why_low[160];  /* why the confidence is low, or why there is no winner */
-  int rounds;         /* timed rounds run, all groups together */
+  int winner;        /* index into cand, -1 when nothing valid ran */
+  int runner_up;     /* -1 when there is none */
+  int best_baseline; /* the fastest baseline, -1 when none ran */
+  bool settled;      /* the race ended by its rules, not by the budget */
+  bool confident;    /* the winner's confidence is high */
+  char why_low[160]; /* why the confidence is low, or why there is no winner */
+  int rounds;        /* timed rounds run, all groups together */
   cb_devstate before, after;
 } cb_tune_outcome;
 

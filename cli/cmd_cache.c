@@ -49,7 +49,7 @@ static int print_entry(const cb_cache_entry *e, void *user) {
   printf("  [%s]\n", e->origin);
   /* How far the winner can be trusted: tune --retune-noisy re-measures
    * the low ones. */
-  printf("    confidence %s: %d samples, estimate %.3f ms, spread %.1f%%", 
+  printf("    confidence %s: %d samples, estimate %.3f ms, spread %.1f%%",
          e->confidence[0] ? e->confidence : "unknown", e->timing.samples, e->estimate,
          100.0 * (e->spread >= 0 ? e->spread : 0));
   if (e->load >= 0) printf(", load %.1f", e->load);

@@ -154,12 +154,11 @@ static int check_backends(const cli_command *c, const char *backends) {
 /* Options and the operand. Returns CLI_OK, -1 after --help, or the exit
  * code after printing why. */
 static int parse_args(int argc, char **argv, tune_args *a) {
-  static const cli_option own[] = {{"backends", true, 'B'},  {"ops", true, 'o'},
-                                   {"device", true, 'D'},    {"input-grad", false, 'g'},
-                                   {"budget-s", true, 's'},  {"force", false, 'f'},
-                                   {"retune-noisy", false, 'r'},
-                                   {"all-isas", false, 'a'}, {"min-samples", true, 'n'},
-                                   {"min-ms", true, 'm'},    {NULL, false, 0}};
+  static const cli_option own[] = {
+      {"backends", true, 'B'},      {"ops", true, 'o'},       {"device", true, 'D'},
+      {"input-grad", false, 'g'},   {"budget-s", true, 's'},  {"force", false, 'f'},
+      {"retune-noisy", false, 'r'}, {"all-isas", false, 'a'}, {"min-samples", true, 'n'},
+      {"min-ms", true, 'm'},        {NULL, false, 0}};
   const cli_options spec = {.cmd = &cli_tune,
                             .common = CLI_OPT_BATCH | CLI_OPT_THREADS | CLI_OPT_DB | CLI_OPT_QUIET,
                             .own = own,
@@ -201,9 +200,8 @@ static int tune_run(tune_args *a, const cb_problem_list *ps) {
   /* The stored peak only, for the report's %: measuring one here would
    * cost a warm re-tune most of its time, and a brief one misleads. */
   bool found = false;
-  s.have_peak = cb_db_get_peak(s.db, s.machine.fingerprint, a->t.threads, &s.peak, &found) ==
-                    CB_OK &&
-                found;
+  s.have_peak =
+      cb_db_get_peak(s.db, s.machine.fingerprint, a->t.threads, &s.peak, &found) == CB_OK && found;
   cli_install_signals();
   char device_fp[160];
   if (device_fingerprint(&s, a, device_fp, sizeof device_fp) != CB_OK) {

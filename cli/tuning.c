@@ -93,8 +93,7 @@ static void print_progress(tune_printer *p, const cb_campaign_event *ev, bool fi
   if (ev->best_ms > 0) snprintf(best, sizeof best, ", best %.4g ms", ev->best_ms);
   const char *phase = finished ? "done" : ev->phase ? ev->phase : "";
   fprintf(stderr, "%stune %d/%d %.60s: %s %s, round %d%s, ETA %s%s", p->tty ? "\r\033[K" : "",
-          ev->todo_i + 1, ev->todo_n, key, phase, name, ev->round, best, when,
-          p->tty ? "" : "\n");
+          ev->todo_i + 1, ev->todo_n, key, phase, name, ev->round, best, when, p->tty ? "" : "\n");
   fflush(stderr);
 }
 

@@ -21,7 +21,7 @@ typedef struct cli_tune_opts {
   const char *device_fp;
   bool force;        /* re-tune problems cached for this device and build */
   bool retune_noisy; /* re-tune the problems cached with low confidence */
-  double budget_s; /* 0: none */
+  double budget_s;   /* 0: none */
   bool quiet;
   FILE *report; /* where a line per problem goes; NULL: stdout */
   cb_tune_rules rules;

@@ -300,7 +300,7 @@ static void test_confidence(const char *dbpath) {
   CHECK_MSG(strstr(e.confidence_why, "preempted") != NULL, "why: %s", e.confidence_why);
   CHECK(e.timing.samples >= o.rules.min_samples);
   CHECK(e.estimate > 0.9 && e.estimate < 5.0); /* q25: the kernel, not the spikes */
-  CHECK(e.timing.median > 5.0);               /* the median is the machine's */
+  CHECK(e.timing.median > 5.0);                /* the median is the machine's */
   CHECK(e.load >= 0);
   CHECK_EQ_INT(cb_cache_lookup(db, &clean, device_fp, build_fp, &e, &src), CB_OK);
   /* The clean one may still be low on a busy test machine; force it high

@@ -15,7 +15,7 @@
   " c.min_ms, c.max_ms, c.mad_ms, c.samples, c.runner_up, c.runner_up_median_ms, c.origin,"        \
   " c.measured, c.measurement_id, c.source, COALESCE(c.hostname, r.hostname),"                     \
   " COALESCE(c.cpu_model, ma.cpu_model), COALESCE(c.isa_level, ma.isa_level),"                     \
-  " COALESCE(c.cores, ma.cores), COALESCE(c.git_rev, b.git_rev), COALESCE(c.estimate_ms, 0),"  \
+  " COALESCE(c.cores, ma.cores), COALESCE(c.git_rev, b.git_rev), COALESCE(c.estimate_ms, 0),"      \
   " COALESCE(c.spread, -1), COALESCE(c.load1, -1), c.confidence, c.confidence_why"                 \
   " FROM tune_cache c JOIN problems p ON p.id = c.problem_id"                                      \
   " LEFT JOIN measurements m ON m.id = c.measurement_id LEFT JOIN runs r ON r.id = m.run_id"       \

@@ -170,9 +170,9 @@ has err "small.net:2:1: layer c1: output would be 0x0"
 
 # ---- db: init and info ---------------------------------------------------------------
 run 0 db init --db fresh.db
-same out "fresh.db: convbench schema 7"
+same out "fresh.db: convbench schema 8"
 run 0 db info --db r.db
-has out "schema version   7"
+has out "schema version   8"
 has out "convbench bench"
 run 2 db frob
 has err "unknown subcommand 'frob'"
