@@ -285,7 +285,7 @@ static int leader_of(const cand_list *l) {
  * happen 1% of the time. */
 static bool behind(const cb_tune_rules *r, const cand_list *l, int i, double lead) {
   int n = l->ns[i];
-  if (n < 2) return false;
+  if (n < 2 || r->exhaustive) return false;
   double gap = min_of(l->samp[i], n) / lead;
   if (l->v[i].baseline)
     return (n >= 5 && gap > 2.0) || (n >= r->min_samples && gap > r->drop_ratio);
@@ -440,7 +440,7 @@ static bool any_candidate(const cb_tune_candidate *k) {
 static cb_status screen_sweeps(const cb_tuner *t, const cb_problem *p, cand_list *l,
                                race_state *rs) {
   const cb_tune_rules *r = &t->rules;
-  if (r->sweep_ratio <= 0) return CB_OK;
+  if (r->sweep_ratio <= 0 || r->exhaustive) return CB_OK;
   int defaults = 0, swept = 0;
   for (int i = 0; i < l->n; i++)
     if (racing(&l->v[i])) is_default_point(&l->v[i]) ? defaults++ : swept++;
@@ -577,7 +577,8 @@ cb_status cb_tune_problem(const cb_tuner *t, const cb_problem *p, cb_tune_outcom
     /* The default points first: the screen decides which sweeps are worth
      * validating and timing at all. */
     st = validate_some(t, p, &l, &va, t->rules.sweep_ratio > 0 ? is_default_point : NULL);
-    if (t->rules.budget_ms > 0) rs.deadline = cb_now_ns() + (uint64_t)(t->rules.budget_ms * 1e6);
+    if (t->rules.budget_ms > 0 && !t->rules.exhaustive)
+      rs.deadline = cb_now_ns() + (uint64_t)(t->rules.budget_ms * 1e6);
     if (st == CB_OK) st = screen_sweeps(t, p, &l, &rs);
     if (st == CB_OK) st = validate_some(t, p, &l, &va, NULL);
     if (st == CB_OK) st = race_all(t, p, &l, any_candidate, false, &rs);

@@ -76,6 +76,8 @@ typedef struct cb_tune_rules {
                            * (64 MiB; the CLI uses 1.5x the machine's L3) */
   size_t max_workspace;   /* bytes one candidate may ask for (1 GiB) */
   bool all_isas;          /* also tune narrower values of "isa" parameters */
+  bool exhaustive;        /* no race: every point timed to min_samples and min_ms, nothing
+                           * dropped or left unswept, no budget (to check the race against) */
 } cb_tune_rules;
 
 void cb_tune_rules_default(cb_tune_rules *r);

@@ -50,6 +50,9 @@ static void usage(FILE *f) {
           "  --min-ms MS      time per candidate still in the race at the end, ms\n"
           "                   (default 20)\n"
           "  --all-isas       also tune narrower ISA parameter values\n"
+          "  --exhaustive     no race: time every parameter point of every variant to\n"
+          "                   --min-samples and --min-ms, drop nothing, no per-problem\n"
+          "                   budget (slow; what the race is checked against)\n"
           "  --db PATH        database (default ./results.db)\n"
           "  --quiet          no progress line on stderr\n"
           "  -h, --help       this help\n"
@@ -137,6 +140,9 @@ static int own_option(const cli_command *c, int ch, const char *arg, void *user)
   case 'a':
     a->t.rules.all_isas = true;
     break;
+  case 'x':
+    a->t.rules.exhaustive = true;
+    break;
   }
   return CLI_OK;
 }
@@ -157,8 +163,8 @@ static int parse_args(int argc, char **argv, tune_args *a) {
   static const cli_option own[] = {
       {"backends", true, 'B'},      {"ops", true, 'o'},       {"device", true, 'D'},
       {"input-grad", false, 'g'},   {"budget-s", true, 's'},  {"force", false, 'f'},
-      {"retune-noisy", false, 'r'}, {"all-isas", false, 'a'}, {"min-samples", true, 'n'},
-      {"min-ms", true, 'm'},        {NULL, false, 0}};
+      {"retune-noisy", false, 'r'}, {"all-isas", false, 'a'}, {"exhaustive", false, 'x'},
+      {"min-samples", true, 'n'},   {"min-ms", true, 'm'},    {NULL, false, 0}};
   const cli_options spec = {.cmd = &cli_tune,
                             .common = CLI_OPT_BATCH | CLI_OPT_THREADS | CLI_OPT_DB | CLI_OPT_QUIET,
                             .own = own,

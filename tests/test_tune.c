@@ -183,6 +183,17 @@ static void test_sweep_screen(void) {
   CHECK(cb_tune_problem(&pt.t, &pt.p, &o) == CB_OK);
   for (int i = 0; i < o.ncand; i++) CHECK(o.cand[i].t.samples >= 1);
   cb_tune_outcome_free(&o);
+
+  /* exhaustive: nothing dropped, every point to min_samples; same winner. */
+  pt.t.rules.sweep_ratio = 1.3;
+  pt.t.rules.exhaustive = true;
+  CHECK(cb_tune_problem(&pt.t, &pt.p, &o) == CB_OK);
+  for (int i = 0; i < o.ncand; i++) {
+    CHECK_EQ_INT(o.cand[i].status, CB_CAND_OK);
+    CHECK(o.cand[i].t.samples >= pt.t.rules.min_samples);
+  }
+  CHECK(o.winner >= 0 && o.cand[o.winner].c.variant == &fast);
+  cb_tune_outcome_free(&o);
   planted_tuner_close(&pt);
 }
 
