@@ -31,6 +31,7 @@ void cb_tune_rules_default(cb_tune_rules *r) {
                        .max_samples = 100,
                        .max_ms = 1000.0,
                        .budget_ms = 4000.0,
+                       .budget_runs = 40,
                        .quantile = 0.25,
                        .drop_ratio = 1.05,
                        .sweep_ratio = 1.3,
@@ -293,7 +294,8 @@ static bool behind(const cb_tune_rules *r, const cand_list *l, int i, double lea
 }
 
 typedef struct race_state {
-  uint64_t deadline; /* ns, 0: none */
+  uint64_t start;   /* ns, when the race began */
+  double budget_ms; /* 0: none */
   bool budget_spent;
   int rounds;
 } race_state;
@@ -331,7 +333,11 @@ static cb_status race_group(const cb_tuner *t, const cb_problem *p, cand_list *l
       st = cb_error(CB_ERR_INTERRUPTED, "interrupted");
       break;
     }
-    if (rs->deadline && cb_now_ns() > rs->deadline) {
+    /* The budget, but never less than budget_runs runs of the leader: a
+     * big problem gets its samples however long a run takes. */
+    int lead0 = leader_of(l);
+    double budget = fmax(rs->budget_ms, lead0 >= 0 ? r->budget_runs * l->v[lead0].estimate : 0);
+    if (rs->budget_ms > 0 && cb_ms(rs->start, cb_now_ns()) > budget) {
       rs->budget_spent = true;
       break;
     }
@@ -577,8 +583,8 @@ cb_status cb_tune_problem(const cb_tuner *t, const cb_problem *p, cb_tune_outcom
     /* The default points first: the screen decides which sweeps are worth
      * validating and timing at all. */
     st = validate_some(t, p, &l, &va, t->rules.sweep_ratio > 0 ? is_default_point : NULL);
-    if (t->rules.budget_ms > 0 && !t->rules.exhaustive)
-      rs.deadline = cb_now_ns() + (uint64_t)(t->rules.budget_ms * 1e6);
+    if (t->rules.budget_ms > 0 && !t->rules.exhaustive) rs.budget_ms = t->rules.budget_ms;
+    rs.start = cb_now_ns();
     if (st == CB_OK) st = screen_sweeps(t, p, &l, &rs);
     if (st == CB_OK) st = validate_some(t, p, &l, &va, NULL);
     if (st == CB_OK) st = race_all(t, p, &l, any_candidate, false, &rs);

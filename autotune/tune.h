@@ -38,7 +38,8 @@
  *       in the race get samples until min_samples and min_ms of them (a
  *       noisy one as many again, once); the race ends when nobody needs
  *       more, at max_samples / max_ms per candidate, or when the problem's
- *       budget_ms is spent.
+ *       budget is spent (budget_ms, or budget_runs runs of the leader when
+ *       that is longer).
  * 4. Choose the lowest estimate; a non-baseline winner must beat the best
  *    baseline by baseline_margin, else the baseline is chosen. The winner
  *    is ALWAYS returned with its confidence: high, or low with the reason
@@ -63,6 +64,7 @@ typedef struct cb_tune_rules {
   double max_ms;          /* per candidate (1000) */
   double budget_ms;       /* wall time for one problem's race; then the leader wins with
                            * low confidence (4000; 0 = none) */
+  int budget_runs;        /* ... but at least this many runs of the leader (40) */
   double quantile;        /* the estimator: this quantile of the samples (0.25) */
   double drop_ratio;      /* dropped when its min exceeds this x the leader's estimate (1.05) */
   double sweep_ratio;     /* a variant whose default point is this far behind the best
