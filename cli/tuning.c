@@ -43,7 +43,7 @@ typedef struct tune_printer {
 static void short_key(const char *key, char *buf, size_t len) {
   char tmp[CB_KEY_MAX];
   snprintf(tmp, sizeof tmp, "%s", key);
-  static const char *const drop[] = {":f32", ":nchw", ":nt", "_d1x1", "_g1"};
+  static const char *const drop[] = {":f32", ":nchw", "_d1x1", "_g1"};
   for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++) {
     char *at = strstr(tmp, drop[i]);
     size_t n = strlen(drop[i]);
