@@ -119,6 +119,8 @@ static cb_status check_entry(const cb_cache_entry *e) {
   if (!(t->min <= t->median && t->median <= t->max))
     return cb_error(CB_ERR_INVALID, "min_ms %g, median_ms %g, max_ms %g are out of order", t->min,
                     t->median, t->max);
+  if (e->confidence[0] && strcmp(e->confidence, "high") != 0 && strcmp(e->confidence, "low") != 0)
+    return cb_error(CB_ERR_INVALID, "confidence \"%s\" is not \"high\" or \"low\"", e->confidence);
   if (e->measured[0] && !is_iso_time(e->measured))
     return cb_error(CB_ERR_INVALID,
                     "measured \"%s\" is not a UTC time like 2024-05-01T12:00:00.123Z", e->measured);
@@ -240,6 +242,20 @@ static int export_row(const cb_cache_entry *e, bool imported, const cb_cache_pro
   cb_json_put_string(&w, "isa_level", prov->isa_level);
   cb_json_put_int(&w, "cores", prov->cores);
   cb_json_put_string(&w, "git_rev", prov->git_rev);
+  /* The confidence (migration 8), only when known: an entry from an
+   * older database or file is exported as it was imported. */
+  if (e->confidence[0]) {
+    s = cb_json_put_number(&w, "estimate_ms", e->estimate);
+    if (st == CB_OK) st = s;
+    s = cb_json_put_number(&w, "spread", e->spread >= 0 ? e->spread : 0);
+    if (st == CB_OK) st = s;
+    cb_json_put_string(&w, "confidence", e->confidence);
+    cb_json_put_string(&w, "confidence_why", e->confidence_why);
+    if (e->load >= 0) {
+      s = cb_json_put_number(&w, "load", e->load);
+      if (st == CB_OK) st = s;
+    }
+  }
   cb_json_end(&w);
   x->n++;
   if (st != CB_OK) {
@@ -438,6 +454,11 @@ static cb_status read_entry(const cb_json_object *o, import_row *r) {
                                       "isa_level",
                                       "cores",
                                       "git_rev",
+                                      "estimate_ms",
+                                      "spread",
+                                      "load",
+                                      "confidence",
+                                      "confidence_why",
                                       NULL};
   cb_cache_entry *e = &r->e;
   cb_cache_prov *p = &r->prov;
@@ -469,6 +490,17 @@ static cb_status read_entry(const cb_json_object *o, import_row *r) {
   if (st == CB_OK) st = get_text(o, "isa_level", false, p->isa_level, sizeof p->isa_level);
   if (st == CB_OK) st = get_num(o, "cores", true, 0, &cores);
   if (st == CB_OK) st = get_text(o, "git_rev", false, p->git_rev, sizeof p->git_rev);
+  /* The confidence fields are optional: files written before they
+   * existed import with it unknown. */
+  e->spread = e->load = -1;
+  if (st == CB_OK && cb_json_find(o, "estimate_ms"))
+    st = get_num(o, "estimate_ms", false, 0, &e->estimate);
+  if (st == CB_OK && cb_json_find(o, "spread")) st = get_num(o, "spread", false, 0, &e->spread);
+  if (st == CB_OK && cb_json_find(o, "load")) st = get_num(o, "load", false, 0, &e->load);
+  if (st == CB_OK && cb_json_find(o, "confidence"))
+    st = get_text(o, "confidence", true, e->confidence, sizeof e->confidence);
+  if (st == CB_OK && cb_json_find(o, "confidence_why"))
+    st = get_text(o, "confidence_why", false, e->confidence_why, sizeof e->confidence_why);
   if (st != CB_OK) return st;
   e->timing.samples = (int)samples;
   p->cores = (int)cores;

@@ -1,7 +1,8 @@
 /* campaign.c: tuning a list of problems into the database: skip what is
- * cached, tune the rest one by one, record every measurement and cache
- * each clean winner in one transaction per problem, so an interrupted
- * campaign keeps every problem it finished. */
+ * cached (decided before anything is opened), tune the rest one by one,
+ * record every measurement and cache each winner with its confidence in
+ * one transaction per problem, so an interrupted campaign keeps every
+ * problem it finished. */
 #include "campaign.h"
 
 #include "util.h"
@@ -47,12 +48,14 @@ static void emit(const cb_campaign_opts *o, const cb_campaign_event *ev) {
   if (o->event) o->event(o->event_user, ev);
 }
 
-static void on_progress(void *user, const char *phase, const cb_tune_candidate *c, double best_ms) {
+static void on_progress(void *user, const char *phase, const cb_tune_candidate *c, int round,
+                        double best_ms) {
   campaign_state *s = user;
   cb_campaign_event ev = s->ev;
   ev.kind = CB_CAMPAIGN_PROGRESS;
   ev.phase = phase;
   ev.cand = c;
+  ev.round = round;
   ev.best_ms = best_ms;
   emit(s->o, &ev);
 }
@@ -81,10 +84,15 @@ static void winner_entry(const cb_campaign_opts *o, const cb_problem *p, const c
     cb_candidate_name(&out->cand[out->runner_up].c, e->runner_up, sizeof e->runner_up);
     e->runner_up_median = out->cand[out->runner_up].t.median;
   }
+  e->estimate = w->estimate;
+  e->spread = w->t.median > 0 ? w->t.mad / w->t.median : 0;
+  e->load = fmax(out->before.load1, out->after.load1);
+  snprintf(e->confidence, sizeof e->confidence, "%s", out->confident ? "high" : "low");
+  snprintf(e->confidence_why, sizeof e->confidence_why, "%s", out->confident ? "" : out->why_low);
 }
 
-/* Records a problem's candidates and, when clean, its winner, in one
- * transaction. */
+/* Records a problem's candidates and its winner (whatever its confidence)
+ * in one transaction. */
 static cb_status record(cb_db *db, const cb_campaign_opts *o, const cb_problem *p,
                         const cb_tune_outcome *out, bool *cached) {
   *cached = false;
@@ -94,7 +102,7 @@ static cb_status record(cb_db *db, const cb_campaign_opts *o, const cb_problem *
     const cb_tune_candidate *k = &out->cand[i];
     char params[64];
     params_string(&k->c, params, sizeof params);
-    bool validated = k->status != CB_CAND_ERROR;
+    bool validated = k->validated && k->status != CB_CAND_ERROR;
     cb_measurement_rec m = {.run_id = o->run_id,
                             .problem = p,
                             .device_fp = o->device_fp,
@@ -116,7 +124,7 @@ static cb_status record(cb_db *db, const cb_campaign_opts *o, const cb_problem *
     st = cb_db_put_measurement(db, &m, &id);
     if (i == out->winner) winner_id = id;
   }
-  if (st == CB_OK && out->winner >= 0 && out->cacheable) {
+  if (st == CB_OK && out->winner >= 0) {
     cb_cache_entry e;
     winner_entry(o, p, out, winner_id, &e);
     st = cb_cache_put(db, &e);
@@ -129,12 +137,15 @@ static cb_status record(cb_db *db, const cb_campaign_opts *o, const cb_problem *
   return st;
 }
 
-/* Whether p is cached for this device and build already (an import counts). */
-static bool already_cached(cb_db *db, const cb_campaign_opts *o, const cb_problem *p) {
+/* Whether p is cached for this device and build already (an import
+ * counts); *low receives whether that entry's confidence is low. */
+static bool already_cached(cb_db *db, const cb_campaign_opts *o, const cb_problem *p, bool *low) {
   cb_cache_entry e;
   cb_cache_source src = CB_CACHE_MISS;
-  return cb_cache_lookup(db, p, o->device_fp, o->build_fp, &e, &src) == CB_OK &&
-         (src == CB_CACHE_EXACT || src == CB_CACHE_IMPORTED);
+  bool hit = cb_cache_lookup(db, p, o->device_fp, o->build_fp, &e, &src) == CB_OK &&
+             (src == CB_CACHE_EXACT || src == CB_CACHE_IMPORTED);
+  *low = hit && strcmp(e.confidence, "low") == 0;
+  return hit;
 }
 
 /* Opens ref and every backend of o->backends that runs on o->device; at
@@ -157,11 +168,18 @@ static cb_status open_backends(const cb_campaign_opts *o, cb_ctx **ref, cb_ctx *
   return st;
 }
 
-/* Tunes and records problem i; adds to stats. */
+/* Tunes and records problem i, the todo_i-th of todo_n to tune; adds to
+ * stats. */
 static cb_status tune_one(cb_db *db, const cb_tuner *t, campaign_state *cs,
-                          const cb_problem_list *ps, int i, cb_campaign_stats *stats) {
+                          const cb_problem_list *ps, int i, int todo_i, int todo_n,
+                          cb_campaign_stats *stats) {
   const cb_campaign_opts *o = cs->o;
-  cs->ev = (cb_campaign_event){.i = i, .n = ps->n, .problem = &ps->p[i], .key = ps->keys[i]};
+  cs->ev = (cb_campaign_event){.i = i,
+                               .n = ps->n,
+                               .problem = &ps->p[i],
+                               .key = ps->keys[i],
+                               .todo_i = todo_i,
+                               .todo_n = todo_n};
   cb_tune_outcome out;
   cb_status st = cb_tune_problem(t, &ps->p[i], &out);
   cb_campaign_event ev = cs->ev;
@@ -177,6 +195,7 @@ static cb_status tune_one(cb_db *db, const cb_tuner *t, campaign_state *cs,
       emit(o, &ev);
       stats->tuned++;
       stats->cached += cached;
+      stats->low += cached && !out.confident;
       for (int c = 0; c < out.ncand; c++)
         stats->failed +=
             out.cand[c].status == CB_CAND_MISMATCH || out.cand[c].status == CB_CAND_ERROR;
@@ -190,6 +209,26 @@ static cb_status tune_one(cb_db *db, const cb_tuner *t, campaign_state *cs,
 cb_status cb_campaign_run(cb_db *db, const cb_campaign_opts *o, const cb_problem_list *ps,
                           cb_campaign_stats *stats) {
   memset(stats, 0, sizeof *stats);
+  uint64_t t0 = cb_now_ns();
+  /* What needs tuning, decided from the cache alone: a warm campaign
+   * opens no backend, makes no reference and times nothing. */
+  char *todo = calloc((size_t)(ps->n ? ps->n : 1), 1);
+  if (!todo) return cb_error(CB_ERR_NOMEM, "out of memory planning the campaign");
+  int ntodo = 0;
+  for (int i = 0; i < ps->n; i++) {
+    bool low = false;
+    bool hit = !o->force && already_cached(db, o, &ps->p[i], &low);
+    todo[i] = !hit ? 1 : o->retune_noisy && low ? 2 : 0;
+    if (todo[i])
+      ntodo++;
+    else
+      stats->already++;
+  }
+  if (ntodo == 0) {
+    free(todo);
+    stats->seconds = cb_ms(t0, cb_now_ns()) / 1000.0;
+    return CB_OK;
+  }
   cb_ctx *ctxs[16], *ref = NULL;
   int nctx = 0;
   cb_status st = open_backends(o, &ref, ctxs, 16, &nctx);
@@ -205,18 +244,17 @@ cb_status cb_campaign_run(cb_db *db, const cb_campaign_opts *o, const cb_problem
                 .stop = o->stop,
                 .progress = on_progress,
                 .progress_user = &cs};
-  uint64_t t0 = cb_now_ns();
-  for (int i = 0; i < ps->n && st == CB_OK; i++) {
-    if (!o->force && already_cached(db, o, &ps->p[i])) {
-      stats->already++;
-      continue;
-    }
+  for (int i = 0, k = 0; i < ps->n && st == CB_OK; i++) {
+    if (!todo[i]) continue;
     if (o->budget_s > 0 && cb_ms(t0, cb_now_ns()) > 1000.0 * o->budget_s) {
-      stats->skipped_budget = ps->n - i;
+      stats->skipped_budget = ntodo - k;
       break;
     }
-    st = tune_one(db, &t, &cs, ps, i, stats);
+    int before = stats->tuned;
+    st = tune_one(db, &t, &cs, ps, i, k++, ntodo, stats);
+    stats->retuned += todo[i] == 2 && stats->tuned > before;
   }
+  free(todo);
   stats->seconds = cb_ms(t0, cb_now_ns()) / 1000.0;
   for (int i = 0; i < nctx; i++) cb_ctx_close(ctxs[i]);
   cb_ctx_close(ref);

@@ -1,8 +1,9 @@
 /* campaign.h: a tuning campaign: tunes a list of problems one after the
- * other, records every candidate's measurement and caches each winner in
- * the database, skipping problems already cached for this device and
- * build. What `convbench tune` and `bench --tune-missing` run; the caller
- * prints, through the event callback. */
+ * other, records every candidate's measurement and caches each winner,
+ * with its confidence, in the database, skipping problems already cached
+ * for this device and build. The cache is read for every problem before
+ * any backend is opened, so a warm campaign times nothing. What `convbench tune` and `bench
+ * --tune-missing` run; the caller prints, through the event callback. */
 #ifndef CB_CAMPAIGN_H
 #define CB_CAMPAIGN_H
 
@@ -35,7 +36,9 @@ typedef struct cb_campaign_event {
   const cb_backend *backend;     /* UNAVAILABLE */
   const char *phase;             /* PROGRESS */
   const cb_tune_candidate *cand; /* PROGRESS, may be NULL */
+  int round;                     /* PROGRESS: timed rounds so far, 0 outside the race */
   double best_ms;                /* PROGRESS, 0 when none yet */
+  int todo_i, todo_n;            /* problems to tune: this is the todo_i-th of todo_n */
   const cb_tune_outcome *out;    /* DONE */
   bool cached;                   /* DONE: the winner went into the cache */
 } cb_campaign_event;
@@ -49,6 +52,7 @@ typedef struct cb_campaign_opts {
   int64_t run_id;
   const char *device_fp, *build_fp; /* the cache key's fingerprints */
   bool force;                       /* re-tune problems cached for this device and build */
+  bool retune_noisy;                /* re-tune the problems cached with low confidence */
   double budget_s;                  /* start no problem after this; 0: no budget */
   int64_t llc_bytes; /* all last-level caches together, sizing the flush; 0: the rules' */
   cb_tune_rules rules;
@@ -59,11 +63,16 @@ typedef struct cb_campaign_opts {
 
 typedef struct cb_campaign_stats {
   int tuned, cached, already, skipped_budget, failed, candidates;
+  int low;     /* of cached: with low confidence */
+  int retuned; /* of tuned: cached with low confidence before (--retune-noisy) */
   double seconds;
 } cb_campaign_stats;
 
-/* Tunes every problem of ps not already cached exactly (unless o->force),
- * recording each problem's measurements and winner in one transaction.
+/* Tunes every problem of ps not already cached exactly (all of them with
+ * o->force; with o->retune_noisy also those cached with low confidence),
+ * recording each problem's measurements and winner (always, with its
+ * confidence) in one transaction. The cache is checked first: when
+ * nothing needs tuning, no backend is opened and nothing is timed.
  * Stops between problems on o->stop (CB_ERR_INTERRUPTED) or when the
  * budget is spent (stats->skipped_budget counts the rest).
  * CB_ERR_UNAVAILABLE when none of o->backends opens. */

@@ -157,6 +157,12 @@ static cb_status time_device(cb_time_session *s, const cb_candidate *k, int i, c
   return st;
 }
 
+static long time_runs;
+
+long cb_time_runs(void) {
+  return time_runs;
+}
+
 cb_status cb_time_session_round(cb_time_session *s, const bool *active, bool timed) {
   cb_args args = {s->a.dev, s->b.dev, s->c.dev};
   for (int j = 0; j < s->n; j++) {
@@ -164,6 +170,7 @@ cb_status cb_time_session_round(cb_time_session *s, const bool *active, bool tim
     if (active && !active[i]) continue;
     const cb_candidate *k = &s->cands[i];
     double t = 0;
+    time_runs++;
     cb_status st = k->ctx->backend->time_begin ? time_device(s, k, i, &args, &t)
                                                : time_host(s, k, i, &args, &t);
     if (st != CB_OK) return cb_error_wrap(st, "%s/%s: ", k->ctx->backend->name, k->variant->name);

@@ -36,6 +36,11 @@ const double *cb_time_session_samples(const cb_time_session *s, int i, int *coun
 
 void cb_time_session_end(cb_time_session *s);
 
+/* Candidate runs made by cb_time_session_round in this process so far
+ * (warm-up rounds included): what the tests count to prove that a warm
+ * re-tune times nothing. Not thread-safe; timing is single-threaded. */
+long cb_time_runs(void);
+
 /* A fixed schedule on a session: `warmup` untimed rounds, `iters` timed
  * ones; out[i] receives candidate i's statistics (ms). */
 cb_status cb_time_interleaved(const cb_candidate *cands, int n, const cb_problem *p, int warmup,

@@ -464,8 +464,10 @@ static cb_status tune_missing(const cb_netdef *nd, const bench_args *a, const cl
   cb_campaign_stats stats;
   st = cli_tune_problems(s, &o, &ps, &stats);
   if (st == CB_OK)
-    fprintf(stderr, "tuned %d missing problems (%d cached) in %.1f s; %d were cached already\n",
-            stats.tuned, stats.cached, stats.seconds, stats.already);
+    fprintf(stderr,
+            "tuned %d missing problems (%d cached, %d with low confidence) in %.1f s; %d were "
+            "cached already\n",
+            stats.tuned, stats.cached, stats.low, stats.seconds, stats.already);
   cb_problem_list_free(&ps);
   return st;
 }

@@ -10,7 +10,9 @@
 static void usage(FILE *f) {
   fputs("usage: convbench cache list|show KEY|export FILE|import FILE|clear [--db PATH]\n"
         "\n"
-        "  list          every cached winner: problem, device, build, choice, time\n"
+        "  list          every cached winner: problem, device, build, choice, time,\n"
+        "                and its confidence (high, or low and why: tune --retune-noisy\n"
+        "                re-measures the low ones), samples, spread and load\n"
         "  show KEY      the cached winners for one problem key and every measurement\n"
         "                of it (each candidate of each tune)\n"
         "  export FILE   write every entry, with its fingerprints, statistics and\n"
@@ -45,6 +47,14 @@ static int print_entry(const cb_cache_entry *e, void *user) {
     printf("  runner-up %s %+.1f%%", e->runner_up,
            100.0 * (e->runner_up_median / e->timing.median - 1.0));
   printf("  [%s]\n", e->origin);
+  /* How far the winner can be trusted: tune --retune-noisy re-measures
+   * the low ones. */
+  printf("    confidence %s: %d samples, estimate %.3f ms, spread %.1f%%",
+         e->confidence[0] ? e->confidence : "unknown", e->timing.samples, e->estimate,
+         100.0 * (e->spread >= 0 ? e->spread : 0));
+  if (e->load >= 0) printf(", load %.1f", e->load);
+  if (e->confidence_why[0]) printf(" (%s)", e->confidence_why);
+  printf("\n");
   return 0;
 }
 

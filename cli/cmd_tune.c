@@ -16,13 +16,17 @@ static void usage(FILE *f) {
           "For every distinct kernel problem of the net (conv forward, backward-data\n"
           "and backward-filter; the GEMMs of fc layers): enumerates the candidates\n"
           "(backend x variant x parameter point; supports() and the workspace limit\n"
-          "prune), validates each once against ref, times the rest interleaved round\n"
-          "by round with the caches flushed between samples (at least 10 samples and\n"
-          "200 ms each, capped; a candidate 2x behind the best stops after one round,\n"
-          "1.5x behind after two; noisy ones get more rounds), records every\n"
-          "measurement, and caches the winner for this device\n"
-          "and build unless it was measured noisy or throttled. Problems already\n"
-          "cached for this device and build are skipped.\n"
+          "prune), validates each once against ref, and races the rest, interleaved\n"
+          "round by round with the caches flushed between samples. Candidates are\n"
+          "ranked by the 25th percentile of their samples (preemption only adds\n"
+          "time); one is dropped only after 3 samples (a backend's default: 10) when\n"
+          "even its fastest is 5%% behind the leader; the rest get at least 10\n"
+          "samples and 20 ms each (noisy ones more), up to 4 s per problem. Each\n"
+          "backend's default kernel stays in the race until beaten, and a tuned pick\n"
+          "must beat it by 2%%. The winner is always cached for this device and\n"
+          "build, with its confidence: high, or low with the reason (noisy,\n"
+          "preempted, throttled, budget spent). Problems already cached are skipped\n"
+          "before any backend is opened, so a warm re-tune times nothing.\n"
           "\n"
           "options:\n"
           "  --backends LIST  backends to draw candidates from (default: every available\n"
@@ -39,9 +43,16 @@ static void usage(FILE *f) {
           "  --input-grad     also tune the first layer's input gradient\n"
           "  --budget-s S     start no new problem after S seconds\n"
           "  --force          re-tune problems already cached\n"
-          "  --min-samples N  samples per candidate at least (default 10)\n"
-          "  --min-ms MS      time per candidate at least, ms (default 200)\n"
+          "  --retune-noisy   re-tune only the problems cached with low confidence\n"
+          "                   (and those not cached yet)\n"
+          "  --min-samples N  samples per candidate still in the race at the end\n"
+          "                   (default 10)\n"
+          "  --min-ms MS      time per candidate still in the race at the end, ms\n"
+          "                   (default 20)\n"
           "  --all-isas       also tune narrower ISA parameter values\n"
+          "  --exhaustive     no race: time every parameter point of every variant to\n"
+          "                   --min-samples and --min-ms, drop nothing, no per-problem\n"
+          "                   budget (slow; what the race is checked against)\n"
           "  --db PATH        database (default ./results.db)\n"
           "  --quiet          no progress line on stderr\n"
           "  -h, --help       this help\n"
@@ -112,6 +123,9 @@ static int own_option(const cli_command *c, int ch, const char *arg, void *user)
   case 'f':
     a->t.force = true;
     break;
+  case 'r':
+    a->t.retune_noisy = true;
+    break;
   case 'n':
     if (!cli_parse_int(c, "--min-samples", arg, 1, 100000, &v)) return CLI_USAGE;
     a->t.rules.min_samples = (int)v;
@@ -125,6 +139,9 @@ static int own_option(const cli_command *c, int ch, const char *arg, void *user)
     break;
   case 'a':
     a->t.rules.all_isas = true;
+    break;
+  case 'x':
+    a->t.rules.exhaustive = true;
     break;
   }
   return CLI_OK;
@@ -143,11 +160,11 @@ static int check_backends(const cli_command *c, const char *backends) {
 /* Options and the operand. Returns CLI_OK, -1 after --help, or the exit
  * code after printing why. */
 static int parse_args(int argc, char **argv, tune_args *a) {
-  static const cli_option own[] = {{"backends", true, 'B'},  {"ops", true, 'o'},
-                                   {"device", true, 'D'},    {"input-grad", false, 'g'},
-                                   {"budget-s", true, 's'},  {"force", false, 'f'},
-                                   {"all-isas", false, 'a'}, {"min-samples", true, 'n'},
-                                   {"min-ms", true, 'm'},    {NULL, false, 0}};
+  static const cli_option own[] = {
+      {"backends", true, 'B'},      {"ops", true, 'o'},       {"device", true, 'D'},
+      {"input-grad", false, 'g'},   {"budget-s", true, 's'},  {"force", false, 'f'},
+      {"retune-noisy", false, 'r'}, {"all-isas", false, 'a'}, {"exhaustive", false, 'x'},
+      {"min-samples", true, 'n'},   {"min-ms", true, 'm'},    {NULL, false, 0}};
   const cli_options spec = {.cmd = &cli_tune,
                             .common = CLI_OPT_BATCH | CLI_OPT_THREADS | CLI_OPT_DB | CLI_OPT_QUIET,
                             .own = own,
@@ -186,7 +203,11 @@ static cb_status device_fingerprint(const cli_session *s, const tune_args *a, ch
 static int tune_run(tune_args *a, const cb_problem_list *ps) {
   cli_session s;
   if (cli_session_begin(&s, a->o.db, "tune", 0, a->t.threads) != CB_OK) return CLI_FAIL;
-  cli_session_peak(&s, a->t.threads);
+  /* The stored peak only, for the report's %: measuring one here would
+   * cost a warm re-tune most of its time, and a brief one misleads. */
+  bool found = false;
+  s.have_peak =
+      cb_db_get_peak(s.db, s.machine.fingerprint, a->t.threads, &s.peak, &found) == CB_OK && found;
   cli_install_signals();
   char device_fp[160];
   if (device_fingerprint(&s, a, device_fp, sizeof device_fp) != CB_OK) {
@@ -198,9 +219,11 @@ static int tune_run(tune_args *a, const cb_problem_list *ps) {
   printf("tuning %d problems for %s, build %s\n", ps->n, device_fp, s.build.fingerprint);
   cb_campaign_stats stats;
   cb_status st = cli_tune_problems(&s, &a->t, ps, &stats);
-  printf("\n%d tuned (%d cached, %d candidates, %d failed validation or could not run), %d "
-         "already cached in %.1f s\n",
-         stats.tuned, stats.cached, stats.candidates, stats.failed, stats.already, stats.seconds);
+  if (stats.retuned) printf("\n%d low-confidence entries re-tuned\n", stats.retuned);
+  printf("\n%d tuned (%d cached, %d of them with low confidence; %d candidates, %d failed "
+         "validation or could not run), %d already cached in %.1f s\n",
+         stats.tuned, stats.cached, stats.low, stats.candidates, stats.failed, stats.already,
+         stats.seconds);
   if (stats.skipped_budget)
     printf("budget spent: %d problems not tuned (run again to continue)\n", stats.skipped_budget);
   return cli_session_finish(&s, "tune", st, "finished problems were kept");

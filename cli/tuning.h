@@ -19,8 +19,9 @@ typedef struct cli_tune_opts {
   int threads;
   int device; /* CUDA device the GPU backends run on, or -1: the host backends */
   const char *device_fp;
-  bool force;      /* re-tune problems cached for this device and build */
-  double budget_s; /* 0: none */
+  bool force;        /* re-tune problems cached for this device and build */
+  bool retune_noisy; /* re-tune the problems cached with low confidence */
+  double budget_s;   /* 0: none */
   bool quiet;
   FILE *report; /* where a line per problem goes; NULL: stdout */
   cb_tune_rules rules;

@@ -11,6 +11,7 @@
 
 #include "cb_test.h"
 
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -43,6 +44,22 @@ static inline cb_status planted_slow_run(cb_ctx *ctx, const cb_problem *p, const
                                          void *plan, const cb_args *args, void *ws, long ms) {
   cb_status st = planted_right_run(ctx, p, params, plan, args, ws);
   struct timespec nap = {0, ms * 1000 * 1000};
+  while (nanosleep(&nap, &nap) != 0) continue;
+  return st;
+}
+
+/* The right answer, then asleep: `ms` milliseconds, or `spike_ms` on the
+ * runs *counter says are preempted (spike_pct of every 10, spread out):
+ * a kernel whose true time is known, measured on a machine that
+ * preempts it as often as the test likes. */
+static inline cb_status planted_spiky_run(cb_ctx *ctx, const cb_problem *p, const int *params,
+                                          void *plan, const cb_args *args, void *ws, double ms,
+                                          double spike_ms, int spikes_in_10, int *counter) {
+  static const int order[10] = {0, 5, 2, 7, 4, 9, 1, 6, 3, 8}; /* spikes spread over the 10 */
+  cb_status st = planted_right_run(ctx, p, params, plan, args, ws);
+  bool spike = order[(*counter)++ % 10] < spikes_in_10;
+  double t = spike ? spike_ms : ms;
+  struct timespec nap = {(time_t)(t / 1000), (long)(fmod(t, 1000.0) * 1e6)};
   while (nanosleep(&nap, &nap) != 0) continue;
   return st;
 }

@@ -95,6 +95,9 @@ static cb_cache_entry put_winner(cb_db *db, int64_t run, const cb_problem *p, co
 /* Every field of two entries equal (origin and measurement_id when asked). */
 static void check_same_entry(const cb_cache_entry *got, const cb_cache_entry *want,
                              bool with_origin) {
+  CHECK_EQ_STR(got->confidence, want->confidence);
+  CHECK_EQ_STR(got->confidence_why, want->confidence_why);
+  CHECK_NEAR(got->estimate, want->estimate, 0);
   CHECK_EQ_STR(got->key, want->key);
   CHECK_EQ_STR(got->device_fp, want->device_fp);
   CHECK_EQ_STR(got->build_fp, want->build_fp);
@@ -378,6 +381,10 @@ static void test_roundtrip(void) {
   snprintf(ge.runner_up, sizeof ge.runner_up, "%s", "");
   ge.runner_up_median = 0;
   snprintf(ge.variant, sizeof ge.variant, "%s", "odd \"quoted\"\\name\t\xc3\xa9");
+  /* A winner measured on a busy machine: its confidence travels too. */
+  snprintf(ge.confidence, sizeof ge.confidence, "low");
+  snprintf(ge.confidence_why, sizeof ge.confidence_why, "preempted: median 2.50x the minimum");
+  ge.estimate = 0.75e-9, ge.spread = 0.125, ge.load = 6.5;
   CHECK_EQ_INT(cb_cache_put(db, &ge), CB_OK);
   put_imported(db, &p, dev_other, build_a, "from_afar");
 
@@ -473,6 +480,17 @@ static void test_roundtrip(void) {
     CHECK_EQ_STR(after.prov[i].git_rev, before.prov[i].git_rev);
   }
   CHECK_EQ_STR(after.e[3].variant, "odd \"quoted\"\\name\t\xc3\xa9");
+  /* The confidence made the round trip; entries without one stay unknown. */
+  CHECK_EQ_STR(after.e[3].confidence, "low");
+  CHECK_EQ_STR(after.e[3].confidence_why, "preempted: median 2.50x the minimum");
+  CHECK_NEAR(after.e[3].estimate, 0.75e-9, 0);
+  CHECK_NEAR(after.e[3].spread, 0.125, 0);
+  CHECK_NEAR(after.e[3].load, 6.5, 0);
+  CHECK_EQ_STR(after.e[0].confidence, "");
+  CHECK_NEAR(after.e[0].load, -1, 0);
+  CHECK_MSG(strstr(lines[4], "\"confidence\": \"low\"") != NULL, "confidence exported: %s",
+            lines[4]);
+  CHECK(strstr(lines[3], "confidence") == NULL); /* unknown: not written, as before */
   /* Imported answers the lookup for its own device and build. */
   expect_lookup(db, &q, dev4t, build_a, CB_CACHE_IMPORTED, "direct");
 

@@ -36,6 +36,22 @@ static const cb_backend gone = {PLANTED_BACKEND_FIELDS("gone", fwd_variants), .i
 
 static const cb_backend *const backends[] = {&gone, &planted, NULL};
 
+/* A backend whose one kernel is preempted on 6 runs in 10 for problems of
+ * 3 channels (its median is 10x its minimum: low confidence) and clean
+ * otherwise. */
+static int jitter_runs;
+
+static cb_status jitter_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
+                            const cb_args *args, void *ws) {
+  int spikes = p->conv.c == 3 ? 6 : 0;
+  return planted_spiky_run(ctx, p, params, plan, args, ws, 1.0, 10.0, spikes, &jitter_runs);
+}
+
+static const cb_variant jitter = {.name = "jitter", .op = CB_OP_CONV_FWD, .run = jitter_run};
+static const cb_variant *const jitter_variants[] = {&jitter, NULL};
+static const cb_backend jittery = {PLANTED_BACKEND_FIELDS("jittery", jitter_variants)};
+static const cb_backend *const jittery_only[] = {&jittery, NULL};
+
 /* ---- fixtures ------------------------------------------------------------------------ */
 
 static const char *const device_fp = "cpu:Test CPU:avx2:1c:1t";
@@ -229,15 +245,101 @@ static void test_campaign(const char *dbpath) {
   CHECK_EQ_INT(st.tuned, 0);
   CHECK_EQ_INT(count_measurements(db).total, nmeasured);
 
-  /* No backend that opens: refused. */
+  /* No backend that opens: refused (when there is something to tune;
+   * with everything cached nothing is opened at all). */
   static const cb_backend *const only_gone[] = {&gone, NULL};
   o = options(run, &ev, NULL);
   o.backends = only_gone;
+  CHECK_EQ_INT(cb_campaign_run(db, &o, &ps, &st), CB_OK);
+  CHECK_EQ_INT(st.already, 2);
+  o.force = true;
   CHECK_EQ_INT(cb_campaign_run(db, &o, &ps, &st), CB_ERR_UNAVAILABLE);
 
   cb_db_close(db);
   cb_problem_list_free(&ps);
   CHECK_EQ_INT(ps.n, 0);
+}
+
+/* A noisy winner is cached, with low confidence and why; a warm re-tune
+ * times nothing at all; --retune-noisy re-times only the low entry. */
+static void test_confidence(const char *dbpath) {
+  cb_problem_list ps = {0};
+  cb_problem noisy = conv(1, 3), clean = conv(1, 5);
+  CHECK_EQ_INT(cb_problem_list_add(&ps, &noisy), CB_OK);
+  CHECK_EQ_INT(cb_problem_list_add(&ps, &clean), CB_OK);
+  cb_db *db = NULL;
+  CHECK_EQ_INT(cb_db_open(dbpath, &db), CB_OK);
+  if (!db) return;
+  cb_machine m = {.hostname = "node-1", .cpu_model = "Test CPU", .isa_level = "avx2", .cores = 1};
+  snprintf(m.fingerprint, sizeof m.fingerprint, "cpu:Test CPU:avx2:1c");
+  cb_build bd = {.git_rev = "0123abcd", .compiler = "cc"};
+  snprintf(bd.fingerprint, sizeof bd.fingerprint, "%s", build_fp);
+  int64_t mid = 0, bid = 0, run = 0;
+  CHECK_EQ_INT(cb_db_put_machine(db, &m, &mid), CB_OK);
+  CHECK_EQ_INT(cb_db_put_build(db, &bd, &bid), CB_OK);
+  cb_run_rec r = {.machine_id = mid, .build_id = bid, .command = "t", .kind = "tune", .threads = 1};
+  CHECK_EQ_INT(cb_db_run_begin(db, &r, &run), CB_OK);
+
+  events ev = {0};
+  cb_campaign_opts o = options(run, &ev, NULL);
+  o.backends = jittery_only;
+  o.event = NULL;
+  o.rules.min_samples = 10; /* 6 of them preempted, 4 clean */
+  cb_campaign_stats st;
+  long runs0 = cb_time_runs();
+  CHECK_EQ_INT(cb_campaign_run(db, &o, &ps, &st), CB_OK);
+  CHECK(cb_time_runs() > runs0);
+  CHECK_EQ_INT(st.tuned, 2);
+  CHECK_EQ_INT(st.cached, 2); /* always, the noisy one too */
+  CHECK(st.low >= 1);
+  cb_cache_entry e;
+  cb_cache_source src = CB_CACHE_MISS;
+  CHECK_EQ_INT(cb_cache_lookup(db, &noisy, device_fp, build_fp, &e, &src), CB_OK);
+  CHECK_EQ_INT(src, CB_CACHE_EXACT);
+  CHECK_EQ_STR(e.confidence, "low");
+  CHECK_MSG(strstr(e.confidence_why, "preempted") != NULL, "why: %s", e.confidence_why);
+  CHECK(e.timing.samples >= o.rules.min_samples);
+  CHECK(e.estimate > 0.9 && e.estimate < 5.0); /* q25: the kernel, not the spikes */
+  CHECK(e.timing.median > 5.0);                /* the median is the machine's */
+  CHECK(e.load >= 0);
+  CHECK_EQ_INT(cb_cache_lookup(db, &clean, device_fp, build_fp, &e, &src), CB_OK);
+  /* The clean one may still be low on a busy test machine; force it high
+   * so the re-tune below has exactly one low entry. */
+  if (strcmp(e.confidence, "high") != 0) {
+    snprintf(e.confidence, sizeof e.confidence, "high");
+    e.confidence_why[0] = '\0';
+    CHECK_EQ_INT(cb_cache_put(db, &e), CB_OK);
+  }
+
+  /* Warm: every problem cached, nothing opened, nothing timed. */
+  runs0 = cb_time_runs();
+  o.backends = backends; /* "gone" would report itself if anything were opened */
+  o.event = on_event;
+  ev = (events){0};
+  CHECK_EQ_INT(cb_campaign_run(db, &o, &ps, &st), CB_OK);
+  CHECK_EQ_INT(cb_time_runs(), runs0);
+  CHECK_EQ_INT(st.already, 2);
+  CHECK_EQ_INT(st.tuned, 0);
+  CHECK_EQ_INT(ev.unavailable, 0);
+  CHECK_EQ_INT(ev.progress, 0);
+
+  /* --retune-noisy: only the low entry is timed again. */
+  o.backends = jittery_only;
+  o.event = NULL;
+  o.retune_noisy = true;
+  int jitter0 = jitter_runs;
+  runs0 = cb_time_runs();
+  CHECK_EQ_INT(cb_campaign_run(db, &o, &ps, &st), CB_OK);
+  CHECK_EQ_INT(st.tuned, 1);
+  CHECK_EQ_INT(st.retuned, 1);
+  CHECK_EQ_INT(st.already, 1);
+  CHECK(cb_time_runs() > runs0);
+  CHECK(jitter_runs > jitter0);
+  CHECK_EQ_INT(cb_cache_lookup(db, &noisy, device_fp, build_fp, &e, &src), CB_OK);
+  CHECK_EQ_STR(e.confidence, "low"); /* still preempted, as planted; cached anew */
+
+  cb_db_close(db);
+  cb_problem_list_free(&ps);
 }
 
 int main(void) {
@@ -249,6 +351,8 @@ int main(void) {
   char path[512];
   snprintf(path, sizeof path, "%s/campaign.db", dir);
   test_campaign(path);
+  snprintf(path, sizeof path, "%s/confidence.db", dir);
+  test_confidence(path);
   nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
   return cb_test_result();
 }

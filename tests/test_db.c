@@ -441,7 +441,7 @@ static void test_roundtrip(const char *path) {
     return;
   }
   sqlite3 *h = cb_db_handle(db);
-  CHECK_EQ_INT(cb_db_schema_version(), 9);
+  CHECK_EQ_INT(cb_db_schema_version(), 10);
   CHECK_EQ_INT(sql_int(h, "PRAGMA user_version"), cb_db_schema_version());
   CHECK_EQ_INT(sql_int(h, "PRAGMA foreign_keys"), 1);
   CHECK_EQ_INT(sql_int(h, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"),

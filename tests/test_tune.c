@@ -1,7 +1,9 @@
 /* test_tune.c: the tuner's rules on fixed inputs: the statistics and the
- * noise rule, the candidate enumeration, a planted wrong variant that is
- * faster than the right one and still never wins, and a tuned net that
- * plans each op from its chooser and falls back to the heuristic on a miss. */
+ * noise rule, the estimator on a sample set with preemption spikes, the
+ * candidate enumeration, a planted wrong variant that is faster than the
+ * right one and still never wins, a fast but noisy library default that a
+ * slower clean candidate must not beat, and a tuned net that plans each op
+ * from its chooser and falls back to the heuristic on a miss. */
 #include "cb_test.h"
 #include "net.h"
 #include "planted_backend.h"
@@ -40,6 +42,38 @@ static void test_stats(void) {
   CHECK(cb_tune_cacheable(&r, &tiny, &quiet, &quiet, why, sizeof why));
   CHECK(!cb_tune_cacheable(&r, &clean, &quiet, &slow, why, sizeof why));
   CHECK_EQ_STR(why, "throttled: clock fell from 3600 to 3000 MHz");
+  /* Most samples preempted: the median is no measurement. */
+  cb_timing preempted = {.median = 10, .min = 1, .max = 20, .mad = 0.2, .samples = 10};
+  CHECK(!cb_tune_cacheable(&r, &preempted, &quiet, &quiet, why, sizeof why));
+  CHECK_EQ_STR(why, "preempted: median 10.00x the minimum");
+}
+
+/* ---- the estimator on preemption spikes ------------------------------------------ */
+
+/* A: true 1.0 ms, 40% of its samples preempted to 20 ms; B: 1.3 ms clean.
+ * A is the faster kernel; its mean (8.6 ms) says otherwise, and with 60%
+ * preempted so would its median; q25 ranks them right in every case. */
+static void test_estimator(void) {
+  cb_tune_rules r;
+  cb_tune_rules_default(&r);
+  CHECK_NEAR(r.quantile, 0.25, 0);
+  double a[20], b[20], a60[20];
+  for (int i = 0; i < 20; i++) {
+    a[i] = i % 5 == 0 || i % 5 == 3 ? 20.0 : 1.0 + 0.001 * i; /* 8 of 20 spiked */
+    a60[i] = i % 5 < 3 ? 20.0 : 1.0 + 0.001 * i;              /* 12 of 20 */
+    b[i] = 1.3 + 0.001 * (i % 3);
+  }
+  double ea = cb_tune_estimate(&r, a, 20), eb = cb_tune_estimate(&r, b, 20);
+  CHECK(ea < eb);
+  CHECK(ea > 0.99 && ea < 1.02);
+  CHECK(eb > 1.29 && eb < 1.31);
+  CHECK(cb_tune_estimate(&r, a60, 20) < eb);
+  CHECK(cb_median(a60, 20) > eb); /* what ranking by the median got wrong */
+  /* Few samples: q25 of 3 sits between the two lowest, one spike of three
+   * does not move it past B. */
+  const double three[] = {20.0, 1.0, 1.01};
+  CHECK(cb_tune_estimate(&r, three, 3) < eb);
+  CHECK_NEAR(cb_tune_estimate(&r, three, 0), 0, 0);
 }
 
 /* ---- a backend of its own: one right variant, one wrong and faster one --------- */
@@ -149,6 +183,82 @@ static void test_sweep_screen(void) {
   CHECK(cb_tune_problem(&pt.t, &pt.p, &o) == CB_OK);
   for (int i = 0; i < o.ncand; i++) CHECK(o.cand[i].t.samples >= 1);
   cb_tune_outcome_free(&o);
+
+  /* exhaustive: nothing dropped, every point to min_samples; same winner. */
+  pt.t.rules.sweep_ratio = 1.3;
+  pt.t.rules.exhaustive = true;
+  CHECK(cb_tune_problem(&pt.t, &pt.p, &o) == CB_OK);
+  for (int i = 0; i < o.ncand; i++) {
+    CHECK_EQ_INT(o.cand[i].status, CB_CAND_OK);
+    CHECK(o.cand[i].t.samples >= pt.t.rules.min_samples);
+  }
+  CHECK(o.winner >= 0 && o.cand[o.winner].c.variant == &fast);
+  cb_tune_outcome_free(&o);
+  planted_tuner_close(&pt);
+}
+
+/* ---- a fast but noisy library default against a slower clean candidate -------- */
+
+/* The backend's default pick (its first variant): 2 ms, but 4 runs in 10
+ * preempted to 25 ms. Its other point and the second variant: 2.6 ms
+ * clean. Exhaustively measured, the default is 23% faster. */
+static int spiky_runs;
+
+static cb_status spiky_default_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
+                                   const cb_args *args, void *ws) {
+  if (params[0] != 8) return planted_slow_run(ctx, p, params, plan, args, ws, 4); /* a loser */
+  return planted_spiky_run(ctx, p, params, plan, args, ws, 2.0, 25.0, 4, &spiky_runs);
+}
+
+static int clean_runs;
+
+static cb_status clean_slower_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
+                                  const cb_args *args, void *ws) {
+  return planted_spiky_run(ctx, p, params, plan, args, ws, 2.6, 2.6, 0, &clean_runs);
+}
+
+static const cb_variant spiky_default = {.name = "spiky_default",
+                                         .op = CB_OP_CONV_FWD,
+                                         .nparams = 1,
+                                         .params = tile_param,
+                                         .run = spiky_default_run};
+static const cb_variant clean_slower = {
+    .name = "clean_slower", .op = CB_OP_CONV_FWD, .run = clean_slower_run};
+static const cb_variant *const library_variants[] = {&spiky_default, &clean_slower, NULL};
+static const cb_backend library = {PLANTED_BACKEND_FIELDS("library", library_variants)};
+
+static void test_noisy_default(void) {
+  planted_tuner pt;
+  planted_tuner_open(
+      &pt, &library,
+      (cb_conv){.n = 1, .c = 2, .h = 5, .w = 5, .k = 2, .r = 3, .s = 3, .pad_h = 1, .pad_w = 1});
+  pt.t.rules = (cb_tune_rules){0};
+  cb_tune_rules_default(&pt.t.rules); /* the shipped rules, but no flush */
+  pt.t.rules.flush_bytes = 0;
+  long runs0 = cb_time_runs();
+  cb_tune_outcome o;
+  CHECK(cb_tune_problem(&pt.t, &pt.p, &o) == CB_OK);
+  CHECK(cb_time_runs() > runs0);
+  int def = -1, clean = -1;
+  for (int i = 0; i < o.ncand; i++) {
+    if (o.cand[i].c.variant == &spiky_default && o.cand[i].c.params[0] == 8) def = i;
+    if (o.cand[i].c.variant == &clean_slower) clean = i;
+  }
+  CHECK(def >= 0 && clean >= 0);
+  if (def >= 0 && clean >= 0) {
+    CHECK(o.cand[def].baseline);
+    CHECK(!o.cand[clean].baseline);
+    /* never dropped: the spikes never made it look behind with confidence */
+    CHECK_EQ_INT(o.cand[def].status, CB_CAND_OK);
+    CHECK(o.cand[def].t.samples >= pt.t.rules.min_samples);
+    CHECK(o.cand[def].t.max > 20.0); /* it was preempted, as planted */
+    CHECK_MSG(o.winner == def, "winner %d (%s), want the noisy default: est %.3f vs %.3f", o.winner,
+              o.winner >= 0 ? o.cand[o.winner].c.variant->name : "-", o.cand[def].estimate,
+              o.cand[clean].estimate);
+    CHECK_EQ_INT(o.best_baseline, def);
+    CHECK(o.cand[def].estimate < 2.5);
+  }
+  cb_tune_outcome_free(&o);
   planted_tuner_close(&pt);
 }
 
@@ -193,7 +303,9 @@ static void test_tuned_net(void) {
 
 int main(void) {
   test_stats();
+  test_estimator();
   test_planted();
+  test_noisy_default();
   test_sweep_screen();
   test_tuned_net();
   return cb_test_result();

@@ -15,7 +15,8 @@
   " c.min_ms, c.max_ms, c.mad_ms, c.samples, c.runner_up, c.runner_up_median_ms, c.origin,"        \
   " c.measured, c.measurement_id, c.source, COALESCE(c.hostname, r.hostname),"                     \
   " COALESCE(c.cpu_model, ma.cpu_model), COALESCE(c.isa_level, ma.isa_level),"                     \
-  " COALESCE(c.cores, ma.cores), COALESCE(c.git_rev, b.git_rev)"                                   \
+  " COALESCE(c.cores, ma.cores), COALESCE(c.git_rev, b.git_rev), COALESCE(c.estimate_ms, 0),"      \
+  " COALESCE(c.spread, -1), COALESCE(c.load1, -1), c.confidence, c.confidence_why"                 \
   " FROM tune_cache c JOIN problems p ON p.id = c.problem_id"                                      \
   " LEFT JOIN measurements m ON m.id = c.measurement_id LEFT JOIN runs r ON r.id = m.run_id"       \
   " LEFT JOIN machines ma ON ma.id = r.machine_id LEFT JOIN builds b ON b.id = r.build_id"
@@ -26,11 +27,12 @@ static const char cache_put_sql[] =
     "INSERT INTO tune_cache (problem_id, device_fp, device_generation, build_fp, backend,"
         " variant, params, median_ms, min_ms, max_ms, mad_ms, samples, runner_up,"
         " runner_up_median_ms, source, origin, measured, measurement_id, hostname, cpu_model,"
-        " isa_level, cores, git_rev)"
+        " isa_level, cores, git_rev, estimate_ms, spread, load1, confidence, confidence_why)"
         " VALUES (:problem_id, :device_fp, :device_generation, :build_fp, :backend,"
         " :variant, :params, :median_ms, :min_ms, :max_ms, :mad_ms, :samples, :runner_up,"
         " :runner_up_median_ms, :source, :origin, :measured, :measurement_id, :hostname,"
-        " :cpu_model, :isa_level, :cores, :git_rev)"
+        " :cpu_model, :isa_level, :cores, :git_rev, :estimate_ms, :spread, :load1, :confidence,"
+        " :confidence_why)"
         " ON CONFLICT (problem_id, device_fp, build_fp, source) DO UPDATE SET"
         " device_generation = excluded.device_generation, backend = excluded.backend,"
         " variant = excluded.variant, params = excluded.params, median_ms = excluded.median_ms,"
@@ -39,7 +41,9 @@ static const char cache_put_sql[] =
         " runner_up_median_ms = excluded.runner_up_median_ms, origin = excluded.origin,"
         " measured = excluded.measured, measurement_id = excluded.measurement_id,"
         " hostname = excluded.hostname, cpu_model = excluded.cpu_model,"
-        " isa_level = excluded.isa_level, cores = excluded.cores, git_rev = excluded.git_rev";
+        " isa_level = excluded.isa_level, cores = excluded.cores, git_rev = excluded.git_rev,"
+        " estimate_ms = excluded.estimate_ms, spread = excluded.spread, load1 = excluded.load1,"
+        " confidence = excluded.confidence, confidence_why = excluded.confidence_why";
 
 static const char cache_get_sql[] =
     CACHE_COLS " WHERE p.key = :key AND c.device_fp = :device_fp"
@@ -90,7 +94,9 @@ static cb_status read_cache_row(cb_db *db, sqlite3_stmt *s, cb_cache_entry *e, b
   ok = ok && col_text(s, 17, prov->hostname, sizeof prov->hostname) &&
        col_text(s, 18, prov->cpu_model, sizeof prov->cpu_model) &&
        col_text(s, 19, prov->isa_level, sizeof prov->isa_level) &&
-       col_text(s, 21, prov->git_rev, sizeof prov->git_rev);
+       col_text(s, 21, prov->git_rev, sizeof prov->git_rev) &&
+       col_text(s, 25, e->confidence, sizeof e->confidence) &&
+       col_text(s, 26, e->confidence_why, sizeof e->confidence_why);
   if (!ok)
     return cb_error(CB_ERR_DB,
                     "database '%s': a tune_cache row for %.100s holds a value too long "
@@ -105,6 +111,9 @@ static cb_status read_cache_row(cb_db *db, sqlite3_stmt *s, cb_cache_entry *e, b
                           .mad = sqlite3_column_double(s, 9),
                           .samples = sqlite3_column_int(s, 10)};
   e->runner_up_median = sqlite3_column_double(s, 12);
+  e->estimate = sqlite3_column_double(s, 22);
+  e->spread = sqlite3_column_double(s, 23);
+  e->load = sqlite3_column_double(s, 24);
   e->measurement_id = sqlite3_column_int64(s, 15); /* NULL reads as 0 */
   prov->cores = sqlite3_column_int(s, 20);
   if (imported) *imported = strcmp(source, "imported") == 0;
@@ -152,6 +161,18 @@ static cb_status put_cache_row(cb_db *db, const cb_cache_entry *e, const char *g
   cb_bind_text(&b, ":source", imported ? "imported" : "local");
   cb_bind_text(&b, ":origin", imported ? e->origin : "local");
   cb_bind_text(&b, ":measured", e->measured[0] ? e->measured : now);
+  /* Unknown confidence (an old export) stays NULL, as in old rows. */
+  bool known = e->confidence[0] != '\0';
+  cb_bind_reading(&b, ":estimate_ms", e->estimate, e->estimate > 0);
+  cb_bind_reading(&b, ":spread", e->spread, known && e->spread >= 0);
+  cb_bind_reading(&b, ":load1", e->load, known && e->load >= 0);
+  if (known) {
+    cb_bind_text(&b, ":confidence", e->confidence);
+    cb_bind_text(&b, ":confidence_why", e->confidence_why);
+  } else {
+    cb_bind_null(&b, ":confidence");
+    cb_bind_null(&b, ":confidence_why");
+  }
   if (imported) {
     cb_bind_null(&b, ":measurement_id");
     cb_bind_text(&b, ":hostname", prov->hostname);

@@ -269,6 +269,18 @@ static const char *const migration_7[] = {
     NULL,
 };
 
+/* 8: a winner is always cached, with its confidence: the tuner's robust
+ * estimate (ms), the spread (MAD / median), the load average around the
+ * measurement, 'high' or 'low' and why low. NULL in rows cached before. */
+static const char *const migration_8[] = {
+    "ALTER TABLE tune_cache ADD COLUMN estimate_ms REAL",
+    "ALTER TABLE tune_cache ADD COLUMN spread REAL",
+    "ALTER TABLE tune_cache ADD COLUMN load1 REAL",
+    "ALTER TABLE tune_cache ADD COLUMN confidence TEXT CHECK (confidence IN ('high', 'low'))",
+    "ALTER TABLE tune_cache ADD COLUMN confidence_why TEXT",
+    NULL,
+};
+
 /* 9: a peak is a measurement with a spread, checked against the ISA's
  * rate: the min and median of its repeats (gflops is their max), how many,
  * the theoretical rate with the clock and how it was derived, and the load
@@ -305,7 +317,7 @@ static const char *const migration_10[] = {
 /* cb_db_migrations[i] takes the schema from version i to version i + 1. */
 const char *const *const cb_db_migrations[] = {
     migration_1, migration_2, migration_3, migration_4, migration_5,
-    migration_6, migration_7, migration_9, migration_10,
+    migration_6, migration_7, migration_8, migration_9, migration_10,
 };
 
 int cb_db_schema_version(void) {

@@ -117,6 +117,13 @@ typedef struct cb_cache_entry {
   char origin[256];        /* "local" or "imported from FILE (host, date)" */
   char measured[32];       /* ISO-8601 */
   int64_t measurement_id;  /* the measurements row of the winner (local only) */
+  /* How far the winner can be trusted (migration 8; rows and files from
+   * before it read as estimate 0, load -1 and confidence ""). */
+  double estimate;          /* the tuner's robust estimate (q25 of the samples), ms */
+  double spread;            /* MAD / median of the winner's samples */
+  double load;              /* 1-minute load average around the measurement, -1 unknown */
+  char confidence[8];       /* "high", "low", or "" when unknown */
+  char confidence_why[160]; /* why low ("" when high) */
 } cb_cache_entry;
 
 /* Where a cache entry was measured, for exports. Imported rows keep the

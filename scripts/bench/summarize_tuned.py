@@ -2,8 +2,11 @@
 """summarize_tuned.py: the Markdown summary of a scripts/bench/tuned.sh run.
 
 Reads OUT/tune_times.txt and OUT/<net>_{cb,pytorch}_r<R>.csv (convbench
-bench and the PyTorch peer, same CSV layout) and prints: the tuning time
-per net (first tune and the warm-cache second tune); per net, a row per
+bench and the PyTorch peer, same CSV layout) and prints: with --convbench,
+the tune seconds per net and in total of the other binary against this one
+(OUT/tune_compare.txt) and how many winners differ beyond 5%
+(OUT/tune_diff.txt); the tuning time per net (first tune and the
+warm-cache second tune); per net, a row per
 backend with total / forward / backward ms (medians over rounds, each
 round a median over iterations) and its ratio to tuned; whether tuned beat
 the fastest single backend; and which backend the tuned plan used per op.
@@ -45,11 +48,42 @@ def read_net(out, net):
     return rows, choices
 
 
+def compare(out):
+    """The before/after table of tuned.sh --convbench, when there is one."""
+    path = os.path.join(out, "tune_compare.txt")
+    if not os.path.exists(path):
+        return
+    secs = defaultdict(dict)
+    with open(path) as f:
+        for line in f:
+            label, net, s = line.split()
+            secs[net][label] = float(s) if re.match(r"^[0-9.]+$", s) else float("nan")
+    print("## Tune time, other binary against this one (same session)\n\n"
+          "| net | other (s) | this (s) | other / this |\n|---|---:|---:|---:|")
+    tot = [0.0, 0.0]
+    for net, t in secs.items():
+        a, b = t.get("other", float("nan")), t.get("this", float("nan"))
+        tot[0] += a
+        tot[1] += b
+        print(f"| {net} | {a:.1f} | {b:.1f} | {a / b:.2f} |")
+    print(f"| **all** | **{tot[0]:.1f}** | **{tot[1]:.1f}** | **{tot[0] / tot[1]:.2f}** |\n")
+    diff = os.path.join(out, "tune_diff.txt")
+    if os.path.exists(diff):
+        with open(diff) as f:
+            lines = f.read().splitlines()
+        print("Winners (tune_diff.py other.db this.db): " + (lines[0] if lines else "?") + "\n")
+        for line in lines[1:]:
+            print(f"- {line.strip()}")
+        print()
+
+
 def main(out):
     print(f"# Autotuned nets against single backends and PyTorch\n\n`{out}`\n")
+    compare(out)
     print("## Tuning time\n\n| net | first tune (s) | second tune (s) | first tune's summary |\n|---|---:|---:|---|")
     times = defaultdict(dict)
-    with open(os.path.join(out, "tune_times.txt")) as f:
+    path = os.path.join(out, "tune_times.txt")
+    with open(path) if os.path.exists(path) else open(os.devnull) as f:
         for line in f:
             p = line.split(" ", 3)
             times[p[1]][p[0]] = (p[2], p[3].strip() if len(p) > 3 else "")

@@ -171,9 +171,9 @@ has err "small.net:2:1: layer c1: output would be 0x0"
 
 # ---- db: init and info ---------------------------------------------------------------
 run 0 db init --db fresh.db
-same out "fresh.db: convbench schema 9"
+same out "fresh.db: convbench schema 10"
 run 0 db info --db r.db
-has out "schema version   9"
+has out "schema version   10"
 has out "convbench bench"
 run 2 db frob
 has err "unknown subcommand 'frob'"

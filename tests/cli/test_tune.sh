@@ -20,12 +20,30 @@ has out "8 tuned"
 sql t.db "select count(*) from runs where kind = 'tune' and status = 'ok'" "1"
 sql t.db "select count(distinct problem_id) from measurements" "8"
 sql t.db "select count(*) from measurements where status = 'mismatch'" "0"
-ncached=$(sqlite3 t.db "select count(*) from tune_cache")
-checks=$((checks + 1))
-[[ $ncached -ge 1 ]] || fail "nothing was cached"
-# A second tune finds them cached and is quick.
+# Every winner is cached, whatever the load, with its confidence.
+sql t.db "select count(*) from tune_cache" "8"
+sql t.db "select count(*) from tune_cache where confidence in ('high', 'low') and samples >= 3 and estimate_ms > 0 and spread >= 0 and load1 >= 0" "8"
+ncached=8
+# A second tune finds them cached and is quick: no measurement at all.
+nmeas=$(sqlite3 t.db "select count(*) from measurements")
 run 0 tune tiny.net --db t.db "${quick[@]}"
-has out "already cached"
+has out "8 already cached"
+sql t.db "select count(*) from measurements" "$nmeas"
+# --retune-noisy re-measures exactly the low-confidence entries: make one low.
+sqlite3 t.db "update tune_cache set confidence = 'high', confidence_why = ''"
+sqlite3 t.db "update tune_cache set confidence = 'low', confidence_why = 'planted' where id = (select min(id) from tune_cache)"
+run 0 tune tiny.net --db t.db --retune-noisy "${quick[@]}"
+has out "1 low-confidence entries re-tuned"
+has out "7 already cached"
+sql t.db "select count(distinct problem_id) from measurements where run_id = (select max(id) from runs)" "1"
+run 0 tune --help
+has out "--retune-noisy"
+# The progress line without a terminal: one whole line per problem, no \r.
+run 0 tune tiny.net --db p.db --min-samples 3 --min-ms 1 --ops fwd
+has err "tune 1/3 conv_fwd n2c4h10w10_k6r3s3_p1x1_u1x1: done "
+has err "ETA"
+checks=$((checks + 1))
+! grep -q $'\r' err || fail "progress on a pipe has \\r in it"
 run 2 tune tiny.net --db t.db --backends ref
 has err "--backends: 'ref' is not a backend to tune"
 run 2 tune tiny.net --db t.db --ops fwd,sideways
@@ -52,6 +70,7 @@ has err "there is no database 'missing.db' with a tune cache"
 # ---- cache: list, show, export, clear, import ----------------------------------------
 run 0 cache list --db t.db
 has out "cpu:"
+has out "confidence "
 ncached=$(sqlite3 t.db "select count(*) from tune_cache")
 run 0 cache show "conv_fwd:f32:nchw:n2c4h10w10_k6r3s3_p1x1_u1x1_d1x1_g1" --db t.db
 has out "measurements:"
