@@ -507,6 +507,7 @@ static int cmp_rows(const void *pa, const void *pb) {
 }
 
 void cli_compare_print(FILE *f, const cli_report *r, const cli_compare_info *ci) {
+  report_noise_warn(r);
   fprintf(f, "%s: batch %lld, %d thread%s, %d iteration%s after %d warm-up\n", r->net,
           (long long)r->batch, r->threads, r->threads == 1 ? "" : "s", r->iters,
           r->iters == 1 ? "" : "s", r->warmup);
@@ -558,10 +559,12 @@ void cli_compare_print(FILE *f, const cli_report *r, const cli_compare_info *ci)
     if ((int)strlen(rows[i].label) > wb) wb = (int)strlen(rows[i].label);
   static const char dashes[] =
       "--------------------------------------------------------------------------------";
-  fprintf(f, "| %-*s | %-*s | %10s | %10s | %11s | %14s |\n", wnet, "Network", wb, "Backend",
-          "Total ms", "Forward ms", "Backward ms", "vs PyTorch");
-  fprintf(f, "|%.*s|%.*s|-----------:|-----------:|------------:|---------------:|\n", wnet + 2,
-          dashes, wb + 2, dashes);
+  fprintf(f, "| %-*s | %-*s | %10s | %10s | %11s | %14s | %-15s |\n", wnet, "Network", wb,
+          "Backend", "Total ms", "Forward ms", "Backward ms", "vs PyTorch", "Noise (total)");
+  fprintf(f,
+          "|%.*s|%.*s|-----------:|-----------:|------------:|---------------:|:----------------"
+          "|\n",
+          wnet + 2, dashes, wb + 2, dashes);
   double pt = ci->have_peer ? ci->peer.total.median : 0;
   for (int i = 0; i < n; i++) {
     char ratio[32];
@@ -569,8 +572,15 @@ void cli_compare_print(FILE *f, const cli_report *r, const cli_compare_info *ci)
       snprintf(ratio, sizeof ratio, "1.00");
     else
       fmt_ratio(ratio, sizeof ratio, pt, rows[i].total->median);
-    fprintf(f, "| %-*s | %-*s | %10.1f | %10.1f | %11.1f | %14s |\n", wnet, r->net, wb,
-            rows[i].label, rows[i].total->median, rows[i].fwd->median, rows[i].bwd->median, ratio);
+    char noise[32];
+    cli_noise_cell(rows[i].total, noise, sizeof noise);
+    fprintf(f, "| %-*s | %-*s | %10.1f | %10.1f | %11.1f | %14s | %-15s |\n", wnet, r->net, wb,
+            rows[i].label, rows[i].total->median, rows[i].fwd->median, rows[i].bwd->median, ratio,
+            noise);
+  }
+  if (r->have_state) {
+    fputc('\n', f);
+    cli_state_line(f, &r->before, &r->after, r->threads);
   }
 
   /* The notes: fallbacks, what the tuned row is, and PyTorch. */

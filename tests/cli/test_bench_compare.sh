@@ -51,9 +51,11 @@ print(" ".join(b["name"] for b in d["backends"]
                if b["available"] and b["name"] in ("cpu", "openblas", "onednn", "fftw")))')
 
 # check_table FILE: the comparison table's rows (Backend and vs PyTorch
-# columns) and their order by total.
+# columns), their order by total, the noise column and the load line.
 check_table() {
   has "$1" "| lenet   | tuned (heuristic plan: 0 of 12 ops cached)"
+  has "$1" "| Noise (total)"
+  has "$1" "during the measurements: load (1 min)"
   for b in $libs; do
     checks=$((checks + 1))
     grep -qE "^\| lenet +\| $b( \*)? +\|" "$1" || fail "no $b row: $(cat "$1")"
@@ -76,10 +78,10 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   check_table out
   has out "PyTorch 2 iterations before that block and 2 after"
   checks=$((checks + 1))
-  grep -qE "^\| lenet +\| pytorch +\|.*\| +1\.00 \|$" out || fail "no pytorch row: $(cat out)"
+  grep -qE "^\| lenet +\| pytorch +\|.*\| +1\.00 \| (ok|noisy|preempted) [^|]*\|$" out || fail "no pytorch row: $(cat out)"
   # every other row has its ratio to PyTorch
   checks=$((checks + 1))
-  n=$(grep -E "^\| lenet " out | grep -v pytorch | grep -cvE "\| +[0-9]+\.[0-9]{2}x (faster|slower) \|$")
+  n=$(grep -E "^\| lenet " out | grep -v pytorch | grep -cvE "\| +[0-9]+\.[0-9]{2}x (faster|slower) \| (ok|noisy|preempted) [^|]*\|$")
   [[ $n == 0 ]] || fail "$n rows without a ratio to PyTorch: $(cat out)"
   # the ratio is PyTorch's total over the row's
   checks=$((checks + 1))
