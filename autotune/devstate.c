@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- measured clock ---------------------------------------------------------
  *
@@ -168,6 +169,40 @@ static bool stat_ticks(unsigned long long *total, unsigned long long *idle) {
   return true;
 }
 
+/* This process's CPU ticks: user + system, its own and its waited-for
+ * children's (fields 14-17 of /proc/self/stat, after the parenthesised
+ * command name, which may itself hold spaces or parentheses). */
+static bool self_ticks(unsigned long long *ticks) {
+  FILE *f = fopen("/proc/self/stat", "r");
+  if (!f) return false;
+  char buf[1024];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  const char *p = strrchr(buf, ')');
+  if (!p) return false;
+  /* After ") ": state(3) ppid pgrp session tty_nr tpgid flags minflt
+   * cminflt majflt cmajflt(13) utime stime cutime cstime. */
+  unsigned long long v[4];
+  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", &v[0], &v[1],
+             &v[2], &v[3]) != 4)
+    return false;
+  *ticks = v[0] + v[1] + v[2] + v[3];
+  return true;
+}
+
+double cb_devstate_others_cpus(const cb_devstate *a, const cb_devstate *b) {
+  if (!a->ticks_total || !b->ticks_total || b->ticks_total <= a->ticks_total || a->cpus_online < 1)
+    return -1;
+  double total = (double)(b->ticks_total - a->ticks_total);
+  double busy = b->ticks_busy >= a->ticks_busy ? (double)(b->ticks_busy - a->ticks_busy) : 0;
+  double self = b->ticks_self >= a->ticks_self ? (double)(b->ticks_self - a->ticks_self) : 0;
+  /* The aggregate line sums every CPU's ticks, so total / cpus is the
+   * wall time in ticks; busy - self is everyone else's CPU time. */
+  double others = (busy - self) / (total / a->cpus_online);
+  return others > 0 ? others : 0;
+}
+
 /* The previous sample of this process. Several threads (or a tuner and a
  * benchmark in one process) may sample at once, so it is under a lock. */
 static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -230,6 +265,15 @@ cb_status cb_devstate_sample(cb_devstate *s) {
   s->load1 = load1();
   s->busy = busy_fraction();
   s->temp_c = hottest_c();
+  unsigned long long total, idle, self;
+  s->ticks_total = s->ticks_busy = s->ticks_self = 0;
+  if (stat_ticks(&total, &idle) && self_ticks(&self)) {
+    s->ticks_total = total;
+    s->ticks_busy = total - idle;
+    s->ticks_self = self;
+  }
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  s->cpus_online = cpus > 0 ? (int)cpus : 0;
   s->has_gpu = false;
   s->gpu_index = -1;
   memset(&s->gpu, 0, sizeof s->gpu);

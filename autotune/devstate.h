@@ -11,6 +11,14 @@
 /* Takes a sample (about a millisecond, most of it the clock measurement). */
 cb_status cb_devstate_sample(cb_devstate *s);
 
+/* How many CPUs, on average, processes other than this one kept busy
+ * between samples a and b (both taken by this process, a first); -1 when
+ * the counters are missing. This, not the load average, says whether
+ * something competed with a measurement: the load average is a one-minute
+ * mean that counts our own threads and whatever ran just before (a peer, a
+ * build). Children of this process that were waited for count as ours. */
+double cb_devstate_others_cpus(const cb_devstate *a, const cb_devstate *b);
+
 /* cb_devstate_sample plus the state of CUDA device gpu (gpu < 0: none).
  * A GPU that NVML cannot read leaves its readings unset, as a missing CPU
  * sensor does; it is never an error. */

@@ -732,15 +732,24 @@ bool cli_noise_warn(const char *cmd, int nnoisy, int npreempted, int ntimed, int
   double load = 0, load_before = before ? before->load1 : 0;
   if (before && before->load1 > load) load = before->load1;
   if (after && after->load1 > load) load = after->load1;
-  /* Other processes take cores from ours when the load (ours included)
-   * exceeds the CPUs, or when it already exceeded the CPUs our threads
-   * leave free before we started. */
   if (cpus < threads) cpus = threads;
-  bool loaded = load > cpus + 0.5 || load_before > cpus - threads + 1.0;
+  /* What other processes ran while we measured, from the CPU tick
+   * counters; the load average only when those are missing (it is a
+   * one-minute mean that counts our own threads and whatever ran just
+   * before us, a peer or a build). Other processes take cores from ours
+   * when they need more than the CPUs our threads leave free. */
+  double others = before && after ? cb_devstate_others_cpus(before, after) : -1;
+  bool loaded = others >= 0 ? others > cpus - threads + 0.5
+                            : load > cpus + 0.5 || load_before > cpus - threads + 1.0;
   if (nnoisy + npreempted == 0 && !loaded) return false;
   char cause[256];
   double mb = before ? before->cpu_mhz_measured : 0, ma = after ? after->cpu_mhz_measured : 0;
-  if (loaded)
+  if (loaded && others >= 0)
+    snprintf(cause, sizeof cause,
+             "preemption by other processes: they kept %.2f CPUs busy while %d thread%s of ours "
+             "ran on %d CPUs (load average %.2f)",
+             others, threads, threads == 1 ? "" : "s", cpus, load);
+  else if (loaded)
     snprintf(cause, sizeof cause,
              "preemption by other processes: load %.2f on %d thread%s (%d CPUs)", load, threads,
              threads == 1 ? "" : "s", cpus);
@@ -748,6 +757,11 @@ bool cli_noise_warn(const char *cmd, int nnoisy, int npreempted, int ntimed, int
     snprintf(cause, sizeof cause, "clock drop: %.0f -> %.0f MHz during the measurement", mb, ma);
   else if (iters < 5)
     snprintf(cause, sizeof cause, "too few iterations (%d): run with --iters 10 or more", iters);
+  else if (others >= 0)
+    snprintf(cause, sizeof cause,
+             "short interruptions (other processes kept %.2f CPUs busy on average; load "
+             "average %.2f on %d thread%s)",
+             others, load, threads, threads == 1 ? "" : "s");
   else
     snprintf(cause, sizeof cause, "preemption or interrupts (load %.2f on %d thread%s)", load,
              threads, threads == 1 ? "" : "s");
@@ -764,9 +778,12 @@ bool cli_noise_warn(const char *cmd, int nnoisy, int npreempted, int ntimed, int
 void cli_state_line(FILE *f, const cb_devstate *before, const cb_devstate *after, int threads) {
   fprintf(f,
           "during the measurements: load (1 min) %.2f before, %.2f after, on %d thread%s; "
-          "clock %.0f -> %.0f MHz (measured)\n",
+          "clock %.0f -> %.0f MHz (measured)",
           before->load1, after->load1, threads, threads == 1 ? "" : "s", before->cpu_mhz_measured,
           after->cpu_mhz_measured);
+  double others = cb_devstate_others_cpus(before, after);
+  if (others >= 0) fprintf(f, "; other processes kept %.2f CPUs busy", others);
+  fputc('\n', f);
 }
 
 /* Whether s contains word, case-insensitively. */

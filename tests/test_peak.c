@@ -5,12 +5,19 @@
  * cb_peak_judge refuses a peak above the theoretical rate, far below it,
  * or from too few repeats; the database never hands back a brief or
  * faulty peak (the latest usable row wins); a timed series with the
- * issue's preemption (median 16.5 ms, min 0.116 ms) is flagged. */
+ * issue's preemption (median 16.5 ms, min 0.116 ms) is flagged; the CPUs
+ * other processes kept busy come from the tick counters, not the load
+ * average, and a busy loop beside us shows in them. */
 #include "cb_test.h"
+#include "devstate.h"
 #include "db.h"
 #include "db_fixture.h"
 #include "peak.h"
 #include "stats.h"
+#include "util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void test_table(void) {
   const char *label;
@@ -132,12 +139,41 @@ static void test_noise(void) {
   CHECK_EQ_INT(cb_timing_noise(&t, NULL), CB_NOISE_NOISY);
 }
 
+/* Synthetic counters: 2 CPUs, 200 ticks of wall time (400 in all), 300
+ * busy of which 100 are ours: the others kept 1 CPU busy. */
+static void test_others_cpus(void) {
+  cb_devstate a = {.ticks_total = 1000, .ticks_busy = 500, .ticks_self = 50, .cpus_online = 2};
+  cb_devstate b = {.ticks_total = 1400, .ticks_busy = 800, .ticks_self = 150, .cpus_online = 2};
+  CHECK_NEAR(cb_devstate_others_cpus(&a, &b), 1.0, 1e-12);
+  b.ticks_busy = 600; /* only us: none, never negative */
+  CHECK_NEAR(cb_devstate_others_cpus(&a, &b), 0.0, 1e-12);
+  cb_devstate zero = {0};
+  CHECK_NEAR(cb_devstate_others_cpus(&zero, &b), -1.0, 1e-12);
+  /* Real samples around a child that burns a CPU for ~0.3 s: it is not
+   * waited for while it runs, so it counts as another process. */
+  cb_devstate s0, s1;
+  CHECK(cb_devstate_sample(&s0) == CB_OK);
+  pid_t pid = fork();
+  if (pid == 0) {
+    uint64_t t0 = cb_now_ns();
+    volatile double x = 0;
+    while (cb_ms(t0, cb_now_ns()) < 300) x += 1;
+    _exit(0);
+  }
+  usleep(300000);
+  CHECK(cb_devstate_sample(&s1) == CB_OK);
+  double others = cb_devstate_others_cpus(&s0, &s1);
+  CHECK(others > 0.3); /* the child's whole CPU, less what the kernel's ticks miss */
+  if (pid > 0) waitpid(pid, NULL, 0);
+}
+
 int main(void) {
   if (!tmpdir_make("cb_test_peak")) return 1;
   test_table();
   test_judge();
   test_db_peaks();
   test_noise();
+  test_others_cpus();
   tmpdir_remove();
   return cb_test_result();
 }

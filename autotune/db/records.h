@@ -63,6 +63,10 @@ typedef struct cb_devstate {
   double load1;            /* 1-minute load average */
   double busy;             /* fraction of CPU time busy since the previous sample, -1 if none */
   double temp_c;           /* hottest hwmon/thermal zone, NAN if none */
+  /* Raw tick counters (USER_HZ) behind cb_devstate_others_cpus; not
+   * stored: only a pair of samples from one process means something. */
+  unsigned long long ticks_total, ticks_busy, ticks_self;
+  int cpus_online;
   /* The GPU a measurement ran on (gpustate.h), when has_gpu (false in a
    * zeroed sample); readings NAN or "" where NVML could not give them. */
   bool has_gpu;
