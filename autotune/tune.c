@@ -27,11 +27,12 @@ void cb_tune_rules_default(cb_tune_rules *r) {
   *r = (cb_tune_rules){.warmup_rounds = 0,
                        .screen_samples = 3,
                        .min_samples = 10,
-                       .min_ms = 20.0,
+                       .min_ms = 5.0,
                        .max_samples = 100,
                        .max_ms = 1000.0,
-                       .budget_ms = 4000.0,
-                       .budget_runs = 40,
+                       .budget_ms = 3000.0,
+                       .budget_runs = 30,
+                       .tie_ratio = 1.03,
                        .quantile = 0.25,
                        .drop_ratio = 1.05,
                        .sweep_ratio = 1.3,
@@ -293,6 +294,23 @@ static bool behind(const cb_tune_rules *r, const cand_list *l, int i, double lea
   return (gap > 1.5) || (n >= r->screen_samples && gap > r->drop_ratio);
 }
 
+/* Whether the candidates still in the race idx[i] (active[i]) are a tie:
+ * each has min_samples samples and an estimate within tie_ratio of the
+ * leader's (best). Then more samples would only split differences the
+ * tuner is not asked to resolve, and the leader wins as it stands. */
+static bool tied(const cb_tune_rules *r, const cand_list *l, const int *idx, const bool *active,
+                 int n, double best) {
+  if (r->tie_ratio <= 0 || r->exhaustive || !(best > 0)) return false;
+  bool any = false;
+  for (int i = 0; i < n; i++) {
+    if (!active[i]) continue;
+    const cb_tune_candidate *k = &l->v[idx[i]];
+    if (l->ns[idx[i]] < r->min_samples || k->estimate > r->tie_ratio * best) return false;
+    any = true;
+  }
+  return any;
+}
+
 typedef struct race_state {
   uint64_t start;   /* ns, when the race began */
   double budget_ms; /* 0: none */
@@ -379,6 +397,7 @@ static cb_status race_group(const cb_tuner *t, const cb_problem *p, cand_list *l
     }
     progress(t, screen ? "screen" : "race", lead >= 0 ? &l->v[lead] : NULL, rs->rounds,
              lead >= 0 ? best : 0);
+    if (!screen && tied(r, l, idx, active, n, best)) break;
   }
   if (st != CB_OK && st != CB_ERR_INTERRUPTED)
     for (int i = 0; i < n; i++) {

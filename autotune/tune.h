@@ -37,7 +37,11 @@
  *       default is not lost to a few preempted samples. Candidates still
  *       in the race get samples until min_samples and min_ms of them (a
  *       noisy one as many again, once); the race ends when nobody needs
- *       more, at max_samples / max_ms per candidate, or when the problem's
+ *       more, at max_samples / max_ms per candidate, when every candidate
+ *       still in it has min_samples samples and an estimate within
+ *       tie_ratio of the leader's (a tie: the requirement is to find the
+ *       winner where candidates differ by more than 5%, and more samples
+ *       to split a 2% tie cost seconds a problem), or when the problem's
  *       budget is spent (budget_ms, or budget_runs runs of the leader when
  *       that is longer).
  * 4. Choose the lowest estimate; a non-baseline winner must beat the best
@@ -59,12 +63,14 @@ typedef struct cb_tune_rules {
   int warmup_rounds;      /* untimed rounds first (0: the estimator ignores a cold run) */
   int screen_samples;     /* samples every candidate gets before it may be dropped (3) */
   int min_samples;        /* per candidate still in the race at the end (10) */
-  double min_ms;          /* per candidate still in the race, sum of its samples (20) */
+  double min_ms;          /* per candidate still in the race, sum of its samples (5) */
   int max_samples;        /* per candidate (100) */
   double max_ms;          /* per candidate (1000) */
   double budget_ms;       /* wall time for one problem's race; then the leader wins with
-                           * low confidence (4000; 0 = none) */
-  int budget_runs;        /* ... but at least this many runs of the leader (40) */
+                           * low confidence (3000; 0 = none) */
+  int budget_runs;        /* ... but at least this many runs of the leader (30) */
+  double tie_ratio;       /* the race ends when all still in it are within this x the
+                           * leader's estimate, with min_samples each (1.03; 0 = never) */
   double quantile;        /* the estimator: this quantile of the samples (0.25) */
   double drop_ratio;      /* dropped when its min exceeds this x the leader's estimate (1.05) */
   double sweep_ratio;     /* a variant whose default point is this far behind the best

@@ -262,6 +262,56 @@ static void test_noisy_default(void) {
   planted_tuner_close(&pt);
 }
 
+/* ---- a tie ends the race ------------------------------------------------------------- */
+
+/* Two clean variants 1% apart: a tie (within tie_ratio). With min_ms set so
+ * high that each would otherwise need max_samples, the race must stop once
+ * both have min_samples; with the tie rule off, it must not. */
+static int tie_a_runs, tie_b_runs;
+
+static cb_status tie_a_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
+                           const cb_args *args, void *ws) {
+  return planted_spiky_run(ctx, p, params, plan, args, ws, 2.0, 2.0, 0, &tie_a_runs);
+}
+
+static cb_status tie_b_run(cb_ctx *ctx, const cb_problem *p, const int *params, void *plan,
+                           const cb_args *args, void *ws) {
+  return planted_spiky_run(ctx, p, params, plan, args, ws, 2.02, 2.02, 0, &tie_b_runs);
+}
+
+static const cb_variant tie_a = {.name = "tie_a", .op = CB_OP_CONV_FWD, .run = tie_a_run};
+static const cb_variant tie_b = {.name = "tie_b", .op = CB_OP_CONV_FWD, .run = tie_b_run};
+static const cb_variant *const tie_variants[] = {&tie_a, &tie_b, NULL};
+static const cb_backend tie_backend = {PLANTED_BACKEND_FIELDS("ties", tie_variants)};
+
+/* Samples the two candidates got with the tie rule at tie_ratio. */
+static int tie_samples(double tie_ratio) {
+  planted_tuner pt;
+  planted_tuner_open(
+      &pt, &tie_backend,
+      (cb_conv){.n = 1, .c = 2, .h = 5, .w = 5, .k = 2, .r = 3, .s = 3, .pad_h = 1, .pad_w = 1});
+  cb_tune_rules_default(&pt.t.rules);
+  pt.t.rules.flush_bytes = 0;
+  pt.t.rules.min_ms = 1000; /* without a tie: until max_samples */
+  pt.t.rules.max_samples = 40;
+  pt.t.rules.tie_ratio = tie_ratio;
+  cb_tune_outcome o;
+  int most = 0;
+  CHECK(cb_tune_problem(&pt.t, &pt.p, &o) == CB_OK);
+  for (int i = 0; i < o.ncand; i++)
+    if (o.cand[i].t.samples > most) most = o.cand[i].t.samples;
+  CHECK(o.winner >= 0);
+  cb_tune_outcome_free(&o);
+  planted_tuner_close(&pt);
+  return most;
+}
+
+static void test_tie(void) {
+  int with = tie_samples(1.03), without = tie_samples(0);
+  CHECK_MSG(with <= 12, "a 1%% tie ran to %d samples", with);
+  CHECK_MSG(without >= 40, "with the tie rule off the race stopped at %d samples", without);
+}
+
 /* ---- a tuned net: each op from the chooser, misses from the heuristic ----------- */
 
 static int calls;
@@ -306,6 +356,7 @@ int main(void) {
   test_estimator();
   test_planted();
   test_noisy_default();
+  test_tie();
   test_sweep_screen();
   test_tuned_net();
   return cb_test_result();
