@@ -41,10 +41,14 @@ static int print_entry(const cb_cache_entry *e, void *user) {
   char params[64], choice[160];
   params_str(e, params, sizeof params);
   snprintf(choice, sizeof choice, "%s/%s%s", e->backend, e->variant, params);
-  printf("%s\n    %-30s build %-16s %-36s %9.3f ms", e->key, e->device_fp, e->build_fp, choice,
-         e->timing.median);
+  /* The tuner ranked by the estimate (a low quantile); the median, which a
+   * preempted series drags up, is shown beside it and is what the
+   * runner-up's figure is compared with. */
+  printf("%s\n    %-30s build %-16s %-36s", e->key, e->device_fp, e->build_fp, choice);
+  if (e->estimate > 0) printf(" est %9.3f ms,", e->estimate);
+  printf(" median %9.3f ms", e->timing.median);
   if (e->runner_up[0])
-    printf("  runner-up %s %+.1f%%", e->runner_up,
+    printf("  runner-up %s median %+.1f%%", e->runner_up,
            100.0 * (e->runner_up_median / e->timing.median - 1.0));
   printf("  [%s]\n", e->origin);
   /* How far the winner can be trusted: tune --retune-noisy re-measures
