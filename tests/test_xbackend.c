@@ -41,6 +41,16 @@ static const conv_case conv_cases[] = {
     {"large image, small filter", {1, 4, 70, 66, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1}},
     {"batch 7: partial last step", {7, 6, 10, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1}},
     {"big enough to thread", {5, 16, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1}},
+    /* Depthwise (groups == c, k = c m): rows of 1-80 pixels put every
+     * AVX-512 path (four-vector passes, full and masked vectors) to work. */
+    {"depthwise 3x3 s1 p1, 19 channels", {2, 19, 21, 21, 19, 3, 3, 1, 1, 1, 1, 1, 1, 19}},
+    {"depthwise 3x3 s2 p1 (MobileNet)", {2, 16, 17, 17, 16, 3, 3, 1, 1, 2, 2, 1, 1, 16}},
+    {"depthwise 5x5 s1 p2", {1, 5, 13, 11, 5, 5, 5, 2, 2, 1, 1, 1, 1, 5}},
+    {"depthwise dilation 2", {2, 6, 14, 14, 6, 3, 3, 2, 2, 1, 1, 2, 2, 6}},
+    {"depthwise multiplier 2", {2, 7, 12, 12, 14, 3, 3, 1, 1, 1, 1, 1, 1, 7}},
+    {"depthwise odd sizes, stride 3", {3, 3, 13, 20, 9, 2, 4, 0, 1, 3, 2, 1, 2, 3}},
+    {"depthwise wide rows, threaded", {3, 17, 9, 80, 17, 3, 3, 1, 1, 1, 1, 1, 1, 17}},
+    {"depthwise 1 pixel", {2, 4, 1, 1, 4, 1, 1, 0, 0, 1, 1, 1, 1, 4}},
 };
 
 typedef struct gemm_case {

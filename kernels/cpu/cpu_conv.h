@@ -11,6 +11,9 @@
  *   winograd_f2x3, winograd_f4x3
  *                  Winograd F(2x2,3x3) and F(4x4,3x3) for 3x3 stride-1
  *                  undilated filters, all three ops (cpu_conv_winograd.c)
+ *   depthwise      groups == c, k = c m: direct loops vectorised over the
+ *                  output row, any filter, stride, padding and dilation,
+ *                  all three ops (cpu_conv_depthwise.c)
  * Every variant's first parameter is the ISA (cpu.h): its loops exist in
  * three versions, compiled from one body with GCC target attributes.
  *
@@ -34,6 +37,9 @@
 #include <omp.h>
 #endif
 
+extern const cb_variant cb_cpu_conv_fwd_depthwise;
+extern const cb_variant cb_cpu_conv_bwd_data_depthwise;
+extern const cb_variant cb_cpu_conv_bwd_filter_depthwise;
 extern const cb_variant cb_cpu_conv_fwd_im2col;
 extern const cb_variant cb_cpu_conv_bwd_data_im2col;
 extern const cb_variant cb_cpu_conv_bwd_filter_im2col;
