@@ -68,9 +68,21 @@ static void dwgeom_init(const cb_conv *cv, dwgeom *g) {
   g->wpu = (cv->w + 2 * cv->pad_w + cv->stride_w - 1) / cv->stride_w;
 }
 
-/* Floats of one padded, phase-split plane. */
+/* Floats of one padded, phase-split plane, and the zeroed slack past its
+ * end that the flat form's last taps read (see flat_ok). */
 static int64_t plane_floats(const dwgeom *g) {
-  return g->hp * g->u_w * g->wpu;
+  return g->hp * g->u_w * g->wpu + (g->s - 1) * g->d_w + 16;
+}
+
+/* Rows narrower than this at stride 1 run in the flat form: the plane's
+ * padded rows laid end to end are one long row (output pixel p wp + q,
+ * wp = the padded width; the columns q >= Q compute junk that is never
+ * copied out), so a 7-pixel row no longer fills a 16-lane vector alone:
+ * a 7x7 plane (pad 1) is 63 lanes in 4 vectors instead of 7 masked ones. */
+#define FLAT_MAX_Q 48
+
+static bool flat_ok(const dwgeom *g) {
+  return g->u_h == 1 && g->u_w == 1 && g->q < FLAT_MAX_Q;
 }
 
 /* Padded row y (phase 0) of a plane. */
@@ -95,9 +107,11 @@ static void pad_plane(const dwgeom *g, const float *x, float *xp) {
       memcpy(row + g->pad_w, src, (size_t)g->w * sizeof *row);
       continue;
     }
-    for (int64_t xx = 0; xx < g->w; xx++) {
-      int64_t col = xx + g->pad_w;
-      row[col % g->u_w * g->wpu + col / g->u_w] = src[xx];
+    /* Phase by phase, so the loop needs no division per pixel. */
+    for (int64_t f = 0; f < g->u_w; f++) {
+      float *dst = row + f * g->wpu;
+      int64_t j = g->pad_w > f ? (g->pad_w - f + g->u_w - 1) / g->u_w : 0;
+      for (int64_t xx = j * g->u_w + f - g->pad_w; xx < g->w; xx += g->u_w, j++) dst[j] = src[xx];
     }
   }
 }
@@ -111,9 +125,10 @@ static void unpad_plane(const dwgeom *g, float *xp, float *dx) {
       memcpy(dst, row + g->pad_w, (size_t)g->w * sizeof *dst);
       continue;
     }
-    for (int64_t xx = 0; xx < g->w; xx++) {
-      int64_t col = xx + g->pad_w;
-      dst[xx] = row[col % g->u_w * g->wpu + col / g->u_w];
+    for (int64_t f = 0; f < g->u_w; f++) {
+      const float *src = row + f * g->wpu;
+      int64_t j = g->pad_w > f ? (g->pad_w - f + g->u_w - 1) / g->u_w : 0;
+      for (int64_t xx = j * g->u_w + f - g->pad_w; xx < g->w; xx += g->u_w, j++) dst[xx] = src[j];
     }
   }
 }
@@ -271,6 +286,7 @@ typedef struct dw_parts {
   float *plane; /* the padded, phase-split plane */
   float *acc;   /* bwd_filter: m R S x 16 partial sums */
   float **rows; /* R row pointers */
+  float *stage; /* the flat form: y, or dy with zeroed junk columns, P wp */
 } dw_parts;
 
 static cb_cpu_ws dw_layout(const cb_ctx *ctx, const cb_problem *p, void *base, int t,
@@ -284,6 +300,7 @@ static cb_cpu_ws dw_layout(const cb_ctx *ctx, const cb_problem *p, void *base, i
     parts.acc =
         p->op == CB_OP_CONV_BWD_FILTER ? cb_cpu_ws_floats(&ws, g.m * g.r * g.s * DW_LANES) : NULL;
     parts.rows = cb_cpu_ws_bytes(&ws, (size_t)g.r * sizeof *parts.rows);
+    parts.stage = flat_ok(&g) ? cb_cpu_ws_floats(&ws, g.p * g.wpu) : NULL;
     if (slot == t && mine) *mine = parts;
   }
   return ws;
@@ -297,6 +314,23 @@ static void set_rows(const dwgeom *g, float *plane, int64_t p, float **rows) {
   for (int64_t r = 0; r < g->r; r++) rows[r] = pad_row(g, plane, p * g->u_h + r * g->d_h);
 }
 
+/* The flat form's geometry: one row of P wp pixels from padded row 0. */
+static dwgeom flat_geom(const dwgeom *g, float *plane, float **rows) {
+  dwgeom f = *g;
+  f.q = g->p * g->wpu;
+  set_rows(g, plane, 0, rows);
+  return f;
+}
+
+/* dy's plane (P x Q) into the stage, junk columns zeroed (they must add
+ * nothing to dx or dw). */
+static void stage_dy(const dwgeom *g, const float *dy, float *stage) {
+  for (int64_t p = 0; p < g->p; p++) {
+    memcpy(stage + p * g->wpu, dy + p * g->q, (size_t)g->q * sizeof *stage);
+    memset(stage + p * g->wpu + g->q, 0, (size_t)(g->wpu - g->q) * sizeof *stage);
+  }
+}
+
 /* Forward, one (image, input channel) item: its m output planes. */
 static void fwd_item(const dwgeom *g, fwd_row_fn row, const dw_parts *dp, const float *x,
                      const float *w, float *y, int64_t i, int64_t c) {
@@ -304,6 +338,13 @@ static void fwd_item(const dwgeom *g, fwd_row_fn row, const dw_parts *dp, const 
   for (int64_t j = 0; j < g->m; j++) {
     int64_t k = c * g->m + j;
     float *yk = y + (i * g->c * g->m + k) * g->p * g->q;
+    if (dp->stage) {
+      dwgeom f = flat_geom(g, dp->plane, dp->rows);
+      row(&f, dp->rows, w + k * g->r * g->s, dp->stage);
+      for (int64_t p = 0; p < g->p; p++)
+        memcpy(yk + p * g->q, dp->stage + p * g->wpu, (size_t)g->q * sizeof *yk);
+      continue;
+    }
     for (int64_t p = 0; p < g->p; p++) {
       set_rows(g, dp->plane, p, dp->rows);
       row(g, dp->rows, w + k * g->r * g->s, yk + p * g->q);
@@ -319,6 +360,12 @@ static void bwd_item(const dwgeom *g, bwd_row_fn row, const dw_parts *dp, const 
   for (int64_t j = 0; j < g->m; j++) {
     int64_t k = c * g->m + j;
     const float *dyk = dy + (i * g->c * g->m + k) * g->p * g->q;
+    if (dp->stage) {
+      dwgeom f = flat_geom(g, dp->plane, dp->rows);
+      stage_dy(g, dyk, dp->stage);
+      row(&f, dp->rows, w + k * g->r * g->s, dp->stage);
+      continue;
+    }
     for (int64_t p = 0; p < g->p; p++) {
       set_rows(g, dp->plane, p, dp->rows);
       row(g, dp->rows, w + k * g->r * g->s, dyk + p * g->q);
@@ -337,6 +384,12 @@ static void filt_channel(const dwgeom *g, filt_row_fn row, const dw_parts *dp, c
     pad_plane(g, x + (i * g->c + c) * g->h * g->w, dp->plane);
     for (int64_t j = 0; j < g->m; j++) {
       const float *dyk = dy + (i * g->c * g->m + c * g->m + j) * g->p * g->q;
+      if (dp->stage) {
+        dwgeom f = flat_geom(g, dp->plane, dp->rows);
+        stage_dy(g, dyk, dp->stage);
+        row(&f, dp->rows, dp->stage, dp->acc + j * rs * DW_LANES);
+        continue;
+      }
       for (int64_t p = 0; p < g->p; p++) {
         set_rows(g, dp->plane, p, dp->rows);
         row(g, dp->rows, dyk + p * g->q, dp->acc + j * rs * DW_LANES);
