@@ -51,6 +51,9 @@ static const conv_case conv_cases[] = {
     {"depthwise odd sizes, stride 3", {3, 3, 13, 20, 9, 2, 4, 0, 1, 3, 2, 1, 2, 3}},
     {"depthwise wide rows, threaded", {3, 17, 9, 80, 17, 3, 3, 1, 1, 1, 1, 1, 1, 17}},
     {"depthwise 1 pixel", {2, 4, 1, 1, 4, 1, 1, 0, 0, 1, 1, 1, 1, 4}},
+    /* Rows of 48 pixels or more run row by row, the rest flat. */
+    {"depthwise wide rows, stride 2", {2, 3, 7, 101, 3, 3, 3, 1, 1, 2, 2, 1, 1, 3}},
+    {"depthwise wide, stride 2x3, dilation 2x1, m 2", {1, 4, 9, 150, 8, 3, 3, 1, 2, 2, 3, 2, 1, 4}},
 };
 
 typedef struct gemm_case {

@@ -10,11 +10,13 @@
  * filters of a channel are R S scalars broadcast from memory.
  *
  * One layout serves every stride: each input channel plane is copied
- * into a zero-padded buffer whose rows are split into their u phases
- * (u = stride_w): phase f of padded row y holds padded columns f, f + u,
- * f + 2u, ... So tap s of output pixel q, padded column q u + s d, is
- * element q + (s d) / u of phase (s d) % u: consecutive output pixels
- * read consecutive floats for every stride and dilation.
+ * into a zero-padded buffer split into stride phases (space to depth):
+ * block (y % u_h, x % u_w) holds padded rows y and columns x of those
+ * residues, at row y / u_h, column x / u_w. So tap (r, s) of output pixel
+ * (p, q), padded (p u_h + r d_h, q u_w + s d_w), is element
+ * (p + (r d_h) / u_h, q + (s d_w) / u_w) of one block: consecutive output
+ * pixels read consecutive floats for every stride and dilation, and rows
+ * narrower than FLAT_MAX_Q run as one long row (see flat_ok).
  *
  *   fwd:        y[c m + j, p, q] = sum r, s of w[c m + j, r, s]
  *                 xpad[p u_h + r d_h][phase(s)][q + shift(s)],
@@ -57,6 +59,8 @@ typedef struct dwgeom {
   int64_t pad_h, pad_w, u_h, u_w, d_h, d_w;
   int64_t hp;  /* padded rows */
   int64_t wpu; /* floats per phase of a padded row */
+  int64_t hpu; /* padded rows per row phase */
+  int64_t cps; /* floats between column phases: hpu wpu */
 } dwgeom;
 
 static void dwgeom_init(const cb_conv *cv, dwgeom *g) {
@@ -66,35 +70,37 @@ static void dwgeom_init(const cb_conv *cv, dwgeom *g) {
   g->d_h = cv->dil_h, g->d_w = cv->dil_w;
   g->hp = cv->h + 2 * cv->pad_h;
   g->wpu = (cv->w + 2 * cv->pad_w + cv->stride_w - 1) / cv->stride_w;
+  g->hpu = (g->hp + cv->stride_h - 1) / cv->stride_h;
+  g->cps = g->hpu * g->wpu;
 }
 
 /* Floats of one padded, phase-split plane, and the zeroed slack past its
  * end that the flat form's last taps read (see flat_ok). */
 static int64_t plane_floats(const dwgeom *g) {
-  return g->hp * g->u_w * g->wpu + (g->s - 1) * g->d_w + 16;
+  return g->u_h * g->u_w * g->cps + g->wpu + (g->s - 1) * g->d_w + 16;
 }
 
-/* Rows narrower than this at stride 1 run in the flat form: the plane's
- * padded rows laid end to end are one long row (output pixel p wp + q,
- * wp = the padded width; the columns q >= Q compute junk that is never
- * copied out), so a 7-pixel row no longer fills a 16-lane vector alone:
- * a 7x7 plane (pad 1) is 63 lanes in 4 vectors instead of 7 masked ones. */
+/* Rows narrower than this run in the flat form: the rows of a phase block
+ * laid end to end are one long row (output pixel p wpu + q; the columns
+ * q >= Q compute junk that is never copied out), so a 7-pixel row no
+ * longer fills a 16-lane vector alone: a 7x7 plane (pad 1) is 63 lanes in
+ * 4 vectors instead of 7 masked ones, and so is 14x14 at stride 2. */
 #define FLAT_MAX_Q 48
 
 static bool flat_ok(const dwgeom *g) {
-  return g->u_h == 1 && g->u_w == 1 && g->q < FLAT_MAX_Q;
+  return g->q < FLAT_MAX_Q;
 }
 
 /* Padded row y (phase 0) of a plane. */
 static inline float *pad_row(const dwgeom *g, float *plane, int64_t y) {
-  return plane + y * g->u_w * g->wpu;
+  return plane + (y % g->u_h * g->u_w * g->hpu + y / g->u_h) * g->wpu;
 }
 
 /* Where tap s of output pixel 0 sits from its padded row: phase (s d) % u
  * and shift (s d) / u. */
 static inline int64_t tap_off(const dwgeom *g, int64_t s) {
   int64_t col = s * g->d_w;
-  return col % g->u_w * g->wpu + col / g->u_w;
+  return col % g->u_w * g->cps + col / g->u_w;
 }
 
 /* Copies one input plane (h x w) into the padded, phase-split buffer. */
@@ -109,7 +115,7 @@ static void pad_plane(const dwgeom *g, const float *x, float *xp) {
     }
     /* Phase by phase, so the loop needs no division per pixel. */
     for (int64_t f = 0; f < g->u_w; f++) {
-      float *dst = row + f * g->wpu;
+      float *dst = row + f * g->cps;
       int64_t j = g->pad_w > f ? (g->pad_w - f + g->u_w - 1) / g->u_w : 0;
       for (int64_t xx = j * g->u_w + f - g->pad_w; xx < g->w; xx += g->u_w, j++) dst[j] = src[xx];
     }
@@ -126,7 +132,7 @@ static void unpad_plane(const dwgeom *g, float *xp, float *dx) {
       continue;
     }
     for (int64_t f = 0; f < g->u_w; f++) {
-      const float *src = row + f * g->wpu;
+      const float *src = row + f * g->cps;
       int64_t j = g->pad_w > f ? (g->pad_w - f + g->u_w - 1) / g->u_w : 0;
       for (int64_t xx = j * g->u_w + f - g->pad_w; xx < g->w; xx += g->u_w, j++) dst[xx] = src[j];
     }
