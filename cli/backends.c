@@ -16,18 +16,23 @@ static void known_backends(char *buf, size_t len) {
   }
 }
 
+/* Appends k to b's names when it opens here (its library loads, its
+ * device answers); otherwise a note on stderr says why it is skipped. */
+static void add_if_available(const cli_command *c, cli_backends *b, const cb_backend *k) {
+  cb_ctx *ctx;
+  if (cb_ctx_open(k, 1, &ctx) != CB_OK) {
+    cli_error(c->name, "note: skipping backend %s: %s", k->name, cb_errmsg());
+    return;
+  }
+  cb_ctx_close(ctx);
+  b->names[b->n++] = k->name;
+}
+
 int cli_backends_resolve(const cli_command *c, cli_backends *b) {
   b->n = 0;
   if (strcmp(b->arg, "all") == 0) {
     for (const cb_backend *const *k = cb_backends(); *k && b->n < CLI_MAX_BACKENDS; k++) {
-      if (strcmp((*k)->name, "ref") == 0) continue;
-      cb_ctx *ctx;
-      if (cb_ctx_open(*k, 1, &ctx) != CB_OK) {
-        cli_error(c->name, "note: skipping backend %s: %s", (*k)->name, cb_errmsg());
-        continue;
-      }
-      cb_ctx_close(ctx);
-      b->names[b->n++] = (*k)->name;
+      if (strcmp((*k)->name, "ref") != 0) add_if_available(c, b, *k);
     }
     if (b->n == 0)
       return cli_usage_error(c, "--backend all: no backend besides ref is available here");
@@ -127,14 +132,8 @@ void cli_backends_compare_set(const cli_command *c, cli_backends *b) {
   b->names[0] = "tuned";
   b->n = 1;
   for (const cb_backend *const *k = cb_backends(); *k && b->n < CLI_MAX_BACKENDS; k++) {
-    if ((*k)->device != CB_DEVICE_HOST || strcmp((*k)->name, "ref") == 0) continue;
-    cb_ctx *ctx;
-    if (cb_ctx_open(*k, 1, &ctx) != CB_OK) {
-      cli_error(c->name, "note: skipping backend %s: %s", (*k)->name, cb_errmsg());
-      continue;
-    }
-    cb_ctx_close(ctx);
-    b->names[b->n++] = (*k)->name;
+    if ((*k)->device == CB_DEVICE_HOST && strcmp((*k)->name, "ref") != 0)
+      add_if_available(c, b, *k);
   }
 }
 

@@ -154,6 +154,24 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 /* ---- the test -------------------------------------------------------------------------- */
 
+/* Opens the database at dbpath with a test machine, build and a running
+ * "tune" run (*run); NULL (after a failed check) when it cannot. */
+static cb_db *open_tune_run(const char *dbpath, int64_t *run) {
+  cb_db *db = NULL;
+  CHECK_EQ_INT(cb_db_open(dbpath, &db), CB_OK);
+  if (!db) return NULL;
+  cb_machine m = {.hostname = "node-1", .cpu_model = "Test CPU", .isa_level = "avx2", .cores = 1};
+  snprintf(m.fingerprint, sizeof m.fingerprint, "cpu:Test CPU:avx2:1c");
+  cb_build bd = {.git_rev = "0123abcd", .compiler = "cc"};
+  snprintf(bd.fingerprint, sizeof bd.fingerprint, "%s", build_fp);
+  int64_t mid = 0, bid = 0;
+  CHECK_EQ_INT(cb_db_put_machine(db, &m, &mid), CB_OK);
+  CHECK_EQ_INT(cb_db_put_build(db, &bd, &bid), CB_OK);
+  cb_run_rec r = {.machine_id = mid, .build_id = bid, .command = "t", .kind = "tune", .threads = 1};
+  CHECK_EQ_INT(cb_db_run_begin(db, &r, run), CB_OK);
+  return db;
+}
+
 static void test_campaign(const char *dbpath) {
   cb_problem_list ps = {0};
   cb_problem a = conv(1, 3), b = conv(2, 4);
@@ -162,18 +180,9 @@ static void test_campaign(const char *dbpath) {
   CHECK_EQ_INT(cb_problem_list_add(&ps, &a), CB_OK); /* a duplicate is dropped */
   CHECK_EQ_INT(ps.n, 2);
 
-  cb_db *db = NULL;
-  CHECK_EQ_INT(cb_db_open(dbpath, &db), CB_OK);
+  int64_t run = 0;
+  cb_db *db = open_tune_run(dbpath, &run);
   if (!db) return;
-  cb_machine m = {.hostname = "node-1", .cpu_model = "Test CPU", .isa_level = "avx2", .cores = 1};
-  snprintf(m.fingerprint, sizeof m.fingerprint, "cpu:Test CPU:avx2:1c");
-  cb_build bd = {.git_rev = "0123abcd", .compiler = "cc"};
-  snprintf(bd.fingerprint, sizeof bd.fingerprint, "%s", build_fp);
-  int64_t mid = 0, bid = 0, run = 0;
-  CHECK_EQ_INT(cb_db_put_machine(db, &m, &mid), CB_OK);
-  CHECK_EQ_INT(cb_db_put_build(db, &bd, &bid), CB_OK);
-  cb_run_rec r = {.machine_id = mid, .build_id = bid, .command = "t", .kind = "tune", .threads = 1};
-  CHECK_EQ_INT(cb_db_run_begin(db, &r, &run), CB_OK);
 
   /* The first campaign tunes both problems. A clock that fell while one
    * was measured (a busy machine) leaves it uncached: tune it again. */
@@ -267,18 +276,9 @@ static void test_confidence(const char *dbpath) {
   cb_problem noisy = conv(1, 3), clean = conv(1, 5);
   CHECK_EQ_INT(cb_problem_list_add(&ps, &noisy), CB_OK);
   CHECK_EQ_INT(cb_problem_list_add(&ps, &clean), CB_OK);
-  cb_db *db = NULL;
-  CHECK_EQ_INT(cb_db_open(dbpath, &db), CB_OK);
+  int64_t run = 0;
+  cb_db *db = open_tune_run(dbpath, &run);
   if (!db) return;
-  cb_machine m = {.hostname = "node-1", .cpu_model = "Test CPU", .isa_level = "avx2", .cores = 1};
-  snprintf(m.fingerprint, sizeof m.fingerprint, "cpu:Test CPU:avx2:1c");
-  cb_build bd = {.git_rev = "0123abcd", .compiler = "cc"};
-  snprintf(bd.fingerprint, sizeof bd.fingerprint, "%s", build_fp);
-  int64_t mid = 0, bid = 0, run = 0;
-  CHECK_EQ_INT(cb_db_put_machine(db, &m, &mid), CB_OK);
-  CHECK_EQ_INT(cb_db_put_build(db, &bd, &bid), CB_OK);
-  cb_run_rec r = {.machine_id = mid, .build_id = bid, .command = "t", .kind = "tune", .threads = 1};
-  CHECK_EQ_INT(cb_db_run_begin(db, &r, &run), CB_OK);
 
   events ev = {0};
   cb_campaign_opts o = options(run, &ev, NULL);
